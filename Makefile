@@ -1,0 +1,58 @@
+# Zoo: `make run` serves the API, `make test` runs lint and the whole suite.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+ZOO_HOST ?= 127.0.0.1
+ZOO_PORT ?= 8000
+export ZOO_HOST ZOO_PORT
+
+.PHONY: install install-dev run migrate seed test test-sqlite lint format schema bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/zoo migrate
+	$(BIN)/zoo seed --if-empty
+	$(BIN)/zoo serve
+
+migrate: install
+	$(BIN)/zoo migrate
+
+seed: install
+	$(BIN)/zoo seed
+
+lint: install-dev
+	$(BIN)/ruff check zoo tests migrations bench
+	$(BIN)/ruff format --check zoo tests migrations bench
+	$(BIN)/mypy zoo
+
+format: install-dev
+	$(BIN)/ruff format zoo tests migrations bench
+	$(BIN)/ruff check --fix zoo tests migrations bench
+
+# The suite runs against SQLite always, and against PostgreSQL when
+# ZOO_TEST_POSTGRES_URL is set (.ci/run sets it; then an unreachable server fails).
+test: lint
+	$(BIN)/pytest
+
+schema: install
+	$(BIN)/zoo schema export schema.graphql
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data

@@ -1,0 +1,222 @@
+"""Fixtures: migrated databases (SQLite always, PostgreSQL when configured), the real app over
+HTTP, users with real tokens from the login route, and a GraphQL helper.
+
+Each test gets a clean database: a fresh copy of a migrated SQLite file, or the
+shared migrated PostgreSQL database truncated before the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event
+
+from zoo.__main__ import migrate
+from zoo.app import create_app
+from zoo.auth.service import create_user
+from zoo.config import Settings
+from zoo.services import Services
+
+POSTGRES_URL = os.environ.get("ZOO_TEST_POSTGRES_URL", "").strip()
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+TABLES = "access_tokens, users, animals, staff, exhibits"
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_report_header() -> str:
+    if POSTGRES_URL:
+        return f"databases: SQLite and PostgreSQL ({POSTGRES_URL})"
+    return "databases: SQLite only; PostgreSQL half skipped (ZOO_TEST_POSTGRES_URL is not set)"
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://").replace(
+        "postgres://", "postgresql://"
+    )
+
+
+def with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+async def _admin(url: str, *statements: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "zoo.db"
+    migrate(Settings(database_url=f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated database of our own on the configured server; unreachable fails, never skips."""
+    name = f"zoo_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    url = with_database(Settings(database_url=POSTGRES_URL).database_url, name)
+    try:
+        migrate(Settings(database_url=url))
+        yield url
+    finally:
+        asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "zoo.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_admin(url, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, env="test", token_lifetime_seconds=3600)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    yield application
+    await application.state.database.dispose()
+
+
+@pytest.fixture
+def services(app: Any) -> Services:
+    services: Services = app.state.services
+    return services
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@dataclass
+class Account:
+    email: str
+    password: str
+    token: str
+    id: str
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    response = await client.post("/auth/jwt/login", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def make_account(client: httpx.AsyncClient, services: Services) -> Any:
+    async def make(superuser: bool = False, email: str | None = None) -> Account:
+        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+        user = await create_user(services.database, email, PASSWORD, superuser=superuser)
+        token = await login(client, email)
+        return Account(email=email, password=PASSWORD, token=token, id=str(user.id))
+
+    return make
+
+
+@pytest.fixture
+async def user(make_account: Any) -> Account:
+    account: Account = await make_account()
+    return account
+
+
+@pytest.fixture
+async def admin(make_account: Any) -> Account:
+    account: Account = await make_account(superuser=True)
+    return account
+
+
+class GraphQL:
+    """Posts operations to /graphql the way a front end does."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        expect_errors: bool = False,
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if not expect_errors:
+            assert "errors" not in body, body
+        return body
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
+        return (await self(query, variables, token))["data"]
+
+    async def error(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        body = await self(query, variables, token, expect_errors=True)
+        assert len(body.get("errors", [])) == 1, body
+        error: dict[str, Any] = body["errors"][0]
+        return error
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQL:
+    return GraphQL(client)
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(app: Any) -> Iterator[StatementCounter]:
+    """Counts the SQL statements the app sends (not BEGIN/COMMIT/PRAGMA)."""
+    counter = StatementCounter()
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter)

@@ -1,0 +1,216 @@
+"""The ``zoo`` command: serve, migrate, seed, users, schema.
+
+Every failure a user can cause (bad settings, bad input, an unreachable
+database) ends with one clear line on stderr and a non-zero exit, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from zoo.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ALEMBIC_INI = ROOT / "alembic.ini"
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class CommandError(Exception):
+    """A failure to report in one line."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ZOO_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise CommandError(f"invalid settings: {problems}") from None
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    try:
+        return asyncio.run(factory())
+    except (OSError, DBAPIError, OperationalError) as exc:
+        raise CommandError(f"database unreachable: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = load_settings()
+    uvicorn.run(
+        "zoo.main:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        reload=args.reload,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["database_url"] = settings.database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, revision)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    settings = load_settings()
+    try:
+        migrate(settings, args.revision)
+    except (OSError, DBAPIError, OperationalError) as exc:
+        raise CommandError(f"database unreachable: {_first_line(exc)}") from None
+    print(f"database at {args.revision}")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from zoo.auth.service import create_user
+    from zoo.core.errors import Conflict
+    from zoo.db import Database
+    from zoo.seed import is_empty, seed
+    from zoo.services import Services
+
+    settings = load_settings()
+
+    async def run() -> None:
+        database = Database(settings)
+        services = Services.build(database)
+        try:
+            if args.if_empty and not await is_empty(services):
+                print("database already has data; not seeding")
+            else:
+                report = await seed(services)
+                print(
+                    f"seeded: {report.exhibits} exhibits, {report.staff} staff, "
+                    f"{report.animals} animals created"
+                )
+            if args.demo_user:
+                password = secrets.token_urlsafe(12)
+                try:
+                    await create_user(database, args.demo_email, password, superuser=True)
+                except Conflict:
+                    print(f"demo user {args.demo_email} already exists; password unchanged")
+                else:
+                    print(f"demo superuser: {args.demo_email} / {password}")
+        finally:
+            await database.dispose()
+
+    run_async(run)
+
+
+def cmd_users_create(args: argparse.Namespace) -> None:
+    from zoo.auth.service import create_user
+    from zoo.core.errors import DomainError
+    from zoo.db import Database
+
+    settings = load_settings()
+
+    async def run() -> None:
+        database = Database(settings)
+        try:
+            user = await create_user(database, args.email, args.password, superuser=args.superuser)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await database.dispose()
+        role = "superuser" if user.is_superuser else "user"
+        print(f"created {role} {user.email} ({user.id})")
+
+    run_async(run)
+
+
+def cmd_schema_export(args: argparse.Namespace) -> None:
+    from zoo.graphql.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.path == "-":
+        sys.stdout.write(sdl)
+        return
+    Path(args.path).write_text(sdl, encoding="utf-8")
+    print(f"wrote {args.path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", help="interface to bind (default: ZOO_HOST)")
+    serve.add_argument("--port", type=int, help="port to bind (default: ZOO_PORT)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.set_defaults(handler=cmd_serve)
+
+    mig = commands.add_parser("migrate", help="upgrade the database schema")
+    mig.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    mig.set_defaults(handler=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="create the demo data (idempotent)")
+    seed.add_argument("--if-empty", action="store_true", help="only seed an empty database")
+    seed.add_argument(
+        "--demo-user", action="store_true", help="also create a superuser and print its password"
+    )
+    seed.add_argument("--demo-email", default="admin@example.com", help=argparse.SUPPRESS)
+    seed.set_defaults(handler=cmd_seed)
+
+    users = commands.add_parser("users", help="manage users")
+    users_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    create = users_commands.add_parser("create", help="create a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--superuser", action="store_true", help="may delete")
+    create.set_defaults(handler=cmd_users_create)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="COMMAND")
+    export = schema_commands.add_parser("export", help="write the SDL (default: schema.graphql)")
+    export.add_argument("path", nargs="?", default="schema.graphql", help="file, or - for stdout")
+    export.set_defaults(handler=cmd_schema_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.handler(args)
+    except CommandError as exc:
+        print(f"zoo: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

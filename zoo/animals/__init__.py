@@ -1,0 +1,1 @@
+"""Animals: who lives in which exhibit."""

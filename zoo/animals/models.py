@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from zoo.core.models import Entity
+from zoo.core.schemas import NAME_MAX_LENGTH, TEXT_MAX_LENGTH
+
+if TYPE_CHECKING:
+    from zoo.exhibits.models import Exhibit
+
+
+class Animal(Entity):
+    __tablename__ = "animals"
+    __table_args__ = (
+        Index(None, "name", "id"),
+        Index(None, "species", "id"),
+        Index(None, "created_at", "id"),
+        Index(None, "exhibit_id", "id"),
+    )
+
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(TEXT_MAX_LENGTH))
+    species: Mapped[str | None] = mapped_column(String(TEXT_MAX_LENGTH))
+    exhibit_id: Mapped[int | None] = mapped_column(ForeignKey("exhibits.id"))
+
+    exhibit: Mapped[Exhibit | None] = relationship(lazy="raise", back_populates="animals")

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import strawberry
+
+from zoo.animals.schemas import AnimalCreate, AnimalFilter, AnimalUpdate
+from zoo.animals.types import (
+    AnimalFilterInput,
+    AnimalOrder,
+    AnimalType,
+    CreateAnimalInput,
+    UpdateAnimalInput,
+)
+from zoo.core.pagination import DEFAULT_PAGE_SIZE
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import page_request, to_model
+from zoo.graphql.pagination import Connection
+from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+
+
+@strawberry.type
+class AnimalQuery:
+    @strawberry.field(description="One live animal, or null.")
+    async def animal(self, info: Info, id: int) -> AnimalType | None:
+        return await info.context.loaders.animal_by_id.load(id)  # type: ignore[return-value]
+
+    @strawberry.field(description="A page of live animals.")
+    async def animals(
+        self,
+        info: Info,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: AnimalFilterInput | None = None,
+        order_by: AnimalOrder | None = None,
+    ) -> Connection[AnimalType]:
+        service = info.context.services.animals
+        where = to_model(filter, AnimalFilter) if filter else None
+        page = await service.list(where, page_request(first, after, order_by))
+        return Connection.from_page(page, lambda: service.count(where))  # type: ignore[arg-type]
+
+
+@strawberry.type
+class AnimalMutation:
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def create_animal(self, info: Info, input: CreateAnimalInput) -> AnimalType:
+        data = to_model(input, AnimalCreate)
+        return await info.context.services.animals.create(data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def update_animal(self, info: Info, id: int, input: UpdateAnimalInput) -> AnimalType:
+        data = to_model(input, AnimalUpdate)
+        return await info.context.services.animals.update(id, data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsSuperuser])
+    async def delete_animal(self, info: Info, id: int) -> AnimalType:
+        return await info.context.services.animals.delete(id)  # type: ignore[return-value]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from zoo.animals.models import Animal
+from zoo.animals.schemas import AnimalFilter, AnimalOrderField
+from zoo.core.filters import name_contains
+from zoo.core.service import EntityService
+from zoo.exhibits.service import ensure_live_exhibit
+
+
+class AnimalService(EntityService[Animal, AnimalFilter]):
+    model = Animal
+    entity_name = "Animal"
+    orderings: ClassVar[dict[str, InstrumentedAttribute[Any]]] = {
+        AnimalOrderField.ID: Animal.id,
+        AnimalOrderField.NAME: Animal.name,
+        AnimalOrderField.SPECIES: Animal.species,
+        AnimalOrderField.CREATED_AT: Animal.created_at,
+    }
+
+    def filter_clauses(self, where: AnimalFilter | None) -> list[ColumnElement[bool]]:
+        if where is None:
+            return []
+        clauses = []
+        if where.name_contains is not None:
+            clauses.append(name_contains(Animal.name, where.name_contains))
+        if where.species is not None:
+            clauses.append(Animal.species == where.species)
+        if where.exhibit_id is not None:
+            clauses.append(Animal.exhibit_id == where.exhibit_id)
+        return clauses
+
+    async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
+        await ensure_live_exhibit(session, values.get("exhibit_id"))

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from zoo.animals.schemas import (
+    AnimalCreate,
+    AnimalFilter,
+    AnimalOrderField,
+    AnimalRead,
+    AnimalUpdate,
+)
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import OrderDirection, orm_backed
+
+if TYPE_CHECKING:
+    from zoo.exhibits.types import ExhibitType
+
+
+@orm_backed
+@strawberry.experimental.pydantic.type(
+    model=AnimalRead, name="Animal", description="An animal living at the zoo."
+)
+class AnimalType:
+    id: strawberry.auto
+    name: strawberry.auto
+    description: strawberry.auto
+    species: strawberry.auto
+    exhibit_id: strawberry.auto
+    created_at: strawberry.auto
+    updated_at: strawberry.auto
+    deleted_at: strawberry.auto
+
+    @strawberry.field(description="The live exhibit housing the animal, or null.")
+    async def exhibit(
+        self, info: Info
+    ) -> Annotated[ExhibitType, strawberry.lazy("zoo.exhibits.types")] | None:
+        if self.exhibit_id is None:
+            return None
+        return await info.context.loaders.exhibit_by_id.load(self.exhibit_id)  # type: ignore[return-value]
+
+
+AnimalOrderFieldEnum = strawberry.enum(AnimalOrderField, name="AnimalOrderField")
+
+
+@strawberry.input(name="AnimalOrder", description="How to sort animals.")
+class AnimalOrder:
+    field: AnimalOrderFieldEnum  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
+
+
+@strawberry.experimental.pydantic.input(
+    model=AnimalFilter, name="AnimalFilter", description="nameContains matches case-insensitively."
+)
+class AnimalFilterInput:
+    name_contains: strawberry.auto
+    species: strawberry.auto
+    exhibit_id: strawberry.auto
+
+
+@strawberry.experimental.pydantic.input(model=AnimalCreate, name="CreateAnimalInput")
+class CreateAnimalInput:
+    name: strawberry.auto
+    description: strawberry.auto
+    species: strawberry.auto
+    exhibit_id: strawberry.auto
+
+
+@strawberry.experimental.pydantic.input(
+    model=AnimalUpdate,
+    name="UpdateAnimalInput",
+    description="Fields left out stay unchanged; a nullable field sent as null is cleared.",
+)
+class UpdateAnimalInput:
+    name: strawberry.Maybe[str | None]
+    description: strawberry.Maybe[str | None]
+    species: strawberry.Maybe[str | None]
+    exhibit_id: strawberry.Maybe[int | None]

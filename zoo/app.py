@@ -1,0 +1,81 @@
+"""The application factory: auth routes, ``/health`` and ``/graphql`` around one database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+import zoo
+from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
+from zoo.auth.users import Auth
+from zoo.config import Settings
+from zoo.db import Database
+from zoo.graphql.context import Context
+from zoo.graphql.router import ZooGraphQLRouter
+from zoo.graphql.schema import build_schema
+from zoo.services import Services
+
+logger = logging.getLogger("zoo")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    database = Database(settings)
+    services = Services.build(database)
+    auth = Auth(settings, database)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Zoo",
+        version=zoo.__version__,
+        description="GraphQL at /graphql; REST routes for login and users.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.services = services
+    app.state.auth = auth
+
+    async def get_context(request: Request) -> Context:
+        return Context(services, await auth.user_for(request))
+
+    graphql = ZooGraphQLRouter(
+        build_schema(show_error_details=settings.show_error_details),
+        context_getter=get_context,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        multipart_uploads_enabled=False,
+    )
+    app.include_router(graphql, prefix="/graphql", tags=["graphql"])
+
+    users = auth.users
+    app.include_router(users.get_auth_router(auth.bearer), prefix="/auth/jwt", tags=["auth"])
+    app.include_router(users.get_auth_router(auth.cookie), prefix="/auth/cookie", tags=["auth"])
+    app.include_router(
+        users.get_register_router(UserRead, UserCreate), prefix="/auth", tags=["auth"]
+    )
+    app.include_router(
+        users.get_users_router(UserRead, UserUpdate), prefix="/users", tags=["users"]
+    )
+
+    @app.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        """200 after a database round trip; 503 with the reason when the database is unreachable."""
+        try:
+            await database.ping()
+        except (OSError, DBAPIError, OperationalError) as exc:
+            logger.warning("health check failed: %s", exc)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok", "version": zoo.__version__})
+
+    return app

@@ -1,0 +1,120 @@
+"""fastapi-users wired to one app's settings and database.
+
+Bearer tokens live in the database (logout revokes them); the cookie holds a
+JWT signed with ``ZOO_SECRET``. Both resolve to the same ``User``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, Request
+from fastapi_users import FastAPIUsers
+from fastapi_users.authentication import (
+    AuthenticationBackend,
+    BearerTransport,
+    CookieTransport,
+    JWTStrategy,
+)
+from fastapi_users.authentication.strategy.db import DatabaseStrategy
+from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
+from fastapi_users_db_sqlalchemy.access_token import SQLAlchemyAccessTokenDatabase
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zoo.auth.manager import UserManager
+from zoo.auth.models import AccessToken, User
+from zoo.config import Settings
+from zoo.db import Database
+
+COOKIE_NAME = "zoo-auth"
+CSRF_SAFE_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
+
+
+def cookie_is_csrf_safe(request: Request) -> bool:
+    """Whether a cookie may authenticate this request.
+
+    Browsers send cookies with cross-site form posts, which can only be
+    ``text/plain``, urlencoded or multipart and cannot set custom headers. A JSON
+    body or an ``X-Requested-With`` header therefore proves the request came from
+    a page allowed to make it; a GET never runs a mutation.
+    """
+    if request.method in {"GET", "HEAD"} or "x-requested-with" in request.headers:
+        return True
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return content_type in CSRF_SAFE_CONTENT_TYPES
+
+
+class Auth:
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        secret = settings.secret.get_secret_value()
+        lifetime = settings.token_lifetime_seconds
+
+        async def get_session() -> AsyncIterator[AsyncSession]:
+            # One session per request for user and token together: on SQLite two write
+            # sessions in one request would wait on each other's lock.
+            async with database.write_session() as session:
+                yield session
+
+        async def get_user_db(
+            session: AsyncSession = Depends(get_session),
+        ) -> AsyncIterator[SQLAlchemyUserDatabase[User, uuid.UUID]]:
+            yield SQLAlchemyUserDatabase(session, User)
+
+        async def get_access_token_db(
+            session: AsyncSession = Depends(get_session),
+        ) -> AsyncIterator[SQLAlchemyAccessTokenDatabase[AccessToken]]:
+            yield SQLAlchemyAccessTokenDatabase(session, AccessToken)
+
+        async def get_user_manager(
+            user_db: SQLAlchemyUserDatabase[User, uuid.UUID] = Depends(get_user_db),
+        ) -> AsyncIterator[UserManager]:
+            yield UserManager(user_db, secret)
+
+        def database_strategy(
+            access_token_db: SQLAlchemyAccessTokenDatabase[AccessToken] = Depends(
+                get_access_token_db
+            ),
+        ) -> DatabaseStrategy[User, uuid.UUID, AccessToken]:
+            return DatabaseStrategy(access_token_db, lifetime_seconds=lifetime)
+
+        self.jwt_strategy: JWTStrategy[User, uuid.UUID] = JWTStrategy(
+            secret=secret, lifetime_seconds=lifetime
+        )
+        self.bearer = AuthenticationBackend(
+            name="bearer",
+            transport=BearerTransport(tokenUrl="auth/jwt/login"),
+            get_strategy=database_strategy,
+        )
+        self.cookie = AuthenticationBackend(
+            name="cookie",
+            transport=CookieTransport(
+                cookie_name=COOKIE_NAME,
+                cookie_max_age=lifetime,
+                cookie_secure=settings.secure_cookies,
+                cookie_httponly=True,
+                cookie_samesite="lax",
+            ),
+            get_strategy=lambda: self.jwt_strategy,
+        )
+        self.users = FastAPIUsers[User, uuid.UUID](get_user_manager, [self.bearer, self.cookie])
+
+    async def user_for(self, request: Request) -> User | None:
+        """The user behind a GraphQL request, or None (no, bad, expired or revoked credentials)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        cookie = request.cookies.get(COOKIE_NAME)
+        if scheme.lower() != "bearer" or not token:
+            token = ""
+        if not token and not (cookie and cookie_is_csrf_safe(request)):
+            return None
+        async with self.database.read_session() as session:
+            manager = UserManager(SQLAlchemyUserDatabase(session, User), "")
+            if token:
+                strategy = DatabaseStrategy[User, uuid.UUID, AccessToken](
+                    SQLAlchemyAccessTokenDatabase(session, AccessToken),
+                    lifetime_seconds=self.settings.token_lifetime_seconds,
+                )
+                return await strategy.read_token(token.strip(), manager)
+            return await self.jwt_strategy.read_token(cookie, manager)

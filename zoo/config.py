@@ -1,0 +1,106 @@
+"""Settings, read once from the environment (prefix ``ZOO_``) and validated at start-up."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production"  # noqa: S105
+MIN_PRODUCTION_SECRET_LENGTH = 32
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/zoo.db"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the URL spellings people paste (Heroku-style ``postgres://``) onto the async drivers."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("must look like postgresql://user@host/db or sqlite:///path")
+    drivers = {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "postgresql+asyncpg": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+        "sqlite+aiosqlite": "sqlite+aiosqlite",
+    }
+    if scheme not in drivers:
+        raise ValueError(f"unsupported database scheme {scheme!r}: use postgresql:// or sqlite://")
+    return f"{drivers[scheme]}://{rest}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZOO_", extra="ignore", frozen=True)
+
+    env: Environment = Field(Environment.DEVELOPMENT, description="development, test or production")
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLite or PostgreSQL URL")
+    secret: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET), description="Signs auth cookies")
+    host: str = Field("127.0.0.1", description="Interface `zoo serve` binds")
+    port: int = Field(8000, ge=1, le=65535, description="Port `zoo serve` binds")
+    log_level: str = Field("info", description="Python logging level")
+    token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of access tokens")
+    cookie_secure: bool | None = Field(
+        None, description="Secure flag on the auth cookie (default: on in production)"
+    )
+    graphiql: bool | None = Field(None, description="Serve GraphiQL (default: off in production)")
+    debug: bool = Field(False, description="Show exception text in errors (development only)")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        return normalise_database_url(value.strip())
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
+            raise ValueError("must be one of critical, error, warning, info, debug")
+        return level
+
+    @model_validator(mode="after")
+    def _production_needs_a_real_secret(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            secret = self.secret.get_secret_value()
+            if secret == DEVELOPMENT_SECRET or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+                raise ValueError(
+                    "ZOO_SECRET must be set to a random value of at least "
+                    f"{MIN_PRODUCTION_SECRET_LENGTH} characters when ZOO_ENV=production "
+                    "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file, or None for PostgreSQL and in-memory SQLite."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1].split("?", 1)[0]
+        return None if path in {"", ":memory:"} else Path(path)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.is_production if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return not self.is_production if self.graphiql is None else self.graphiql
+
+    @property
+    def show_error_details(self) -> bool:
+        return self.debug and self.env is Environment.DEVELOPMENT

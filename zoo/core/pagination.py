@@ -1,0 +1,145 @@
+"""Keyset pagination: opaque cursors and the WHERE clause that resumes after one.
+
+A cursor is base64 of ``[ordering, sort value, id]``. Resuming compares
+``(sort value, id)`` against the cursor's, which an index on
+``(sort column, id)`` answers directly: a deep page costs what the first does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from zoo.core.errors import InvalidInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+T = TypeVar("T")
+
+
+class OrderDirection(StrEnum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """A decoded cursor: where the previous page ended."""
+
+    ordering: str
+    value: Any
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    first: int = DEFAULT_PAGE_SIZE
+    after: str | None = None
+    order_by: str = "id"
+    direction: OrderDirection = OrderDirection.ASC
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first <= MAX_PAGE_SIZE:
+            raise InvalidInput.for_field("first", f"must be between 0 and {MAX_PAGE_SIZE}")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def encode_cursor(ordering: str, value: Any, id_: int) -> str:
+    raw = json.dumps([ordering, _jsonable(value), id_], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, ordering: str, value_type: type) -> SortKey:
+    """Decode a cursor made for ``ordering``; anything else is the caller's mistake."""
+    malformed = InvalidInput.for_field("after", "is not a valid cursor")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (binascii.Error, UnicodeError, ValueError):
+        raise malformed from None
+    if not (isinstance(decoded, list) and len(decoded) == 3):
+        raise malformed
+    cursor_ordering, value, id_ = decoded
+    if type(id_) is not int:
+        raise malformed
+    if cursor_ordering != ordering:
+        raise InvalidInput.for_field("after", "was issued for a different orderBy")
+    if value is not None:
+        try:
+            value = _coerce(value, value_type)
+        except (TypeError, ValueError):
+            raise malformed from None
+    return SortKey(ordering, value, id_)
+
+
+def _coerce(value: Any, value_type: type) -> Any:
+    if value_type is datetime:
+        if not isinstance(value, str):
+            raise TypeError
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError
+        return parsed
+    if value_type is int:
+        if type(value) is not int:
+            raise TypeError
+        return value
+    if not isinstance(value, value_type):
+        raise TypeError
+    return value
+
+
+def order_clauses(
+    column: InstrumentedAttribute[Any], id_column: InstrumentedAttribute[Any], desc: bool
+) -> list[ColumnElement[Any]]:
+    """Sort by the column then the id; NULLs last ascending (first descending) on every database."""
+    if column is id_column:
+        return [id_column.desc() if desc else id_column.asc()]
+    if desc:
+        return [column.desc().nulls_first(), id_column.desc()]
+    return [column.asc().nulls_last(), id_column.asc()]
+
+
+def after_clause(
+    column: InstrumentedAttribute[Any],
+    id_column: InstrumentedAttribute[Any],
+    desc: bool,
+    key: SortKey,
+) -> ColumnElement[bool]:
+    """Rows strictly after ``key`` in the order :func:`order_clauses` gives."""
+    if column is id_column:
+        return id_column < key.id if desc else id_column > key.id
+    nullable = bool(column.property.columns[0].nullable)
+    if key.value is None:
+        # NULLs sort last ascending: only NULLs with a larger id follow; descending, every
+        # non-NULL follows the NULL block.
+        if desc:
+            return or_(column.is_not(None), and_(column.is_(None), id_column < key.id))
+        return and_(column.is_(None), id_column > key.id)
+    row = tuple_(column, id_column)
+    # Bind through the column's type, so UTCDateTime stores the value as it stores rows.
+    key_row = tuple_(literal(key.value, column.type), literal(key.id, id_column.type))
+    after = row < key_row if desc else row > key_row
+    if nullable and not desc:
+        return or_(after, column.is_(None))
+    return after

@@ -1,0 +1,145 @@
+"""The generic part of every entity service: live-row reads, keyset pages, soft delete.
+
+Domain services subclass :class:`EntityService` and add their rules through
+the hooks (``filter_clauses``, ``check_references``, ``check_delete``). Each
+public method opens its own session, so callers never share one: reads get a
+short session, writes one transaction that commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from zoo.core.errors import NotFound
+from zoo.core.models import Entity, utcnow
+from zoo.core.pagination import (
+    OrderDirection,
+    Page,
+    PageRequest,
+    after_clause,
+    decode_cursor,
+    encode_cursor,
+    order_clauses,
+)
+from zoo.core.schemas import UpdateSchema
+from zoo.db import Database
+
+M = TypeVar("M", bound=Entity)
+F = TypeVar("F", bound=BaseModel)
+
+
+class EntityService(Generic[M, F]):
+    model: ClassVar[type[Any]]
+    entity_name: ClassVar[str]
+    orderings: ClassVar[Mapping[str, InstrumentedAttribute[Any]]]
+    """Ordering name (the domain's order enum value) -> column to sort by."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # Hooks for the domain's rules -------------------------------------------------
+
+    def filter_clauses(self, where: F | None) -> list[ColumnElement[bool]]:
+        return []
+
+    async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
+        """Refuse values that point at rows which do not exist (or no longer do)."""
+
+    async def check_delete(self, session: AsyncSession, row: M) -> None:
+        """Refuse to delete a row that others still depend on."""
+
+    # Queries ------------------------------------------------------------------------
+
+    def live(self) -> Select[tuple[M]]:
+        return select(self.model).where(self.model.deleted_at.is_(None))
+
+    async def get(self, id_: int) -> M | None:
+        async with self.database.read_session() as session:
+            return await self._get(session, id_)
+
+    async def get_many(self, ids: Sequence[int]) -> dict[int, M]:
+        async with self.database.read_session() as session:
+            rows = await session.scalars(self.live().where(self.model.id.in_(ids)))
+            return {row.id: row for row in rows}
+
+    async def list(self, where: F | None, page: PageRequest) -> Page[M]:
+        column = self.orderings[page.order_by]
+        desc = page.direction is OrderDirection.DESC
+        statement = self.live().where(*self.filter_clauses(where))
+        if page.after is not None:
+            key = decode_cursor(page.after, page.order_by, _python_type(column))
+            statement = statement.where(after_clause(column, self.model.id, desc, key))
+        statement = statement.order_by(*order_clauses(column, self.model.id, desc))
+        statement = statement.limit(page.first + 1)
+        async with self.database.read_session() as session:
+            rows = list(await session.scalars(statement))
+        items = rows[: page.first]
+        return Page(
+            items=items,
+            cursors=[encode_cursor(page.order_by, getattr(r, column.key), r.id) for r in items],
+            has_next_page=len(rows) > page.first,
+            has_previous_page=page.after is not None,
+        )
+
+    async def count(self, where: F | None) -> int:
+        statement = (
+            select(func.count()).select_from(self.model).where(self.model.deleted_at.is_(None))
+        )
+        async with self.database.read_session() as session:
+            return int(await session.scalar(statement.where(*self.filter_clauses(where))) or 0)
+
+    # Writes -------------------------------------------------------------------------
+
+    async def create(self, data: BaseModel) -> M:
+        values = data.model_dump()
+        async with self.database.transaction() as session:
+            await self.check_references(session, values)
+            row: M = self.model(**values)
+            session.add(row)
+            await session.flush()
+            return row
+
+    async def update(self, id_: int, data: UpdateSchema) -> M:
+        changes = data.changes()
+        async with self.database.transaction() as session:
+            row = await self._get_or_raise(session, id_, for_update=True)
+            await self.check_references(session, changes)
+            for field, value in changes.items():
+                setattr(row, field, value)
+            await session.flush()
+            return row
+
+    async def delete(self, id_: int) -> M:
+        async with self.database.transaction() as session:
+            row = await self._get_or_raise(session, id_, for_update=True)
+            await self.check_delete(session, row)
+            row.deleted_at = utcnow()
+            await session.flush()
+            return row
+
+    # Helpers ------------------------------------------------------------------------
+
+    async def _get(self, session: AsyncSession, id_: int, for_update: bool = False) -> M | None:
+        statement = self.live().where(self.model.id == id_)
+        if for_update:
+            statement = statement.with_for_update()
+        row: M | None = await session.scalar(statement)
+        return row
+
+    async def _get_or_raise(self, session: AsyncSession, id_: int, for_update: bool = False) -> M:
+        row = await self._get(session, id_, for_update)
+        if row is None:
+            raise NotFound(self.entity_name, id_)
+        return row
+
+
+def _python_type(column: InstrumentedAttribute[Any]) -> type:
+    python_type = column.property.columns[0].type.python_type
+    return datetime if issubclass(python_type, datetime) else python_type

@@ -1,0 +1,93 @@
+"""The database: one async engine per app, and the session factories built on it.
+
+SQLite is the embedded default, so it is tuned to behave like a server under
+concurrent use: WAL lets readers run beside a writer, a busy timeout makes
+writers queue instead of failing with "database is locked", and write
+transactions start with ``BEGIN IMMEDIATE`` so two writers never both hold a
+read lock and then deadlock upgrading it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from zoo.config import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_BEGIN_MODE = "zoo_sqlite_begin"
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module: the "begin" hook issues it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+        # SQLite's own lower() folds ASCII only; PostgreSQL folds all of Unicode.
+        raw = dbapi_connection.driver_connection
+        if isinstance(raw, sqlite3.Connection):
+            raw.create_function("lower", 1, _unicode_lower, deterministic=True)
+        else:
+            dbapi_connection.await_(
+                raw.create_function("lower", 1, _unicode_lower, deterministic=True)
+            )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """Owns the engine; hands out short read sessions and one-transaction write sessions."""
+
+    def __init__(self, settings: Settings, **engine_options: Any) -> None:
+        self.url = settings.database_url
+        self.is_sqlite = settings.is_sqlite
+        if self.is_sqlite:
+            if settings.sqlite_path is not None:
+                settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            engine_options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        else:
+            engine_options.setdefault("pool_pre_ping", True)
+        self.engine = create_async_engine(self.url, **engine_options)
+        writer = self.engine
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+            writer = self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+        self.read_session = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.write_session = async_sessionmaker(writer, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One session, one transaction: committed if the block succeeds, rolled back if not."""
+        async with self.write_session() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

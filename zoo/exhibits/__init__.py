@@ -1,0 +1,1 @@
+"""Exhibits: the places animals live and staff work."""

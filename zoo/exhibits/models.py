@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from zoo.core.models import Entity
+from zoo.core.schemas import NAME_MAX_LENGTH, TEXT_MAX_LENGTH
+
+if TYPE_CHECKING:
+    from zoo.animals.models import Animal
+    from zoo.staff.models import StaffMember
+
+
+class Exhibit(Entity):
+    __tablename__ = "exhibits"
+    __table_args__ = (
+        Index(None, "name", "id"),
+        Index(None, "created_at", "id"),
+        Index(None, "location"),
+    )
+
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(TEXT_MAX_LENGTH))
+    location: Mapped[str | None] = mapped_column(String(TEXT_MAX_LENGTH))
+
+    animals: Mapped[list[Animal]] = relationship(lazy="raise", back_populates="exhibit")
+    staff: Mapped[list[StaffMember]] = relationship(lazy="raise", back_populates="exhibit")

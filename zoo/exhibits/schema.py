@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import strawberry
+
+from zoo.core.pagination import DEFAULT_PAGE_SIZE
+from zoo.exhibits.schemas import ExhibitCreate, ExhibitFilter, ExhibitUpdate
+from zoo.exhibits.types import (
+    CreateExhibitInput,
+    ExhibitFilterInput,
+    ExhibitOrder,
+    ExhibitType,
+    UpdateExhibitInput,
+)
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import page_request, to_model
+from zoo.graphql.pagination import Connection
+from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+
+
+@strawberry.type
+class ExhibitQuery:
+    @strawberry.field(description="One live exhibit, or null.")
+    async def exhibit(self, info: Info, id: int) -> ExhibitType | None:
+        return await info.context.loaders.exhibit_by_id.load(id)  # type: ignore[return-value]
+
+    @strawberry.field(description="A page of live exhibits.")
+    async def exhibits(
+        self,
+        info: Info,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: ExhibitFilterInput | None = None,
+        order_by: ExhibitOrder | None = None,
+    ) -> Connection[ExhibitType]:
+        service = info.context.services.exhibits
+        where = to_model(filter, ExhibitFilter) if filter else None
+        page = await service.list(where, page_request(first, after, order_by))
+        return Connection.from_page(page, lambda: service.count(where))  # type: ignore[arg-type]
+
+
+@strawberry.type
+class ExhibitMutation:
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def create_exhibit(self, info: Info, input: CreateExhibitInput) -> ExhibitType:
+        data = to_model(input, ExhibitCreate)
+        return await info.context.services.exhibits.create(data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def update_exhibit(self, info: Info, id: int, input: UpdateExhibitInput) -> ExhibitType:
+        data = to_model(input, ExhibitUpdate)
+        return await info.context.services.exhibits.update(id, data)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[IsSuperuser],
+        description=(
+            "Refused (BAD_USER_INPUT) while live animals or staff are still assigned to it."
+        ),
+    )
+    async def delete_exhibit(self, info: Info, id: int) -> ExhibitType:
+        return await info.context.services.exhibits.delete(id)  # type: ignore[return-value]

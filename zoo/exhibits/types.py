@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from zoo.exhibits.schemas import (
+    ExhibitCreate,
+    ExhibitFilter,
+    ExhibitOrderField,
+    ExhibitRead,
+    ExhibitUpdate,
+)
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import OrderDirection, orm_backed
+
+if TYPE_CHECKING:
+    from zoo.animals.types import AnimalType
+    from zoo.staff.types import StaffMemberType
+
+
+@orm_backed
+@strawberry.experimental.pydantic.type(
+    model=ExhibitRead, name="Exhibit", description="A place in the zoo that houses animals."
+)
+class ExhibitType:
+    id: strawberry.auto
+    name: strawberry.auto
+    description: strawberry.auto
+    location: strawberry.auto
+    created_at: strawberry.auto
+    updated_at: strawberry.auto
+    deleted_at: strawberry.auto
+
+    @strawberry.field(description="Live animals housed here, ordered by id.")
+    async def animals(
+        self, info: Info
+    ) -> list[Annotated[AnimalType, strawberry.lazy("zoo.animals.types")]]:
+        return await info.context.loaders.animals_by_exhibit_id.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Live staff assigned here, ordered by id.")
+    async def staff(
+        self, info: Info
+    ) -> list[Annotated[StaffMemberType, strawberry.lazy("zoo.staff.types")]]:
+        return await info.context.loaders.staff_by_exhibit_id.load(self.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="How many live animals are housed here.")
+    async def animal_count(self, info: Info) -> int:
+        return await info.context.loaders.animal_count_by_exhibit_id.load(self.id)
+
+
+ExhibitOrderFieldEnum = strawberry.enum(ExhibitOrderField, name="ExhibitOrderField")
+
+
+@strawberry.input(name="ExhibitOrder", description="How to sort exhibits.")
+class ExhibitOrder:
+    field: ExhibitOrderFieldEnum  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
+
+
+@strawberry.experimental.pydantic.input(
+    model=ExhibitFilter,
+    name="ExhibitFilter",
+    description="nameContains matches case-insensitively.",
+)
+class ExhibitFilterInput:
+    name_contains: strawberry.auto
+    location: strawberry.auto
+
+
+@strawberry.experimental.pydantic.input(model=ExhibitCreate, name="CreateExhibitInput")
+class CreateExhibitInput:
+    name: strawberry.auto
+    description: strawberry.auto
+    location: strawberry.auto
+
+
+@strawberry.experimental.pydantic.input(
+    model=ExhibitUpdate,
+    name="UpdateExhibitInput",
+    description="Fields left out stay unchanged; a nullable field sent as null is cleared.",
+)
+class UpdateExhibitInput:
+    name: strawberry.Maybe[str | None]
+    description: strawberry.Maybe[str | None]
+    location: strawberry.Maybe[str | None]

@@ -1,0 +1,1 @@
+"""The GraphQL layer: it owns neither tables nor rules, only the mapping onto the services."""

@@ -1,0 +1,54 @@
+"""The per-request context: who is asking, the services, and loaders that live one request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+from strawberry.types import Info as StrawberryInfo
+
+from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
+from zoo.animals.models import Animal
+from zoo.auth.models import User
+from zoo.exhibits.loaders import exhibits_by_id
+from zoo.exhibits.models import Exhibit
+from zoo.services import Services
+from zoo.staff.loaders import staff_by_exhibit_id, staff_members_by_id
+from zoo.staff.models import StaffMember
+
+
+@dataclass(slots=True)
+class Loaders:
+    """Fresh for every request, so nothing is cached across requests or users."""
+
+    exhibit_by_id: DataLoader[int, Exhibit | None]
+    animal_by_id: DataLoader[int, Animal | None]
+    staff_member_by_id: DataLoader[int, StaffMember | None]
+    animals_by_exhibit_id: DataLoader[int, list[Animal]]
+    animal_count_by_exhibit_id: DataLoader[int, int]
+    staff_by_exhibit_id: DataLoader[int, list[StaffMember]]
+
+    @classmethod
+    def build(cls, services: Services) -> Loaders:
+        db = services.database
+        return cls(
+            exhibit_by_id=DataLoader(partial(exhibits_by_id, db)),
+            animal_by_id=DataLoader(partial(animals_by_id, db)),
+            staff_member_by_id=DataLoader(partial(staff_members_by_id, db)),
+            animals_by_exhibit_id=DataLoader(partial(animals_by_exhibit_id, db)),
+            animal_count_by_exhibit_id=DataLoader(partial(animal_count_by_exhibit_id, db)),
+            staff_by_exhibit_id=DataLoader(partial(staff_by_exhibit_id, db)),
+        )
+
+
+class Context(BaseContext):
+    def __init__(self, services: Services, user: User | None) -> None:
+        super().__init__()
+        self.services = services
+        self.user = user
+        self.loaders = Loaders.build(services)
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,87 @@
+"""The one place where errors become GraphQL errors with ``extensions.code``.
+
+Domain errors keep their message and gain their code (and, for bad input, the
+offending fields by their GraphQL names). Anything unexpected is logged here
+with its traceback and reaches the client only as a generic
+``INTERNAL_SERVER_ERROR``: no exception text, SQL or stack ever leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import SchemaExtension
+from strawberry.utils.str_converters import to_camel_case
+
+from zoo.core.errors import DomainError, ErrorCode, InvalidInput
+
+logger = logging.getLogger("zoo.graphql")
+
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL_MESSAGE = "Internal server error"
+
+
+def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        extensions: dict[str, Any] = {"code": original.code.value}
+        message = original.message
+        if isinstance(original, InvalidInput) and original.fields:
+            extensions["fields"] = {to_camel_case(k): v for k, v in original.fields.items()}
+            for field in original.fields:
+                message = message.replace(field, to_camel_case(field))
+        return _with(error, message, extensions)
+    if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
+        return _with(error, original.message, dict(original.extensions or {}))
+    if original is None:
+        if (error.extensions or {}).get("code"):
+            return error
+        if isinstance(error, GraphQLSyntaxError):
+            return _with(error, error.message, {"code": GRAPHQL_PARSE_FAILED})
+        if error.path is None:
+            code = (
+                ErrorCode.BAD_USER_INPUT.value
+                if error.message.startswith("Variable '$")
+                else GRAPHQL_VALIDATION_FAILED
+            )
+            return _with(error, error.message, {"code": code})
+    logger.error(
+        "unexpected error at %s",
+        error.path,
+        exc_info=(type(original), original, original.__traceback__) if original else None,
+    )
+    message = (
+        f"{INTERNAL_MESSAGE}: {original or error.message}" if show_details else INTERNAL_MESSAGE
+    )
+    return _with(error, message, {"code": ErrorCode.INTERNAL_SERVER_ERROR.value})
+
+
+class ErrorCodes(SchemaExtension):
+    """Applies :func:`format_error` to every error of every operation."""
+
+    show_details = False
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [  # type: ignore[union-attr]
+                format_error(error, show_details=self.show_details) for error in errors
+            ]

@@ -1,0 +1,56 @@
+"""Relay-style connections over the services' keyset pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+import strawberry
+
+from zoo.core.pagination import Page
+
+Node = TypeVar("Node")
+
+
+@strawberry.type(description="Where a page sits in the whole list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More rows follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="Rows precede this page (true whenever `after` was given)."
+    )
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last edge: pass it as `after` for the next page."
+    )
+
+
+@strawberry.type
+class Edge(Generic[Node]):
+    cursor: str = strawberry.field(description="Opaque position of this node in the list.")
+    node: Node
+
+
+@strawberry.type
+class Connection(Generic[Node]):
+    edges: list[Edge[Node]]
+    page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Rows matching the filter, across all pages.")
+    async def total_count(self) -> int:
+        """Counted only when selected: the count is a query of its own."""
+        return await self.count()
+
+    @classmethod
+    def from_page(cls, page: Page[Node], count: Callable[[], Awaitable[int]]) -> Connection[Node]:
+        edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, page.items, strict=True)]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            count=count,
+        )

@@ -1,0 +1,87 @@
+"""``/graphql`` over HTTP, as the GraphQL-over-HTTP specification asks.
+
+Strawberry answers everything as ``application/json`` with status 200. A
+client that accepts ``application/graphql-response+json`` gets that media
+type, and then a request error (unparsable, invalid, bad variables: no
+``data`` entry) is a 400, so that proxies and clients can tell it apart.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from zoo.graphql.graphiql import with_example_query
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def negotiate(accept: str) -> str:
+    """Prefer the GraphQL media type when the client lists it before plain JSON."""
+    ranked = []
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    quality = float(param[2:])
+                except ValueError:
+                    quality = 0.0
+        if media in {GRAPHQL_RESPONSE, JSON, "application/*", "*/*"} and quality > 0:
+            ranked.append((-quality, position, media))
+    if not ranked:
+        return JSON
+    best = min(ranked)[2]
+    return GRAPHQL_RESPONSE if best == GRAPHQL_RESPONSE else JSON
+
+
+class ZooGraphQLRouter(GraphQLRouter[Any, None]):
+    @cached_property
+    def graphql_ide_html(self) -> str:
+        return with_example_query(super().graphql_ide_html)
+
+    async def get_sub_response(self, request: Request) -> Response:
+        response = await super().get_sub_response(request)
+        response.media_type = negotiate(request.headers.get("accept", JSON))
+        request.state.graphql_response = response
+        return response
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            body["errors"] = [error.formatted for error in result.errors]
+            if result.data is None and all(error.path is None for error in result.errors):
+                # A request error: nothing was executed, so there is no data entry.
+                del body["data"]
+                response: Response = request.state.graphql_response
+                if response.media_type == GRAPHQL_RESPONSE:
+                    response.status_code = 400
+        if result.extensions:
+            body["extensions"] = result.extensions
+        return body
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = Response(
+            self.encode_json(response_data),
+            media_type=sub_response.media_type or JSON,
+            status_code=sub_response.status_code or 200,
+        )
+        response.headers.raw.extend(
+            (k, v) for k, v in sub_response.headers.raw if k.lower() != b"content-type"
+        )
+        return response

@@ -1,0 +1,1 @@
+"""Staff: the people assigned to exhibits."""

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from zoo.core.loaders import live_by_id, live_grouped_by
+from zoo.db import Database
+from zoo.staff.models import StaffMember
+
+
+async def staff_members_by_id(database: Database, ids: Sequence[int]) -> list[StaffMember | None]:
+    return await live_by_id(database, StaffMember, ids)
+
+
+async def staff_by_exhibit_id(database: Database, ids: Sequence[int]) -> list[list[StaffMember]]:
+    return await live_grouped_by(database, StaffMember.exhibit_id, ids)

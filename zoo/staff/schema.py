@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import strawberry
+
+from zoo.core.pagination import DEFAULT_PAGE_SIZE
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import page_request, to_model
+from zoo.graphql.pagination import Connection
+from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.staff.schemas import StaffMemberCreate, StaffMemberFilter, StaffMemberUpdate
+from zoo.staff.types import (
+    CreateStaffMemberInput,
+    StaffMemberFilterInput,
+    StaffMemberOrder,
+    StaffMemberType,
+    UpdateStaffMemberInput,
+)
+
+
+@strawberry.type
+class StaffQuery:
+    @strawberry.field(description="One live staff member, or null.")
+    async def staff_member(self, info: Info, id: int) -> StaffMemberType | None:
+        return await info.context.loaders.staff_member_by_id.load(id)  # type: ignore[return-value]
+
+    @strawberry.field(description="A page of live staff.")
+    async def staff(
+        self,
+        info: Info,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: StaffMemberFilterInput | None = None,
+        order_by: StaffMemberOrder | None = None,
+    ) -> Connection[StaffMemberType]:
+        service = info.context.services.staff
+        where = to_model(filter, StaffMemberFilter) if filter else None
+        page = await service.list(where, page_request(first, after, order_by))
+        return Connection.from_page(page, lambda: service.count(where))  # type: ignore[arg-type]
+
+
+@strawberry.type
+class StaffMutation:
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def create_staff_member(
+        self, info: Info, input: CreateStaffMemberInput
+    ) -> StaffMemberType:
+        data = to_model(input, StaffMemberCreate)
+        return await info.context.services.staff.create(data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def update_staff_member(
+        self, info: Info, id: int, input: UpdateStaffMemberInput
+    ) -> StaffMemberType:
+        data = to_model(input, StaffMemberUpdate)
+        return await info.context.services.staff.update(id, data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsSuperuser])
+    async def delete_staff_member(self, info: Info, id: int) -> StaffMemberType:
+        return await info.context.services.staff.delete(id)  # type: ignore[return-value]

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.staff.schemas import (
+    StaffMemberCreate,
+    StaffMemberFilter,
+    StaffMemberOrderField,
+    StaffMemberRead,
+    StaffMemberUpdate,
+)
+
+if TYPE_CHECKING:
+    from zoo.exhibits.types import ExhibitType
+
+
+@orm_backed
+@strawberry.experimental.pydantic.type(
+    model=StaffMemberRead, name="StaffMember", description="Someone who works at the zoo."
+)
+class StaffMemberType:
+    id: strawberry.auto
+    name: strawberry.auto
+    job_title: strawberry.auto
+    email: strawberry.auto
+    phone: strawberry.auto
+    notes: strawberry.auto
+    exhibit_id: strawberry.auto
+    created_at: strawberry.auto
+    updated_at: strawberry.auto
+    deleted_at: strawberry.auto
+
+    @strawberry.field(description="The live exhibit they are assigned to, or null.")
+    async def exhibit(
+        self, info: Info
+    ) -> Annotated[ExhibitType, strawberry.lazy("zoo.exhibits.types")] | None:
+        if self.exhibit_id is None:
+            return None
+        return await info.context.loaders.exhibit_by_id.load(self.exhibit_id)  # type: ignore[return-value]
+
+
+StaffMemberOrderFieldEnum = strawberry.enum(StaffMemberOrderField, name="StaffMemberOrderField")
+
+
+@strawberry.input(name="StaffMemberOrder", description="How to sort staff.")
+class StaffMemberOrder:
+    field: StaffMemberOrderFieldEnum  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
+
+
+@strawberry.experimental.pydantic.input(
+    model=StaffMemberFilter,
+    name="StaffMemberFilter",
+    description="nameContains matches case-insensitively.",
+)
+class StaffMemberFilterInput:
+    name_contains: strawberry.auto
+    job_title: strawberry.auto
+    exhibit_id: strawberry.auto
+
+
+@strawberry.experimental.pydantic.input(model=StaffMemberCreate, name="CreateStaffMemberInput")
+class CreateStaffMemberInput:
+    name: strawberry.auto
+    job_title: strawberry.auto
+    email: str | None
+    phone: strawberry.auto
+    notes: strawberry.auto
+    exhibit_id: strawberry.auto
+
+
+@strawberry.experimental.pydantic.input(
+    model=StaffMemberUpdate,
+    name="UpdateStaffMemberInput",
+    description="Fields left out stay unchanged; a nullable field sent as null is cleared.",
+)
+class UpdateStaffMemberInput:
+    name: strawberry.Maybe[str | None]
+    job_title: strawberry.Maybe[str | None]
+    email: strawberry.Maybe[str | None]
+    phone: strawberry.Maybe[str | None]
+    notes: strawberry.Maybe[str | None]
+    exhibit_id: strawberry.Maybe[int | None]
