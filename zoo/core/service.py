@@ -9,7 +9,6 @@ short session, writes one transaction that commits once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -141,5 +140,5 @@ class EntityService(Generic[M, F]):
 
 
 def _python_type(column: InstrumentedAttribute[Any]) -> type:
-    python_type = column.property.columns[0].type.python_type
-    return datetime if issubclass(python_type, datetime) else python_type
+    python_type: type = column.property.columns[0].type.python_type
+    return python_type
