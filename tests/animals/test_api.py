@@ -6,8 +6,14 @@ from tests import factories
 from tests.conftest import Account, GraphQL
 from zoo.services import Services
 
-CREATE = "mutation($input: CreateAnimalInput!) { createAnimal(input: $input) { id name species description exhibitId exhibit { id name } } }"
-UPDATE = "mutation($id: Int!, $input: UpdateAnimalInput!) { updateAnimal(id: $id, input: $input) { id name species description exhibitId } }"
+CREATE = (
+    "mutation($input: CreateAnimalInput!) { createAnimal(input: $input)"
+    " { id name species description exhibitId exhibit { id name } } }"
+)
+UPDATE = (
+    "mutation($id: Int!, $input: UpdateAnimalInput!) { updateAnimal(id: $id, input: $input)"
+    " { id name species description exhibitId } }"
+)
 
 
 async def test_animal_by_id(gql: GraphQL, services: Services) -> None:

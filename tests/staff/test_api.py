@@ -7,8 +7,14 @@ from tests.conftest import Account, GraphQL
 from zoo.services import Services
 
 FIELDS = "id name jobTitle email phone notes exhibitId"
-CREATE = f"mutation($input: CreateStaffMemberInput!) {{ createStaffMember(input: $input) {{ {FIELDS} }} }}"
-UPDATE = f"mutation($id: Int!, $input: UpdateStaffMemberInput!) {{ updateStaffMember(id: $id, input: $input) {{ {FIELDS} }} }}"
+CREATE = (
+    "mutation($input: CreateStaffMemberInput!) { createStaffMember(input: $input)"
+    f" {{ {FIELDS} }} }}"
+)
+UPDATE = (
+    "mutation($id: Int!, $input: UpdateStaffMemberInput!)"
+    f" {{ updateStaffMember(id: $id, input: $input) {{ {FIELDS} }} }}"
+)
 
 
 async def test_staff_member_by_id(gql: GraphQL, services: Services) -> None:

@@ -35,6 +35,8 @@ class ExhibitQuery:
         service = info.context.services.exhibits
         where = to_model(filter, ExhibitFilter) if filter else None
         page = await service.list(where, page_request(first, after, order_by))
+        # Nested `exhibit` fields (animal.exhibit) then need no query of their own.
+        info.context.loaders.exhibit_by_id.prime_many({row.id: row for row in page.items})
         return Connection.from_page(page, lambda: service.count(where))  # type: ignore[arg-type]
 
 

@@ -49,18 +49,17 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
         return _with(error, message, extensions)
     if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
         return _with(error, original.message, dict(original.extensions or {}))
-    if original is None:
-        if (error.extensions or {}).get("code"):
-            return error
+    if original is None and (error.extensions or {}).get("code"):
+        return error
+    if error.path is None and (original is None or isinstance(original, GraphQLError)):
+        # A request error, found before anything ran: syntax, validation or variables.
         if isinstance(error, GraphQLSyntaxError):
-            return _with(error, error.message, {"code": GRAPHQL_PARSE_FAILED})
-        if error.path is None:
-            code = (
-                ErrorCode.BAD_USER_INPUT.value
-                if error.message.startswith("Variable '$")
-                else GRAPHQL_VALIDATION_FAILED
-            )
-            return _with(error, error.message, {"code": code})
+            code = GRAPHQL_PARSE_FAILED
+        elif error.message.startswith("Variable '$"):
+            code = ErrorCode.BAD_USER_INPUT.value
+        else:
+            code = GRAPHQL_VALIDATION_FAILED
+        return _with(error, error.message, {"code": code})
     logger.error(
         "unexpected error at %s",
         error.path,

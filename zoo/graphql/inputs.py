@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from strawberry.types.base import StrawberryMaybe, has_object_definition
 from strawberry.types.maybe import Some
 
-from zoo.core.pagination import OrderDirection as DomainOrderDirection
 from zoo.core.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from zoo.core.pagination import OrderDirection as DomainOrderDirection
 from zoo.core.schemas import parse
 
 M = TypeVar("M", bound=BaseModel)

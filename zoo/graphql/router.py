@@ -12,9 +12,11 @@ from functools import cached_property
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from fastapi import Request, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from zoo.graphql.graphiql import with_example_query
@@ -53,6 +55,15 @@ class ZooGraphQLRouter(GraphQLRouter[Any, None]):
         response.media_type = negotiate(request.headers.get("accept", JSON))
         request.state.graphql_response = response
         return response
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """A mutation over GET is 405 Method Not Allowed, as the spec says (strawberry says 400)."""
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError) and exc.status_code == 400:
+                raise HTTPException(405, exc.reason) from exc
+            raise
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -1,0 +1,188 @@
+"""REST auth routes and the user behind GraphQL requests, with real tokens."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import update
+
+from tests.conftest import PASSWORD, Account, GraphQL, login
+from zoo.auth.models import AccessToken, User
+from zoo.core.models import utcnow
+from zoo.services import Services
+
+CREATE = 'mutation { createExhibit(input: {name: "Made"}) { id name } }'
+ME = "{ me { id email isActive isSuperuser isVerified } }"
+
+
+async def test_register_login_and_me(client: httpx.AsyncClient, gql: GraphQL) -> None:
+    registered = await client.post(
+        "/auth/register", json={"email": "New@Example.com", "password": "long enough pw"}
+    )
+    assert registered.status_code == 201, registered.text
+    body = registered.json()
+    assert body["is_superuser"] is False
+    token = await login(client, "new@example.com", "long enough pw")
+    me = await gql.data(ME, token=token)
+    assert me == {
+        "me": {
+            "id": body["id"],
+            "email": body["email"],
+            "isActive": True,
+            "isSuperuser": False,
+            "isVerified": False,
+        }
+    }
+    rest = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert rest.status_code == 200
+    assert rest.json()["id"] == body["id"]
+    assert await gql.data(ME) == {"me": None}
+
+
+async def test_register_refusals(client: httpx.AsyncClient, user: Account) -> None:
+    short = await client.post("/auth/register", json={"email": "a@example.com", "password": "x"})
+    assert short.status_code == 400
+    assert short.json()["detail"]["code"] == "REGISTER_INVALID_PASSWORD"
+    duplicate = await client.post(
+        "/auth/register", json={"email": user.email, "password": "another long one"}
+    )
+    assert duplicate.status_code == 400
+    assert duplicate.json()["detail"] == "REGISTER_USER_ALREADY_EXISTS"
+    bad_email = await client.post("/auth/register", json={"email": "nope", "password": "x" * 9})
+    assert bad_email.status_code == 422
+    sneaky = await client.post(
+        "/auth/register",
+        json={"email": "root@example.com", "password": "long enough pw", "is_superuser": True},
+    )
+    assert sneaky.status_code == 201
+    assert sneaky.json()["is_superuser"] is False
+
+
+async def test_wrong_password_and_unknown_email_look_the_same(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    wrong = await client.post(
+        "/auth/jwt/login", data={"username": user.email, "password": "wrong password"}
+    )
+    unknown = await client.post(
+        "/auth/jwt/login", data={"username": "ghost@example.com", "password": "wrong password"}
+    )
+    assert (wrong.status_code, wrong.json()) == (unknown.status_code, unknown.json())
+    assert wrong.status_code == 400
+
+
+async def test_logout_revokes_the_bearer_token(
+    client: httpx.AsyncClient, gql: GraphQL, user: Account
+) -> None:
+    assert (await gql.data(CREATE, token=user.token))["createExhibit"]["name"] == "Made"
+    logout = await client.post(
+        "/auth/jwt/logout", headers={"Authorization": f"Bearer {user.token}"}
+    )
+    assert logout.status_code == 204
+    error = await gql.error(CREATE, token=user.token)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await gql.data(ME, token=user.token) == {"me": None}
+    assert (await gql.data("{ exhibits { totalCount } }"))["exhibits"]["totalCount"] == 1
+
+
+async def test_expired_token_is_refused(gql: GraphQL, services: Services, user: Account) -> None:
+    async with services.database.transaction() as session:
+        await session.execute(
+            update(AccessToken)
+            .where(AccessToken.token == user.token)
+            .values(created_at=utcnow() - timedelta(hours=2))
+        )
+    error = await gql.error(CREATE, token=user.token)
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_garbage_token_reads_anonymously(gql: GraphQL) -> None:
+    assert await gql.data(ME, token="not-a-token") == {"me": None}
+    error = await gql.error(CREATE, token="not-a-token")
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_inactive_user_is_refused(gql: GraphQL, services: Services, user: Account) -> None:
+    async with services.database.transaction() as session:
+        await session.execute(update(User).where(User.email == user.email).values(is_active=False))
+    error = await gql.error(CREATE, token=user.token)
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert (await gql.data("{ exhibits { totalCount } }"))["exhibits"]["totalCount"] == 0
+
+
+async def test_superuser_can_delete(gql: GraphQL, admin: Account) -> None:
+    made = (await gql.data(CREATE, token=admin.token))["createExhibit"]
+    deleted = await gql.data(
+        "mutation($id: Int!) { deleteExhibit(id: $id) { id } }", {"id": made["id"]}, admin.token
+    )
+    assert deleted == {"deleteExhibit": {"id": made["id"]}}
+
+
+async def cookie_login(client: httpx.AsyncClient, email: str) -> None:
+    response = await client.post(
+        "/auth/cookie/login", data={"username": email, "password": PASSWORD}
+    )
+    assert response.status_code == 204
+    cookie = response.headers["set-cookie"].lower()
+    assert "zoo-auth=" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+
+
+async def test_cookie_login_and_json_mutation(client: httpx.AsyncClient, user: Account) -> None:
+    await cookie_login(client, user.email)
+    response = await client.post("/graphql", json={"query": CREATE})
+    assert response.status_code == 200
+    assert response.json()["data"]["createExhibit"]["name"] == "Made"
+    me = await client.post("/graphql", json={"query": ME})
+    assert me.json()["data"]["me"]["email"] == user.email
+    logout = await client.post("/auth/cookie/logout")
+    assert logout.status_code == 204
+    client.cookies.clear()
+    anonymous = await client.post("/graphql", json={"query": ME})
+    assert anonymous.json()["data"]["me"] is None
+
+
+async def test_cross_site_form_posts_with_the_cookie_run_nothing(
+    client: httpx.AsyncClient, gql: GraphQL, user: Account
+) -> None:
+    await cookie_login(client, user.email)
+    body = json.dumps({"query": CREATE})
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ):
+        response = await client.post(
+            "/graphql", content=body, headers={"Content-Type": content_type}
+        )
+        assert response.status_code in {400, 415}, (content_type, response.text)
+    get = await client.get("/graphql", params={"query": CREATE})
+    assert get.status_code in {400, 405}
+    assert (await gql.data("{ exhibits { totalCount } }"))["exhibits"]["totalCount"] == 0
+
+
+async def test_cookie_is_not_trusted_without_csrf_proof(
+    app: object, settings: object, user: Account, client: httpx.AsyncClient
+) -> None:
+    """Even if a parser accepted it, a form-encoded request carries no cookie identity."""
+    from starlette.requests import Request
+
+    await cookie_login(client, user.email)
+    cookie = client.cookies.get("zoo-auth")
+    auth = app.state.auth  # type: ignore[attr-defined]
+
+    def request(content_type: str, extra: list[tuple[bytes, bytes]] | None = None) -> Request:
+        headers = [
+            (b"content-type", content_type.encode()),
+            (b"cookie", f"zoo-auth={cookie}".encode()),
+            *(extra or []),
+        ]
+        return Request({"type": "http", "method": "POST", "headers": headers, "path": "/"})
+
+    assert await auth.user_for(request("text/plain")) is None
+    assert (await auth.user_for(request("application/json"))).email == user.email
+    with_header = request("text/plain", [(b"x-requested-with", b"XMLHttpRequest")])
+    assert (await auth.user_for(with_header)).email == user.email

@@ -1,0 +1,136 @@
+"""The ``zoo`` command, run as a subprocess the way people run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POSTGRES_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def zoo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path) -> dict[str, str]:
+    return {"ZOO_DATABASE_URL": f"sqlite:///{tmp_path / 'cli' / 'zoo.db'}"}
+
+
+def test_migrate_seed_and_users(sqlite_env: dict[str, str]) -> None:
+    assert zoo("migrate", env=sqlite_env).returncode == 0
+    first = zoo("seed", env=sqlite_env)
+    assert first.returncode == 0, first.stderr
+    assert "4 exhibits, 2 staff, 40 animals created" in first.stdout
+    again = zoo("seed", env=sqlite_env)
+    assert "0 exhibits, 0 staff, 0 animals created" in again.stdout
+    skipped = zoo("seed", "--if-empty", env=sqlite_env)
+    assert "not seeding" in skipped.stdout
+
+    created = zoo(
+        "users",
+        "create",
+        "--email",
+        "boss@example.com",
+        "--password",
+        "s3cret-pass",
+        "--superuser",
+        env=sqlite_env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "created superuser boss@example.com" in created.stdout
+
+    duplicate = zoo(
+        "users",
+        "create",
+        "--email",
+        "boss@example.com",
+        "--password",
+        "s3cret-pass",
+        env=sqlite_env,
+    )
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    assert "Traceback" not in duplicate.stderr
+
+    bad_email = zoo(
+        "users", "create", "--email", "nope", "--password", "s3cret-pass", env=sqlite_env
+    )
+    assert bad_email.returncode == 1
+    assert "email" in bad_email.stderr
+    assert "Traceback" not in bad_email.stderr
+
+    short = zoo(
+        "users", "create", "--email", "x@example.com", "--password", "short", env=sqlite_env
+    )
+    assert short.returncode == 1
+    assert "password" in short.stderr
+
+
+def test_seed_creates_no_known_password_unless_asked(sqlite_env: dict[str, str]) -> None:
+    zoo("migrate", env=sqlite_env)
+    plain = zoo("seed", env=sqlite_env)
+    assert "demo superuser" not in plain.stdout
+    demo = zoo("seed", "--demo-user", env=sqlite_env)
+    assert demo.returncode == 0, demo.stderr
+    line = next(line for line in demo.stdout.splitlines() if "demo superuser" in line)
+    email, password = line.split(": ", 1)[1].split(" / ")
+    assert email == "admin@example.com"
+    assert len(password) >= 12
+
+
+def test_unreachable_database_is_one_clear_line() -> None:
+    env = {"ZOO_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere"}
+    for command in (
+        ["migrate"],
+        ["seed"],
+        ["users", "create", "--email", "a@example.com", "--password", "long enough"],
+    ):
+        result = zoo(*command, env=env)
+        assert result.returncode == 1, command
+        assert "database unreachable" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_production_without_a_secret_refuses_to_start(sqlite_env: dict[str, str]) -> None:
+    result = zoo("serve", env={**sqlite_env, "ZOO_ENV": "production"})
+    assert result.returncode == 1
+    assert "ZOO_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_usage_exits_2() -> None:
+    assert zoo("frobnicate").returncode == 2
+    assert zoo("users", "create", "--email", "a@example.com").returncode == 2
+
+
+def test_schema_export(tmp_path: Path) -> None:
+    target = tmp_path / "schema.graphql"
+    result = zoo("schema", "export", str(target))
+    assert result.returncode == 0, result.stderr
+    assert target.read_text() == (ROOT / "schema.graphql").read_text()
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+def test_migrate_and_seed_postgres(postgres_url: str) -> None:
+    env = {"ZOO_DATABASE_URL": postgres_url}
+    assert zoo("migrate", env=env).returncode == 0
+    result = zoo("seed", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "animals created" in result.stdout
