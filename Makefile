@@ -6,7 +6,7 @@ ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test test-sqlite lint format schema bench clean
+.PHONY: install install-dev run migrate seed test lint format schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +35,13 @@ seed: install
 	$(BIN)/zoo seed
 
 lint: install-dev
-	$(BIN)/ruff check zoo tests migrations bench
-	$(BIN)/ruff format --check zoo tests migrations bench
+	$(BIN)/ruff check zoo tests migrations
+	$(BIN)/ruff format --check zoo tests migrations
 	$(BIN)/mypy zoo
 
 format: install-dev
-	$(BIN)/ruff format zoo tests migrations bench
-	$(BIN)/ruff check --fix zoo tests migrations bench
+	$(BIN)/ruff format zoo tests migrations
+	$(BIN)/ruff check --fix zoo tests migrations
 
 # The suite runs against SQLite always, and against PostgreSQL when
 # ZOO_TEST_POSTGRES_URL is set (.ci/run sets it; then an unreachable server fails).
@@ -50,9 +50,6 @@ test: lint
 
 schema: install
 	$(BIN)/zoo schema export schema.graphql
-
-bench: install-dev
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data
