@@ -8,7 +8,7 @@ short session, writes one transaction that commits once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -62,11 +62,6 @@ class EntityService(Generic[M, F]):
     async def get(self, id_: int) -> M | None:
         async with self.database.read_session() as session:
             return await self._get(session, id_)
-
-    async def get_many(self, ids: Sequence[int]) -> dict[int, M]:
-        async with self.database.read_session() as session:
-            rows = await session.scalars(self.live().where(self.model.id.in_(ids)))
-            return {row.id: row for row in rows}
 
     async def list(self, where: F | None, page: PageRequest) -> Page[M]:
         column = self.orderings[page.order_by]
