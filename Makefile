@@ -6,7 +6,7 @@ ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test lint format schema clean
+.PHONY: install install-dev run migrate seed test lint format schema bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,18 +35,21 @@ seed: install
 	$(BIN)/zoo seed
 
 lint: install-dev
-	$(BIN)/ruff check zoo tests migrations
-	$(BIN)/ruff format --check zoo tests migrations
+	$(BIN)/ruff check zoo tests migrations bench
+	$(BIN)/ruff format --check zoo tests migrations bench
 	$(BIN)/mypy zoo
 
 format: install-dev
-	$(BIN)/ruff format zoo tests migrations
-	$(BIN)/ruff check --fix zoo tests migrations
+	$(BIN)/ruff format zoo tests migrations bench
+	$(BIN)/ruff check --fix zoo tests migrations bench
 
 # The suite runs against SQLite always, and against PostgreSQL when
 # ZOO_TEST_POSTGRES_URL is set (.ci/run sets it; then an unreachable server fails).
 test: lint
 	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python -m bench
 
 schema: install
 	$(BIN)/zoo schema export schema.graphql

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything alive now (modules, schema, app) lives as long as the process:
+        # freezing it spares every later garbage collection from walking it again.
+        gc.collect()
+        gc.freeze()
         yield
         await database.dispose()
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -56,7 +57,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Database:
@@ -72,12 +74,21 @@ class Database:
         else:
             engine_options.setdefault("pool_pre_ping", True)
         self.engine = create_async_engine(self.url, **engine_options)
-        writer = self.engine
+        self.reader = self.writer = self.engine
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-            writer = self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+            # A lone SELECT is atomic in SQLite; an explicit BEGIN would only cost a
+            # round trip to aiosqlite's thread.
+            self.reader = self.engine.execution_options(**{_BEGIN_MODE: None})
+            self.writer = self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
         self.read_session = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.write_session = async_sessionmaker(writer, expire_on_commit=False)
+        self.write_session = async_sessionmaker(self.writer, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection for one-statement reads: no ORM session, no transaction setup."""
+        async with self.reader.connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -35,7 +35,7 @@ class AnimalQuery:
         service = info.context.services.animals
         where = to_model(filter, AnimalFilter) if filter else None
         page = await service.list(where, page_request(first, after, order_by))
-        return Connection.from_page(page, lambda: service.count(where))  # type: ignore[arg-type]
+        return Connection.from_page(page, lambda: service.count(where))
 
 
 @strawberry.type

@@ -15,36 +15,38 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.models import Entity
+from zoo.core.records import records_of
 from zoo.db import Database
 
 M = TypeVar("M", bound=Entity)
 
 
-async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> list[M | None]:
-    """The live row for each id, or None where it is missing or deleted."""
-    statement = select(model).where(
-        model.id.in_(set(ids)),
-        model.deleted_at.is_(None),
-    )
-    async with database.read_session() as session:
-        found = {row.id: row for row in await session.scalars(statement)}
+async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> list[Any]:
+    """The live row for each id (as a record), or None where it is missing or deleted."""
+    shape = records_of(model)
+    statement = shape.select().where(model.id.in_(set(ids)), model.deleted_at.is_(None))
+    make = shape.make
+    async with database.read() as connection:
+        found = {row.id: row for row in map(make, (await connection.execute(statement)).tuples())}
     return [found.get(id_) for id_ in ids]
 
 
 async def live_grouped_by(
     database: Database, column: InstrumentedAttribute[Any], keys: Sequence[int]
 ) -> list[list[Any]]:
-    """Live rows whose ``column`` holds each key, ordered by id."""
-    model = column.class_
+    """Live rows (as records) whose ``column`` holds each key, ordered by id."""
+    model: Any = column.class_
+    shape = records_of(model)
     statement = (
-        select(model)
+        shape.select()
         .where(column.in_(set(keys)), model.deleted_at.is_(None))
         .order_by(column, model.id)
     )
+    make, position = shape.make, shape.position(column.key)
     groups: dict[int, list[Any]] = defaultdict(list)
-    async with database.read_session() as session:
-        for row in await session.scalars(statement):
-            groups[getattr(row, column.key)].append(row)
+    async with database.read() as connection:
+        for row in (await connection.execute(statement)).tuples():
+            groups[row[position]].append(make(row))
     return [groups.get(key, []) for key in keys]
 
 
@@ -52,12 +54,14 @@ async def live_count_grouped_by(
     database: Database, column: InstrumentedAttribute[Any], keys: Sequence[int]
 ) -> list[int]:
     """How many live rows hold each key in ``column``."""
-    model = column.class_
+    model: Any = column.class_
     statement = (
         select(column, func.count())
         .where(column.in_(set(keys)), model.deleted_at.is_(None))
         .group_by(column)
     )
-    async with database.read_session() as session:
-        counts: dict[int, int] = {key: count for key, count in await session.execute(statement)}
+    async with database.read() as connection:
+        counts: dict[int, int] = {
+            key: count for key, count in (await connection.execute(statement)).tuples()
+        }
     return [counts.get(key, 0) for key in keys]

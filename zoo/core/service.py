@@ -27,6 +27,7 @@ from zoo.core.pagination import (
     encode_cursor,
     order_clauses,
 )
+from zoo.core.records import records_of
 from zoo.core.schemas import UpdateSchema
 from zoo.db import Database
 
@@ -59,21 +60,30 @@ class EntityService(Generic[M, F]):
     def live(self) -> Select[tuple[M]]:
         return select(self.model).where(self.model.deleted_at.is_(None))
 
-    async def get(self, id_: int) -> M | None:
-        async with self.database.read_session() as session:
-            return await self._get(session, id_)
+    async def get(self, id_: int) -> Any | None:
+        """The live row, as a record, or None."""
+        shape = records_of(self.model)
+        statement = shape.select().where(self.model.id == id_, self.model.deleted_at.is_(None))
+        async with self.database.read() as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else shape.make(row)
 
-    async def list(self, where: F | None, page: PageRequest) -> Page[M]:
+    async def list(self, where: F | None, page: PageRequest) -> Page[Any]:
+        """A page of live rows, as records (see :mod:`zoo.core.records`)."""
         column = self.orderings[page.order_by]
         desc = page.direction is OrderDirection.DESC
-        statement = self.live().where(*self.filter_clauses(where))
+        shape = records_of(self.model)
+        statement = shape.select().where(
+            self.model.deleted_at.is_(None), *self.filter_clauses(where)
+        )
         if page.after is not None:
             key = decode_cursor(page.after, page.order_by, _python_type(column))
             statement = statement.where(after_clause(column, self.model.id, desc, key))
         statement = statement.order_by(*order_clauses(column, self.model.id, desc))
         statement = statement.limit(page.first + 1)
-        async with self.database.read_session() as session:
-            rows = list(await session.scalars(statement))
+        make = shape.make
+        async with self.database.read() as connection:
+            rows = list(map(make, (await connection.execute(statement)).tuples()))
         items = rows[: page.first]
         return Page(
             items=items,
@@ -86,8 +96,9 @@ class EntityService(Generic[M, F]):
         statement = (
             select(func.count()).select_from(self.model).where(self.model.deleted_at.is_(None))
         )
-        async with self.database.read_session() as session:
-            return int(await session.scalar(statement.where(*self.filter_clauses(where))) or 0)
+        async with self.database.read() as connection:
+            total = await connection.scalar(statement.where(*self.filter_clauses(where)))
+        return int(total or 0)
 
     # Writes -------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ class ExhibitQuery:
         page = await service.list(where, page_request(first, after, order_by))
         # Nested `exhibit` fields (animal.exhibit) then need no query of their own.
         info.context.loaders.exhibit_by_id.prime_many({row.id: row for row in page.items})
-        return Connection.from_page(page, lambda: service.count(where))  # type: ignore[arg-type]
+        return Connection.from_page(page, lambda: service.count(where))
 
 
 @strawberry.type

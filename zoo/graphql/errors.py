@@ -9,11 +9,9 @@ with its traceback and reaches the client only as a generic
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
-from strawberry.extensions import SchemaExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from zoo.core.errors import DomainError, ErrorCode, InvalidInput
@@ -71,16 +69,12 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
     return _with(error, message, {"code": ErrorCode.INTERNAL_SERVER_ERROR.value})
 
 
-class ErrorCodes(SchemaExtension):
-    """Applies :func:`format_error` to every error of every operation."""
+def format_errors(errors: list[GraphQLError], *, show_details: bool = False) -> None:
+    """Apply :func:`format_error` to a result's errors, in place.
 
-    show_details = False
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [  # type: ignore[union-attr]
-                format_error(error, show_details=self.show_details) for error in errors
-            ]
+    Strawberry hands every result's error list to ``Schema.process_errors``
+    exactly once, on every path (including a parse error raised by the parser
+    cache), and edits it in place itself (field suggestions): the one hook
+    that sees them all.
+    """
+    errors[:] = [format_error(error, show_details=show_details) for error in errors]

@@ -1,0 +1,1 @@
+"""Benchmarks: each goal measured against its baseline in one run, reported as a ratio."""

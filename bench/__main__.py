@@ -1,0 +1,362 @@
+"""``make bench``: every performance goal, measured against its baseline in one run.
+
+Prints a table (goal, ours, baseline, ratio, target, met). Timings are medians
+of interleaved runs; ratios, not absolute times, are what carry from one
+machine to another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from bench import datasets
+from bench.http import Client, serve, throughput
+from zoo.app import create_app
+from zoo.config import Settings
+from zoo.core.pagination import encode_cursor
+
+NESTED = (
+    "{ exhibits(first: 100) { edges { node { id name location"
+    " animals { id name species description createdAt } } } } }"
+)
+SMALL = "{ animal(id: 1) { id name species } }"
+DEEP_ORDERINGS = {"ID": "id", "NAME": "name", "CREATED_AT": "created_at"}
+
+
+@dataclass
+class Row:
+    goal: str
+    ours: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None
+
+    def cells(self) -> list[str]:
+        ratio = "" if self.ratio is None else f"{self.ratio:.2f}x"
+        met = "" if self.met is None else ("met" if self.met else "NOT MET")
+        return [self.goal, self.ours, self.baseline, ratio, self.target, met]
+
+
+def median_interleaved(
+    ours: Callable[[], Any], baseline: Callable[[], Any], rounds: int
+) -> tuple[float, float]:
+    ours(), baseline()  # warm both
+    ours_times, base_times = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        ours()
+        ours_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        baseline()
+        base_times.append(time.perf_counter() - started)
+    return statistics.median(ours_times), statistics.median(base_times)
+
+
+def sqlite_nested_baseline(path: Path) -> bytes:
+    """The nested query's data, fetched and serialised by hand with sqlite3 and json."""
+    connection = sqlite3.connect(path)
+    try:
+        exhibits = connection.execute(
+            "SELECT id, name, location FROM exhibits WHERE deleted_at IS NULL ORDER BY id LIMIT 100"
+        ).fetchall()
+        ids = [row[0] for row in exhibits]
+        marks = ",".join("?" * len(ids))
+        animals = connection.execute(
+            "SELECT id, name, species, description, created_at, exhibit_id FROM animals"
+            f" WHERE deleted_at IS NULL AND exhibit_id IN ({marks}) ORDER BY exhibit_id, id",
+            ids,
+        ).fetchall()
+    finally:
+        connection.close()
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for id_, name, species, description, created_at, exhibit_id in animals:
+        groups.setdefault(exhibit_id, []).append(
+            {
+                "id": id_,
+                "name": name,
+                "species": species,
+                "description": description,
+                "createdAt": created_at,
+            }
+        )
+    edges = [
+        {"node": {"id": id_, "name": name, "location": location, "animals": groups.get(id_, [])}}
+        for id_, name, location in exhibits
+    ]
+    return json.dumps({"data": {"exhibits": {"edges": edges}}}).encode()
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def nested_over_socket(path: Path, label: str, rounds: int, target: float | None) -> Row:
+    env = {"ZOO_DATABASE_URL": f"sqlite:///{path}", "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    with serve("zoo.main:app", env) as port:
+        client = Client(port)
+        try:
+            ours, base = median_interleaved(
+                lambda: client.graphql(NESTED), lambda: sqlite_nested_baseline(path), rounds
+            )
+        finally:
+            client.close()
+    ratio = ours / base
+    return Row(
+        f"1. nested list, {label}, over a socket",
+        fmt_ms(ours),
+        fmt_ms(base) + " (sqlite3+json)",
+        ratio,
+        "<= 2.5x" if target else "report",
+        ratio <= target if target else None,
+    )
+
+
+def nested_in_process(path: Path, rounds: int) -> Row:
+    app = create_app(Settings(database_url=f"sqlite:///{path}", env="test"))
+    loop = asyncio.new_event_loop()
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://bench")
+
+    def ours() -> None:
+        response = loop.run_until_complete(client.post("/graphql", json={"query": NESTED}))
+        response.raise_for_status()
+
+    try:
+        ours_time, base = median_interleaved(ours, lambda: sqlite_nested_baseline(path), rounds)
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.run_until_complete(app.state.database.dispose())
+        loop.close()
+    return Row(
+        "1. nested list, 5,000 animals, in process (ASGI)",
+        fmt_ms(ours_time),
+        fmt_ms(base) + " (sqlite3+json)",
+        ours_time / base,
+        "report",
+        None,
+    )
+
+
+def small_query(path: Path, requests: int) -> Row:
+    env = {"ZOO_DATABASE_URL": f"sqlite:///{path}", "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    body = json.dumps({"query": SMALL}).encode()
+    results: dict[str, list[float]] = {"ours": [], "base": []}
+    with serve("zoo.main:app", env) as ours_port, serve("bench.baseline_app:app", env) as base_port:
+        for _ in range(3):
+            results["ours"].append(
+                asyncio.run(throughput(ours_port, "POST", "/graphql", body, 8, requests))
+            )
+            results["base"].append(
+                asyncio.run(throughput(base_port, "GET", "/animals/1", b"", 8, requests))
+            )
+    ours, base = statistics.median(results["ours"]), statistics.median(results["base"])
+    ratio = ours / base
+    return Row(
+        "2. small query, 8 clients",
+        f"{ours:.0f} req/s",
+        f"{base:.0f} req/s (FastAPI)",
+        ratio,
+        ">= 0.6x",
+        ratio >= 0.6,
+    )
+
+
+def statement_counts(tmp: Path) -> Row:
+    query = (
+        "{ exhibits(first: 100) { totalCount edges { node { id animals { id"
+        " exhibit { id staff { id } } } } } } }"
+    )
+    counts = {}
+    for exhibits in (10, 100):
+        path = tmp / f"statements-{exhibits}.db"
+        datasets.sqlite_database(path, exhibits, 5)
+        app = create_app(Settings(database_url=f"sqlite:///{path}", env="test"))
+        statements: list[str] = []
+
+        def count(*args: Any, statements: list[str] = statements) -> None:
+            if args[2].lstrip().upper().startswith("SELECT"):
+                statements.append(args[2])
+
+        event.listen(app.state.database.engine.sync_engine, "before_cursor_execute", count)
+
+        async def run(app: Any = app) -> None:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+                (await client.post("/graphql", json={"query": query})).raise_for_status()
+            await app.state.database.dispose()
+
+        asyncio.run(run())
+        counts[exhibits] = len(statements)
+    limit = 4 + 1  # exhibits, animals, exhibit, staff, plus totalCount
+    met = counts[10] == counts[100] <= limit
+    return Row(
+        "3. SQL statements, exhibits>animals>exhibit>staff",
+        f"{counts[100]} (100 exhibits)",
+        f"{counts[10]} (10 exhibits)",
+        None,
+        f"equal, <= {limit}",
+        met,
+    )
+
+
+def deep_pages(url: str, label: str, rounds: int, rows: dict[str, tuple[Any, int]]) -> list[Row]:
+    env = {"ZOO_DATABASE_URL": url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    out = []
+    with serve("zoo.main:app", env) as port:
+        client = Client(port)
+        try:
+            for field, (value, id_) in rows.items():
+                cursor = encode_cursor(DEEP_ORDERINGS[field], value, id_)
+                first = (
+                    f"{{ animals(first: 20, orderBy: {{field: {field}}})"
+                    " { edges { node { id } } } }"
+                )
+                deep = (
+                    f'{{ animals(first: 20, after: "{cursor}", orderBy: {{field: {field}}})'
+                    " { edges { node { id } } } }"
+                )
+                deep_time, first_time = median_interleaved(
+                    lambda deep=deep: client.graphql(deep),
+                    lambda first=first: client.graphql(first),
+                    rounds,
+                )
+                ratio = deep_time / first_time
+                out.append(
+                    Row(
+                        f"4. page after 50,000 rows, {field}, {label}",
+                        fmt_ms(deep_time),
+                        fmt_ms(first_time) + " (first page)",
+                        ratio,
+                        "<= 1.3x",
+                        ratio <= 1.3,
+                    )
+                )
+        finally:
+            client.close()
+    return out
+
+
+def deep_page_keys() -> dict[str, tuple[Any, int]]:
+    """Sort keys of the 50,000th row of the deep-page data set, for each ordering."""
+    exhibit_rows, animal_rows = datasets.rows(100, 600)
+    del exhibit_rows
+    by = {
+        "ID": sorted(animal_rows, key=lambda r: r[0]),
+        "NAME": sorted(animal_rows, key=lambda r: (r[1], r[0])),
+        "CREATED_AT": sorted(animal_rows, key=lambda r: (r[5], r[0])),
+    }
+    index = {"ID": 0, "NAME": 1, "CREATED_AT": 5}
+    return {field: (rows[49_999][index[field]], rows[49_999][0]) for field, rows in by.items()}
+
+
+def memory(path: Path) -> Row:
+    query = (
+        "{ exhibits(first: 100) { edges { node { id name location"
+        " animals { id name species description createdAt } } } } }"
+    )
+    app = create_app(Settings(database_url=f"sqlite:///{path}", env="test"))
+
+    async def run() -> tuple[int, int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
+            await client.post("/graphql", json={"query": query})  # warm caches
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            response = await client.post("/graphql", json={"query": query})
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            size = len(response.content)
+        await app.state.database.dispose()
+        # The response body itself is held by the test client; count it once.
+        return peak - before - size, size
+
+    extra, size = asyncio.run(run())
+    ratio = extra / size
+    return Row(
+        "5. memory, 20,000-animal response",
+        f"{extra / 2**20:.1f} MiB extra peak",
+        f"{size / 2**20:.1f} MiB body",
+        ratio,
+        "<= ~3x",
+        ratio <= 3.0,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
+    parser.add_argument("--requests", type=int, default=3000, help="requests per throughput run")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("ZOO_BENCH_POSTGRES_URL") or os.environ.get("ZOO_TEST_POSTGRES_URL"),
+    )
+    args = parser.parse_args()
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="zoo-bench-") as scratch:
+        tmp = Path(scratch)
+        print("building data sets ...", file=sys.stderr)
+        sizes = {1_000: 10, 5_000: 50, 20_000: 200}
+        paths = {n: tmp / f"nested-{n}.db" for n in sizes}
+        for n, each in sizes.items():
+            datasets.sqlite_database(paths[n], 100, each)
+        deep_path = tmp / "deep.db"
+        deep_url = datasets.sqlite_database(deep_path, 100, 600)
+
+        print("1. nested lists ...", file=sys.stderr)
+        rows.append(nested_over_socket(paths[5_000], "5,000 animals", args.rounds, 2.5))
+        rows.append(nested_in_process(paths[5_000], args.rounds))
+        rows.append(nested_over_socket(paths[1_000], "1,000 animals", args.rounds, None))
+        rows.append(
+            nested_over_socket(paths[20_000], "20,000 animals", max(5, args.rounds // 3), None)
+        )
+        print("2. small query ...", file=sys.stderr)
+        rows.append(small_query(paths[5_000], args.requests))
+        print("3. statements ...", file=sys.stderr)
+        rows.append(statement_counts(tmp))
+        print("4. deep pages ...", file=sys.stderr)
+        keys = deep_page_keys()
+        rows += deep_pages(deep_url, "SQLite", args.rounds * 2, keys)
+        if args.postgres_url:
+            name = f"zoo_bench_{os.getpid()}"
+            url = datasets.postgres_database(args.postgres_url, name, 100, 600)
+            try:
+                rows += deep_pages(url, "PostgreSQL", args.rounds * 2, keys)
+            finally:
+                datasets.drop_postgres_database(args.postgres_url, name)
+        print("5. memory ...", file=sys.stderr)
+        rows.append(memory(paths[20_000]))
+
+    header = ["goal", "ours", "baseline", "ratio", "target", "result"]
+    table = [header, ["---"] * len(header), *(row.cells() for row in rows)]
+    print(
+        f"\nZoo benchmarks on {platform.node()}: {platform.processor() or platform.machine()},"
+        f" {os.cpu_count()} cores, Python {platform.python_version()}\n"
+    )
+    for line in table:
+        print("| " + " | ".join(line) + " |")
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
