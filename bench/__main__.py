@@ -310,6 +310,7 @@ def main() -> int:
         "--postgres-url",
         default=os.environ.get("ZOO_BENCH_POSTGRES_URL") or os.environ.get("ZOO_TEST_POSTGRES_URL"),
     )
+    parser.add_argument("--only", default="12345", help="goals to run, e.g. 25 (default: all)")
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -320,32 +321,37 @@ def main() -> int:
         paths = {n: tmp / f"nested-{n}.db" for n in sizes}
         for n, each in sizes.items():
             datasets.sqlite_database(paths[n], 100, each)
-        deep_path = tmp / "deep.db"
-        deep_url = datasets.sqlite_database(deep_path, 100, 600)
+        deep_url = ""
+        if "4" in args.only:
+            deep_url = datasets.sqlite_database(tmp / "deep.db", 100, 600)
 
-        print("1. nested lists ...", file=sys.stderr)
-        rows.append(nested_over_socket(paths[5_000], "5,000 animals", args.rounds, 2.5))
-        rows.append(nested_in_process(paths[5_000], args.rounds))
-        rows.append(nested_over_socket(paths[1_000], "1,000 animals", args.rounds, None))
-        rows.append(
-            nested_over_socket(paths[20_000], "20,000 animals", max(5, args.rounds // 3), None)
-        )
-        print("2. small query ...", file=sys.stderr)
-        rows.append(small_query(paths[5_000], args.requests))
-        print("3. statements ...", file=sys.stderr)
-        rows.append(statement_counts(tmp))
-        print("4. deep pages ...", file=sys.stderr)
-        keys = deep_page_keys()
-        rows += deep_pages(deep_url, "SQLite", args.rounds * 2, keys)
-        if args.postgres_url:
+        if "1" in args.only:
+            print("1. nested lists ...", file=sys.stderr)
+            rows.append(nested_over_socket(paths[5_000], "5,000 animals", args.rounds, 2.5))
+            rows.append(nested_in_process(paths[5_000], args.rounds))
+            rows.append(nested_over_socket(paths[1_000], "1,000 animals", args.rounds, None))
+            slow_rounds = max(5, args.rounds // 3)
+            rows.append(nested_over_socket(paths[20_000], "20,000 animals", slow_rounds, None))
+        if "2" in args.only:
+            print("2. small query ...", file=sys.stderr)
+            rows.append(small_query(paths[5_000], args.requests))
+        if "3" in args.only:
+            print("3. statements ...", file=sys.stderr)
+            rows.append(statement_counts(tmp))
+        if "4" in args.only:
+            print("4. deep pages ...", file=sys.stderr)
+            keys = deep_page_keys()
+            rows += deep_pages(deep_url, "SQLite", args.rounds * 2, keys)
+        if "4" in args.only and args.postgres_url:
             name = f"zoo_bench_{os.getpid()}"
             url = datasets.postgres_database(args.postgres_url, name, 100, 600)
             try:
                 rows += deep_pages(url, "PostgreSQL", args.rounds * 2, keys)
             finally:
                 datasets.drop_postgres_database(args.postgres_url, name)
-        print("5. memory ...", file=sys.stderr)
-        rows.append(memory(paths[20_000]))
+        if "5" in args.only:
+            print("5. memory ...", file=sys.stderr)
+            rows.append(memory(paths[20_000]))
 
     header = ["goal", "ours", "baseline", "ratio", "target", "result"]
     table = [header, ["---"] * len(header), *(row.cells() for row in rows)]

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from strawberry import Schema
 
 import zoo
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
@@ -24,8 +25,9 @@ from zoo.services import Services
 logger = logging.getLogger("zoo")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, schema: Schema | None = None) -> FastAPI:
     settings = settings or Settings()
+    schema = schema or build_schema(show_error_details=settings.show_error_details)
     database = Database(settings)
     services = Services.build(database)
     auth = Auth(settings, database)
@@ -54,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Context(services, await auth.user_for(request))
 
     graphql = ZooGraphQLRouter(
-        build_schema(show_error_details=settings.show_error_details),
+        schema,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=False,

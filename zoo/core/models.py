@@ -78,8 +78,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         return to_utc
 
-    def process_literal_param(self, value: Any, dialect: Dialect) -> str:
-        return repr(value)
+    def process_literal_param(self, value: Any, dialect: Dialect) -> Any:
+        """Literal SQL (EXPLAIN, offline migrations) renders the value as stored."""
+        return self.process_bind_param(value, dialect)
 
 
 class Base(DeclarativeBase):

@@ -68,20 +68,25 @@ class EntityService(Generic[M, F]):
             row = (await connection.execute(statement)).first()
         return None if row is None else shape.make(row)
 
-    async def list(self, where: F | None, page: PageRequest) -> Page[Any]:
-        """A page of live rows, as records (see :mod:`zoo.core.records`)."""
+    def page_statement(self, where: F | None, page: PageRequest) -> Select[Any]:
+        """The keyset query for one page (one row more than asked, to see if more follow)."""
         column = self.orderings[page.order_by]
         desc = page.direction is OrderDirection.DESC
-        shape = records_of(self.model)
-        statement = shape.select().where(
-            self.model.deleted_at.is_(None), *self.filter_clauses(where)
+        statement = (
+            records_of(self.model)
+            .select()
+            .where(self.model.deleted_at.is_(None), *self.filter_clauses(where))
         )
         if page.after is not None:
             key = decode_cursor(page.after, page.order_by, _python_type(column))
             statement = statement.where(after_clause(column, self.model.id, desc, key))
-        statement = statement.order_by(*order_clauses(column, self.model.id, desc))
-        statement = statement.limit(page.first + 1)
-        make = shape.make
+        return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(page.first + 1)
+
+    async def list(self, where: F | None, page: PageRequest) -> Page[Any]:
+        """A page of live rows, as records (see :mod:`zoo.core.records`)."""
+        column = self.orderings[page.order_by]
+        statement = self.page_statement(where, page)
+        make = records_of(self.model).make
         async with self.database.read() as connection:
             rows = list(map(make, (await connection.execute(statement)).tuples()))
         items = rows[: page.first]

@@ -112,6 +112,9 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         return ListPlan(non_null_items, tuple(fields), tuple(serializers), object_type.name)
 
 
+_COLLECTION_DIRECTIVES = frozenset({"skip", "include"})
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -120,7 +123,11 @@ def _plain_field(
     object_type: GraphQLObjectType, key: str, details: Sequence[Any]
 ) -> tuple[PlainField, Callable[[Any], Any]] | None:
     nodes = [detail.node for detail in details]
-    if any(node.arguments or node.directives for node in nodes):
+    if any(node.arguments for node in nodes):
+        return None
+    # @skip and @include were applied when the fields were collected; any other
+    # directive may change the value, so it takes the stock path.
+    if any(d.name.value not in _COLLECTION_DIRECTIVES for n in nodes for d in n.directives or ()):
         return None
     name = nodes[0].name.value
     if name == "__typename":

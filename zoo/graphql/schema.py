@@ -40,7 +40,10 @@ class ZooSchema(strawberry.Schema):
         format_errors(errors, show_details=self.show_error_details)
 
 
-def build_schema(*, show_error_details: bool = False, **options: Any) -> strawberry.Schema:
+def build_schema(
+    *, show_error_details: bool = False, fast_lists: bool = True, **options: Any
+) -> strawberry.Schema:
+    """The schema; ``fast_lists=False`` keeps graphql-core's stock completion (for comparison)."""
     built = ZooSchema(
         query=Query,
         mutation=Mutation,
@@ -48,7 +51,7 @@ def build_schema(*, show_error_details: bool = False, **options: Any) -> strawbe
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ],
-        execution_context_class=FastListExecutor,
+        execution_context_class=FastListExecutor if fast_lists else None,
         **options,
     )
     built.show_error_details = show_error_details

@@ -1,0 +1,123 @@
+"""The fast list path returns exactly what graphql-core's stock completion returns."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests import factories
+from zoo.app import create_app
+from zoo.config import Settings
+from zoo.graphql.schema import build_schema
+from zoo.services import Services
+
+QUERIES = [
+    """{ exhibits(first: 100) { totalCount edges { cursor node { __typename id name description
+        location createdAt updatedAt deletedAt animalCount
+        animals { __typename id name description species exhibitId createdAt updatedAt deletedAt }
+        staff { id name jobTitle email phone notes exhibitId createdAt updatedAt deletedAt } } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }""",
+    """{ animals(first: 100, orderBy: {field: SPECIES, direction: DESC}) { edges { node {
+        key: id alias: name name species kind: __typename
+        exhibit { id animals { key: id alias: name kind: __typename } } } } } }""",
+    """{ staff(first: 100) { edges { node { id email notes
+        exhibit { name staff { id name } } } } } }""",
+    """query($skip: Boolean!) { exhibits { edges { node { animals {
+        id name @skip(if: $skip) species @include(if: $skip)
+        ... on Animal { description } } } } } }""",
+    """{ exhibits { edges { node { animals { ...Bits } } } } }
+       fragment Bits on Animal { id createdAt }""",
+]
+
+
+@pytest.fixture
+async def stock(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, schema=build_schema(fast_lists=False))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://stock") as client:
+        yield client
+    await app.state.database.dispose()
+
+
+async def make_zoo(services: Services) -> None:
+    for index in range(3):
+        exhibit = await factories.exhibit(
+            services, description=None if index else "Big", location=f"Zone {index}"
+        )
+        for number in range(4):
+            await factories.animal(
+                services,
+                exhibit_id=exhibit.id,
+                species=None if number % 2 else "Felis",
+                description="Ünïcode ✓" if number == 1 else None,
+            )
+        await factories.staff_member(services, exhibit_id=exhibit.id, email="a@example.com")
+    await factories.animal(services)  # homeless
+
+
+async def both(
+    client: httpx.AsyncClient, stock: httpx.AsyncClient, query: str, variables: Any = None
+) -> tuple[bytes, bytes]:
+    payload = {"query": query, "variables": variables or {"skip": True}}
+    fast = await client.post("/graphql", json=payload)
+    slow = await stock.post("/graphql", json=payload)
+    return fast.content, slow.content
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_fast_and_stock_paths_return_identical_bytes(
+    client: httpx.AsyncClient,
+    stock: httpx.AsyncClient,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+) -> None:
+    from zoo.graphql import execution
+
+    await make_zoo(services)
+    built: list[str] = []
+    original = execution.build_list
+
+    def spy(plan: execution.ListPlan) -> execution.Builder:
+        built.append(plan.typename)
+        return original(plan)
+
+    monkeypatch.setattr(execution, "build_list", spy)
+    fast, slow = await both(client, stock, query)
+    assert b'"errors"' not in fast
+    assert fast == slow
+    assert built, "the fast path was not taken"
+
+
+async def test_values_the_fast_path_refuses_fall_back_with_identical_errors(
+    client: httpx.AsyncClient,
+    stock: httpx.AsyncClient,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A null in a non-null field, or a value of the wrong type, errs exactly as stock does."""
+    from zoo.graphql import context
+
+    exhibit = await factories.exhibit(services)
+    for _ in range(3):
+        await factories.animal(services, exhibit_id=exhibit.id)
+    original = context.animals_by_exhibit_id
+
+    async def corrupt(*args: Any) -> Any:
+        groups = await original(*args)
+        first, second, third = groups[0]
+        groups[0] = [first._replace(name=None), second._replace(id="seven"), third]
+        return groups
+
+    monkeypatch.setattr(context, "animals_by_exhibit_id", corrupt)
+    for query in (
+        "{ exhibits { edges { node { animals { id name } } } } }",
+        "{ exhibits { edges { node { animals { id } } } } }",
+        "{ exhibits { edges { node { animals { name species } } } } }",
+    ):
+        fast, slow = await both(client, stock, query)
+        assert b'"errors"' in fast
+        assert fast == slow
