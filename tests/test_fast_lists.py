@@ -35,7 +35,7 @@ QUERIES = [
 
 @pytest.fixture
 async def stock(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, schema=build_schema(fast_lists=False))
+    app = create_app(settings, schema=build_schema(settings, fast_lists=False))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://stock") as client:
         yield client
@@ -62,8 +62,10 @@ async def both(
     client: httpx.AsyncClient, stock: httpx.AsyncClient, query: str, variables: Any = None
 ) -> tuple[bytes, bytes]:
     payload = {"query": query, "variables": variables or {"skip": True}}
-    fast = await client.post("/graphql", json=payload)
-    slow = await stock.post("/graphql", json=payload)
+    # The same request id on both, so that error extensions compare equal too.
+    headers = {"X-Request-ID": "equivalence"}
+    fast = await client.post("/graphql", json=payload, headers=headers)
+    slow = await stock.post("/graphql", json=payload, headers=headers)
     return fast.content, slow.content
 
 

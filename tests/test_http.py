@@ -141,13 +141,17 @@ async def test_unexpected_errors_are_masked_and_logged(
         response = await client.post("/graphql", json={"query": "{ animals { totalCount } }"})
     assert response.status_code == 200
     error = response.json()["errors"][0]
+    request_id = response.headers["x-request-id"]
     assert error == {
         "message": "Internal server error",
         "locations": [{"line": 1, "column": 3}],
         "path": ["animals"],
-        "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
     }
     assert "vault" not in response.text
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(logged) == 1
+    assert request_id in logged[0].getMessage()
     assert "SELECT secret FROM vault" in caplog.text
 
 

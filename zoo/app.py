@@ -7,12 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from strawberry import Schema
 
 import zoo
+from zoo.auth.rate_limit import LoginRateLimit
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
 from zoo.auth.users import Auth
 from zoo.config import Settings
@@ -20,6 +21,7 @@ from zoo.db import Database
 from zoo.graphql.context import Context
 from zoo.graphql.router import ZooGraphQLRouter
 from zoo.graphql.schema import build_schema
+from zoo.http import BodySizeLimit, RequestId
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
@@ -27,7 +29,7 @@ logger = logging.getLogger("zoo")
 
 def create_app(settings: Settings | None = None, schema: Schema | None = None) -> FastAPI:
     settings = settings or Settings()
-    schema = schema or build_schema(show_error_details=settings.show_error_details)
+    schema = schema or build_schema(settings)
     database = Database(settings)
     services = Services.build(database)
     auth = Auth(settings, database)
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
 
     graphql = ZooGraphQLRouter(
         schema,
+        max_query_length=settings.max_query_length,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=False,
@@ -64,8 +67,16 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     app.include_router(graphql, prefix="/graphql", tags=["graphql"])
 
     users = auth.users
-    app.include_router(users.get_auth_router(auth.bearer), prefix="/auth/jwt", tags=["auth"])
-    app.include_router(users.get_auth_router(auth.cookie), prefix="/auth/cookie", tags=["auth"])
+    limited = [Depends(LoginRateLimit(settings.login_attempts_per_minute))]
+    app.include_router(
+        users.get_auth_router(auth.bearer), prefix="/auth/jwt", tags=["auth"], dependencies=limited
+    )
+    app.include_router(
+        users.get_auth_router(auth.cookie),
+        prefix="/auth/cookie",
+        tags=["auth"],
+        dependencies=limited,
+    )
     app.include_router(
         users.get_register_router(UserRead, UserCreate), prefix="/auth", tags=["auth"]
     )
@@ -85,4 +96,6 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
             )
         return JSONResponse({"status": "ok", "database": "ok", "version": zoo.__version__})
 
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestId)
     return app

@@ -51,6 +51,26 @@ class Settings(BaseSettings):
     )
     graphiql: bool | None = Field(None, description="Serve GraphiQL (default: off in production)")
     debug: bool = Field(False, description="Show exception text in errors (development only)")
+    introspection: bool | None = Field(
+        None, description="Answer introspection queries (default: off in production)"
+    )
+    field_suggestions: bool | None = Field(
+        None, description='"Did you mean ...?" in errors (default: off in production)'
+    )
+    max_depth: int = Field(10, ge=1, description="Deepest selection a query may have")
+    max_aliases: int = Field(30, ge=0, description="Most aliases one document may use")
+    max_tokens: int = Field(2000, ge=10, description="Most tokens one document may hold")
+    max_cost: int = Field(100_000, ge=1, description="Largest estimated query cost")
+    list_size_estimate: int = Field(
+        20, ge=1, description="Items assumed per list without `first`, for the cost estimate"
+    )
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body")
+    max_query_length: int = Field(
+        20_000, ge=100, description="Longest query text, refused before parsing"
+    )
+    login_attempts_per_minute: int = Field(
+        10, ge=1, description="Login attempts per client address and per email"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +120,16 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return not self.is_production if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return not self.is_production if self.introspection is None else self.introspection
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        if self.field_suggestions is None:
+            return not self.is_production
+        return self.field_suggestions
 
     @property
     def show_error_details(self) -> bool:

@@ -4,7 +4,12 @@ import logging
 
 from zoo.app import create_app
 from zoo.config import Settings
+from zoo.http import RequestIdFilter
 
 settings = Settings()
-logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+logging.basicConfig(
+    level=settings.log_level, format="%(levelname)s [%(request_id)s] %(name)s: %(message)s"
+)
+for handler in logging.getLogger().handlers:
+    handler.addFilter(RequestIdFilter())
 app = create_app(settings)

@@ -11,16 +11,36 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.utils.str_converters import to_camel_case
 
 from zoo.core.errors import DomainError, ErrorCode, InvalidInput
+from zoo.http import request_id
 
 logger = logging.getLogger("zoo.graphql")
 
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 INTERNAL_MESSAGE = "Internal server error"
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
+
+# strawberry's limiters report plain errors; these give them codes a client can act on.
+LIMIT_CODES = (
+    ("Document contains more than", "TOO_MANY_TOKENS"),
+    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
+    ("aliases found. Allowed:", "TOO_MANY_ALIASES"),
+    ("GraphQL introspection has been disabled", "INTROSPECTION_DISABLED"),
+)
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
@@ -51,22 +71,43 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
         return error
     if error.path is None and (original is None or isinstance(original, GraphQLError)):
         # A request error, found before anything ran: syntax, validation or variables.
-        if isinstance(error, GraphQLSyntaxError):
+        code = next((c for text, c in LIMIT_CODES if text in error.message), None)
+        if code is None and isinstance(error, GraphQLSyntaxError):
             code = GRAPHQL_PARSE_FAILED
-        elif error.message.startswith("Variable '$"):
+        elif code is None and error.message.startswith("Variable '$"):
             code = ErrorCode.BAD_USER_INPUT.value
-        else:
-            code = GRAPHQL_VALIDATION_FAILED
-        return _with(error, error.message, {"code": code})
+        return _with(error, error.message, {"code": code or GRAPHQL_VALIDATION_FAILED})
+    if _is_unavailable(original):
+        logger.warning("database unavailable at %s: %s", error.path, original)
+        return _with(
+            error, UNAVAILABLE_MESSAGE, {"code": SERVICE_UNAVAILABLE, "requestId": request_id.get()}
+        )
     logger.error(
-        "unexpected error at %s",
+        "unexpected error at %s (request %s)",
         error.path,
+        request_id.get(),
         exc_info=(type(original), original, original.__traceback__) if original else None,
     )
     message = (
         f"{INTERNAL_MESSAGE}: {original or error.message}" if show_details else INTERNAL_MESSAGE
     )
-    return _with(error, message, {"code": ErrorCode.INTERNAL_SERVER_ERROR.value})
+    extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id.get()}
+    return _with(error, message, extensions)
+
+
+def _is_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached (as opposed to a bug or a bad statement)."""
+    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    while error is not None:
+        if isinstance(error, UNAVAILABLE_ERRORS) or type(error).__name__ in {
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+        }:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def format_errors(errors: list[GraphQLError], *, show_details: bool = False) -> None:

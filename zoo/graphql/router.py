@@ -46,6 +46,18 @@ def negotiate(accept: str) -> str:
 
 
 class ZooGraphQLRouter(GraphQLRouter[Any, None]):
+    def __init__(self, *args: Any, max_query_length: int = 20_000, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_query_length = max_query_length
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Refuse an oversized query text before the parser ever sees it."""
+        data = await super().parse_http_body(request)
+        for operation in data if isinstance(data, list) else [data]:
+            if operation.query is not None and len(operation.query) > self.max_query_length:
+                raise HTTPException(413, f"Query is longer than {self.max_query_length} characters")
+        return data
+
     @cached_property
     def graphql_ide_html(self) -> str:
         return with_example_query(super().graphql_ide_html)

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from zoo.animals.schema import AnimalMutation, AnimalQuery
 from zoo.auth.schema import UserQuery
+from zoo.config import Settings
 from zoo.exhibits.schema import ExhibitMutation, ExhibitQuery
+from zoo.graphql.cost import QueryCost
 from zoo.graphql.errors import format_errors
 from zoo.graphql.execution import FastListExecutor
 from zoo.staff.schema import StaffMutation, StaffQuery
@@ -40,23 +51,32 @@ class ZooSchema(strawberry.Schema):
         format_errors(errors, show_details=self.show_error_details)
 
 
-def build_schema(
-    *, show_error_details: bool = False, fast_lists: bool = True, **options: Any
-) -> strawberry.Schema:
-    """The schema; ``fast_lists=False`` keeps graphql-core's stock completion (for comparison)."""
+def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -> ZooSchema:
+    """The schema with the limits of ``settings``.
+
+    ``fast_lists=False`` keeps graphql-core's stock list completion, to compare against.
+    """
+    settings = settings or Settings()
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: QueryCost(settings.max_cost, settings.list_size_estimate),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
     built = ZooSchema(
         query=Query,
         mutation=Mutation,
-        extensions=[
-            lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-        ],
+        extensions=extensions,
         execution_context_class=FastListExecutor if fast_lists else None,
-        **options,
+        config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions_enabled),
     )
-    built.show_error_details = show_error_details
+    built.show_error_details = settings.show_error_details
     return built
 
 
-schema = build_schema()
+schema = build_schema(Settings(env="development"))
 """The schema as exported to ``schema.graphql``."""

@@ -1,0 +1,200 @@
+"""Abuse limits: each refused just over its limit and allowed at it, with a clear code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Account
+from zoo.app import create_app
+from zoo.config import Settings
+
+ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def limited(database_url: str) -> ClientFactory:
+    """A client for an app with some settings changed."""
+
+    @asynccontextmanager
+    async def make(
+        client: tuple[str, int] = ("127.0.0.1", 50000), **overrides: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(Settings(**{"database_url": database_url, "env": "test", **overrides}))
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://limits") as http:
+            yield http
+        await app.state.database.dispose()
+
+    return make
+
+
+async def post(client: httpx.AsyncClient, query: str, **extra: Any) -> httpx.Response:
+    return await client.post(
+        "/graphql",
+        json={"query": query, **extra},
+        headers={"Accept": "application/graphql-response+json"},
+    )
+
+
+def code(response: httpx.Response) -> str | None:
+    errors = response.json().get("errors") or [{}]
+    value = errors[0].get("extensions", {}).get("code")
+    return str(value) if value is not None else None
+
+
+def nested(depth: int) -> str:
+    """A query whose deepest field sits ``depth`` levels down."""
+    inner = "id"
+    for level in range(depth - 1):
+        inner = f"animals {{ {inner} }}" if level % 2 == 0 else f"exhibit {{ {inner} }}"
+    field = "exhibit" if (depth - 1) % 2 == 1 else "animal"
+    return f"{{ {field}(id: 1) {{ {inner} }} }}"
+
+
+async def test_depth(limited: ClientFactory) -> None:
+    # Nested lists multiply the cost estimate; lift it to look at depth alone.
+    async with limited(max_cost=10**9) as client:
+        at_limit = await post(client, nested(10))
+        assert at_limit.status_code == 200, at_limit.text
+        assert "errors" not in at_limit.json()
+        over = await post(client, nested(11))
+        assert over.status_code == 400
+        assert code(over) == "QUERY_TOO_DEEP"
+
+
+async def test_aliases(client: httpx.AsyncClient) -> None:
+    def aliased(count: int) -> str:
+        return "{ " + " ".join(f"a{i}: __typename" for i in range(count)) + " }"
+
+    assert "errors" not in (await post(client, aliased(30))).json()
+    over = await post(client, aliased(31))
+    assert over.status_code == 400
+    assert code(over) == "TOO_MANY_ALIASES"
+
+
+async def test_tokens(limited: ClientFactory) -> None:
+    assert Settings().max_tokens == 2000
+    async with limited(max_tokens=50) as client:
+        # "{", n names and "}" make n + 2 tokens.
+        at_limit = await post(client, "{ " + "__typename " * 48 + "}")
+        assert "errors" not in at_limit.json(), at_limit.text
+        over = await post(client, "{ " + "__typename " * 49 + "}")
+        assert over.status_code == 400
+        assert code(over) == "TOO_MANY_TOKENS"
+
+
+async def test_query_cost(limited: ClientFactory) -> None:
+    query = "query($n: Int) { animals(first: $n) { edges { node { id name } } } }"
+    async with limited(max_cost=400) as client:
+        # 1 + first x (edges 1 + node 1 + id + name): 397 for 99, 401 for 100.
+        under = await post(client, query, variables={"n": 99})
+        assert "errors" not in under.json(), under.text
+        over = await post(client, query, variables={"n": 100})
+        assert over.status_code == 400
+        error = over.json()["errors"][0]
+        assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 401, "maxCost": 400}
+
+
+async def test_nested_lists_cost_their_estimated_size(limited: ClientFactory) -> None:
+    query = "{ exhibits(first: 10) { edges { node { animals { id } } } } }"
+    # exhibits 1 + 10 x (edges 1 + (node 1 + (animals 1 + 20 x id 1))) = 231,
+    # with 20 animals assumed per exhibit.
+    async with limited(max_cost=231, list_size_estimate=20) as client:
+        assert "errors" not in (await post(client, query)).json()
+    async with limited(max_cost=230, list_size_estimate=20) as client:
+        assert (await post(client, query)).json()["errors"][0]["extensions"]["cost"] == 231
+
+
+async def test_body_size(limited: ClientFactory) -> None:
+    async with limited(max_body_bytes=2048) as client:
+
+        def body(size: int) -> bytes:
+            skeleton = json.dumps({"query": "{ __typename }", "variables": {"pad": ""}})
+            return skeleton.replace('""', '"' + "x" * (size - len(skeleton)) + '"').encode()
+
+        ok = await client.post(
+            "/graphql", content=body(2048), headers={"Content-Type": "application/json"}
+        )
+        assert ok.status_code == 200, ok.text
+        too_big = await client.post(
+            "/graphql", content=body(2049), headers={"Content-Type": "application/json"}
+        )
+        assert too_big.status_code == 413
+        assert too_big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield body(3000)
+
+        streamed = await client.post(
+            "/graphql", content=stream(), headers={"Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413
+
+
+async def test_query_length_is_refused_before_parsing(limited: ClientFactory) -> None:
+    async with limited(max_query_length=200) as client:
+        query = "{ __typename }"
+        fits = query + " " * (200 - len(query))
+        assert (await post(client, fits)).status_code == 200
+        refused = await post(client, fits + " ")
+        assert refused.status_code == 413
+        garbage = await post(client, "{" * 201)
+        assert garbage.status_code == 413
+
+
+async def test_batches_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json=[{"query": "{ __typename }"}] * 2)
+    assert response.status_code == 400
+
+
+async def test_suggestions_and_introspection_are_off_in_production(
+    client: httpx.AsyncClient, limited: ClientFactory
+) -> None:
+    development = await post(client, "{ animls { totalCount } }")
+    assert "Did you mean" in development.text
+    assert "errors" not in (await post(client, "{ __schema { queryType { name } } }")).json()
+    async with limited(env="production", secret="s" * 40) as production:
+        typo = await post(production, "{ animls { totalCount } }")
+        assert code(typo) == "GRAPHQL_VALIDATION_FAILED"
+        assert "Did you mean" not in typo.text
+        introspection = await post(production, "{ __schema { queryType { name } } }")
+        assert code(introspection) == "INTROSPECTION_DISABLED"
+    async with limited(env="production", secret="s" * 40, introspection=True) as opted_in:
+        answer = await post(opted_in, '{ __type(name: "Animal") { name } }')
+        assert answer.json() == {"data": {"__type": {"name": "Animal"}}}
+
+
+async def test_login_rate_limit_per_address_and_per_email(
+    limited: ClientFactory, user: Account
+) -> None:
+    form = {"username": user.email, "password": "wrong password"}
+    async with limited(client=("10.0.0.1", 1), login_attempts_per_minute=3) as first:
+        statuses = [(await first.post("/auth/jwt/login", data=form)).status_code for _ in range(4)]
+        assert statuses == [400, 400, 400, 429]
+        refused = await first.post("/auth/jwt/login", data=form)
+        assert int(refused.headers["Retry-After"]) >= 1
+        # The same address is refused for any email: a per-address limit.
+        other = {"username": "someone@example.com", "password": "whatever"}
+        assert (await first.post("/auth/cookie/login", data=other)).status_code == 429
+    async with limited(client=("10.0.0.2", 1), login_attempts_per_minute=3) as second:
+        # A fresh app: per-email counting across two addresses.
+        for address in ("10.0.0.3", "10.0.0.4", "10.0.0.5"):
+            second._transport.client = (address, 1)  # type: ignore[attr-defined]
+            assert (await second.post("/auth/jwt/login", data=form)).status_code == 400
+        second._transport.client = ("10.0.0.6", 1)  # type: ignore[attr-defined]
+        assert (await second.post("/auth/jwt/login", data=form)).status_code == 429
+
+
+async def test_request_ids(client: httpx.AsyncClient) -> None:
+    made = await client.get("/health")
+    assert len(made.headers["x-request-id"]) == 32
+    echoed = await client.get("/health", headers={"X-Request-ID": "trace-123"})
+    assert echoed.headers["x-request-id"] == "trace-123"
+    unsafe = await client.get("/health", headers={"X-Request-ID": "bad id with spaces"})
+    assert unsafe.headers["x-request-id"] != "bad id with spaces"
