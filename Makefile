@@ -6,7 +6,7 @@ ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test lint format schema bench clean
+.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ format: install-dev
 # ZOO_TEST_POSTGRES_URL is set (.ci/run sets it; then an unreachable server fails).
 test: lint
 	$(BIN)/pytest
+
+# A longer fuzz run than the one in `make test`.
+fuzz: install-dev
+	ZOO_FUZZ_EXAMPLES=$${ZOO_FUZZ_EXAMPLES:-2000} $(BIN)/pytest -m fuzz -q
+
+# Not in CI: a bounded load test against a server on 127.0.0.1.
+load: install-dev
+	$(BIN)/python -m bench.load
 
 bench: install-dev
 	$(BIN)/python -m bench

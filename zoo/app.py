@@ -19,6 +19,12 @@ from zoo.auth.users import Auth
 from zoo.config import Settings
 from zoo.db import Database
 from zoo.graphql.context import Context
+from zoo.graphql.errors import (
+    SERVICE_UNAVAILABLE,
+    UNAVAILABLE_ERRORS,
+    UNAVAILABLE_MESSAGE,
+    is_unavailable,
+)
 from zoo.graphql.router import ZooGraphQLRouter
 from zoo.graphql.schema import build_schema
 from zoo.http import BodySizeLimit, RequestId
@@ -96,6 +102,16 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
             )
         return JSONResponse({"status": "ok", "database": "ok", "version": zoo.__version__})
 
+    async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """Outside GraphQL execution (auth routes, resolving the user): 503, not a 500."""
+        if not is_unavailable(exc):
+            raise exc
+        logger.warning("database unavailable: %s", exc)
+        error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": SERVICE_UNAVAILABLE}}
+        return JSONResponse({"errors": [error]}, status_code=503, headers={"Retry-After": "5"})
+
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, database_unavailable)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestId)
     return app

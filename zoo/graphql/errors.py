@@ -34,7 +34,7 @@ LIMIT_CODES = (
     ("GraphQL introspection has been disabled", "INTROSPECTION_DISABLED"),
 )
 
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
     sqlalchemy.exc.OperationalError,
@@ -77,7 +77,7 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
         elif code is None and error.message.startswith("Variable '$"):
             code = ErrorCode.BAD_USER_INPUT.value
         return _with(error, error.message, {"code": code or GRAPHQL_VALIDATION_FAILED})
-    if _is_unavailable(original):
+    if is_unavailable(original):
         logger.warning("database unavailable at %s: %s", error.path, original)
         return _with(
             error, UNAVAILABLE_MESSAGE, {"code": SERVICE_UNAVAILABLE, "requestId": request_id.get()}
@@ -95,7 +95,7 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
     return _with(error, message, extensions)
 
 
-def _is_unavailable(error: BaseException | None) -> bool:
+def is_unavailable(error: BaseException | None) -> bool:
     """The database could not be reached (as opposed to a bug or a bad statement)."""
     if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
         return True

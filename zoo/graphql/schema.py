@@ -7,6 +7,7 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -57,16 +58,21 @@ def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -
     ``fast_lists=False`` keeps graphql-core's stock list completion, to compare against.
     """
     settings = settings or Settings()
+    # The limiters' rules are made once: the validation cache is keyed by the rule
+    # classes, and a limiter built per request would make new ones every time.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    if not settings.introspection_enabled:
+        rules += DisableIntrospection().validation_rules
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: QueryCost(settings.max_cost, settings.list_size_estimate),
     ]
-    if not settings.introspection_enabled:
-        extensions.append(DisableIntrospection)
     built = ZooSchema(
         query=Query,
         mutation=Mutation,
