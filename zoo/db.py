@@ -9,6 +9,7 @@ read lock and then deadlock upgrading it.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -81,6 +82,7 @@ class Database:
             # round trip to aiosqlite's thread.
             self.reader = self.engine.execution_options(**{_BEGIN_MODE: None})
             self.writer = self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+        self._write_turn = asyncio.Lock() if self.is_sqlite else None
         self.read_session = async_sessionmaker(self.engine, expire_on_commit=False)
         self.write_session = async_sessionmaker(self.writer, expire_on_commit=False)
 
@@ -93,8 +95,22 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One session, one transaction: committed if the block succeeds, rolled back if not."""
-        async with self.write_session() as session, session.begin():
+        async with self.writing(), self.write_session() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Take this process's turn to write (SQLite only; PostgreSQL writes concurrently).
+
+        SQLite admits one writer at a time. Writers that queue on the file lock wait in
+        SQLite's busy handler, which sleeps and polls with growing pauses: fine between
+        processes, but inside one process an asyncio lock hands the turn over at once.
+        """
+        if self._write_turn is None:
+            yield
+            return
+        async with self._write_turn:
+            yield
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
