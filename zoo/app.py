@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.requests import HTTPConnection
 from strawberry import Schema
 
 import zoo
@@ -17,6 +18,8 @@ from zoo.auth.rate_limit import LoginRateLimit
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
 from zoo.auth.users import Auth
 from zoo.config import Settings
+from zoo.core.events import Broker
+from zoo.core.pg_events import PostgresBroker
 from zoo.db import Database
 from zoo.graphql.context import Context
 from zoo.graphql.errors import (
@@ -37,7 +40,12 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     settings = settings or Settings()
     schema = schema or build_schema(settings)
     database = Database(settings)
-    services = Services.build(database)
+    events: Broker = (
+        PostgresBroker(settings.database_url, settings.event_queue_size)
+        if settings.events_through_postgres
+        else Broker(settings.event_queue_size)
+    )
+    services = Services.build(database, events)
     auth = Auth(settings, database)
 
     @asynccontextmanager
@@ -46,7 +54,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         # freezing it spares every later garbage collection from walking it again.
         gc.collect()
         gc.freeze()
+        await events.start()
         yield
+        await events.stop()
         await database.dispose()
 
     app = FastAPI(
@@ -60,12 +70,15 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     app.state.services = services
     app.state.auth = auth
 
-    async def get_context(request: Request) -> Context:
-        return Context(services, await auth.user_for(request))
+    async def get_context(connection: HTTPConnection) -> Context:
+        return Context(services, await auth.user_for(connection))
 
     graphql = ZooGraphQLRouter(
         schema,
+        auth=auth,
         max_query_length=settings.max_query_length,
+        keep_alive=True,
+        keep_alive_interval=15,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=False,

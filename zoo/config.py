@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,14 @@ class Settings(BaseSettings):
     max_query_length: int = Field(
         20_000, ge=100, description="Longest query text, refused before parsing"
     )
+    events: Literal["auto", "memory", "postgres"] = Field(
+        "auto",
+        description="Subscription broker: in-process, or PostgreSQL LISTEN/NOTIFY across "
+        "instances (auto: PostgreSQL when the database is)",
+    )
+    event_queue_size: int = Field(
+        1000, ge=1, description="Events a slow subscriber may have waiting before it is cut off"
+    )
     login_attempts_per_minute: int = Field(
         10, ge=1, description="Login attempts per client address and per email"
     )
@@ -120,6 +129,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return not self.is_production if self.graphiql is None else self.graphiql
+
+    @property
+    def events_through_postgres(self) -> bool:
+        return self.events == "postgres" or (self.events == "auto" and not self.is_sqlite)
 
     @property
     def introspection_enabled(self) -> bool:

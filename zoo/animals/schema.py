@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 
 from zoo.animals.schemas import AnimalCreate, AnimalFilter, AnimalUpdate
 from zoo.animals.types import (
+    AnimalEventType,
     AnimalFilterInput,
     AnimalOrder,
     AnimalType,
@@ -15,6 +18,7 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.subscriptions import changes
 
 
 @strawberry.type
@@ -53,3 +57,19 @@ class AnimalMutation:
     @strawberry.mutation(permission_classes=[IsSuperuser])
     async def delete_animal(self, info: Info, id: int) -> AnimalType:
         return await info.context.services.animals.delete(id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class AnimalSubscription:
+    @strawberry.subscription(
+        description=(
+            "Every change to animals; exhibitId narrows to one exhibit "
+            "(an animal moved in or out counts for both)."
+        )
+    )
+    async def animal_events(
+        self, info: Info, exhibit_id: int | None = None
+    ) -> AsyncGenerator[AnimalEventType, None]:
+        service = info.context.services.animals
+        async for kind, row in changes(info, service.entity_name, service.get_any, exhibit_id):
+            yield AnimalEventType(kind=kind, animal=row)

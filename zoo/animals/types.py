@@ -13,6 +13,7 @@ from zoo.animals.schemas import (
 )
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.subscriptions import ChangeKind
 
 if TYPE_CHECKING:
     from zoo.exhibits.types import ExhibitType
@@ -77,3 +78,11 @@ class UpdateAnimalInput:
     description: strawberry.Maybe[str | None]
     species: strawberry.Maybe[str | None]
     exhibit_id: strawberry.Maybe[int | None]
+
+
+@strawberry.type(name="AnimalEvent", description="A committed change to one animal.")
+class AnimalEventType:
+    kind: ChangeKind  # type: ignore[valid-type]
+    animal: AnimalType = strawberry.field(
+        description="The row as it is now (for DELETED, as it was deleted)."
+    )

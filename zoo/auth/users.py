@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi_users import FastAPIUsers
 from fastapi_users.authentication import (
     AuthenticationBackend,
@@ -21,6 +22,7 @@ from fastapi_users.authentication.strategy.db import DatabaseStrategy
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 from fastapi_users_db_sqlalchemy.access_token import SQLAlchemyAccessTokenDatabase
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from zoo.auth.manager import UserManager
 from zoo.auth.models import AccessToken, User
@@ -31,15 +33,20 @@ COOKIE_NAME = "zoo-auth"
 CSRF_SAFE_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
 
 
-def cookie_is_csrf_safe(request: Request) -> bool:
+def cookie_is_csrf_safe(request: HTTPConnection) -> bool:
     """Whether a cookie may authenticate this request.
 
     Browsers send cookies with cross-site form posts, which can only be
     ``text/plain``, urlencoded or multipart and cannot set custom headers. A JSON
     body or an ``X-Requested-With`` header therefore proves the request came from
-    a page allowed to make it; a GET never runs a mutation.
+    a page allowed to make it; a GET never runs a mutation. Browsers also send
+    cookies when any site opens a WebSocket, so there the page's ``Origin`` must
+    be this server.
     """
-    if request.method in {"GET", "HEAD"} or "x-requested-with" in request.headers:
+    if request.scope["type"] == "websocket":
+        origin = request.headers.get("origin")
+        return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    if request.scope.get("method") in {"GET", "HEAD"} or "x-requested-with" in request.headers:
         return True
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return content_type in CSRF_SAFE_CONTENT_TYPES
@@ -101,20 +108,32 @@ class Auth:
         )
         self.users = FastAPIUsers[User, uuid.UUID](get_user_manager, [self.bearer, self.cookie])
 
-    async def user_for(self, request: Request) -> User | None:
+    async def user_for(self, request: HTTPConnection) -> User | None:
         """The user behind a GraphQL request, or None (no, bad, expired or revoked credentials)."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        authorization = request.headers.get("authorization", "")
+        if bearer_token(authorization):
+            return await self.user_for_authorization(authorization)
         cookie = request.cookies.get(COOKIE_NAME)
-        if scheme.lower() != "bearer" or not token:
-            token = ""
-        if not token and not (cookie and cookie_is_csrf_safe(request)):
+        if not (cookie and cookie_is_csrf_safe(request)):
             return None
         async with self.database.read_session() as session:
             manager = UserManager(SQLAlchemyUserDatabase(session, User), "")
-            if token:
-                strategy = DatabaseStrategy[User, uuid.UUID, AccessToken](
-                    SQLAlchemyAccessTokenDatabase(session, AccessToken),
-                    lifetime_seconds=self.settings.token_lifetime_seconds,
-                )
-                return await strategy.read_token(token.strip(), manager)
             return await self.jwt_strategy.read_token(cookie, manager)
+
+    async def user_for_authorization(self, authorization: str) -> User | None:
+        """The user behind an ``Authorization: Bearer ...`` value, or None."""
+        token = bearer_token(authorization)
+        if not token:
+            return None
+        async with self.database.read_session() as session:
+            manager = UserManager(SQLAlchemyUserDatabase(session, User), "")
+            strategy = DatabaseStrategy[User, uuid.UUID, AccessToken](
+                SQLAlchemyAccessTokenDatabase(session, AccessToken),
+                lifetime_seconds=self.settings.token_lifetime_seconds,
+            )
+            return await strategy.read_token(token, manager)
+
+
+def bearer_token(authorization: str) -> str:
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

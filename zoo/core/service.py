@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import NotFound
+from zoo.core.events import Broker, Change, ChangeKind
 from zoo.core.models import Entity, utcnow
 from zoo.core.pagination import (
     OrderDirection,
@@ -41,8 +42,9 @@ class EntityService(Generic[M, F]):
     orderings: ClassVar[Mapping[str, InstrumentedAttribute[Any]]]
     """Ordering name (the domain's order enum value) -> column to sort by."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, events: Broker | None = None) -> None:
         self.database = database
+        self.events = events or Broker()
 
     # Hooks for the domain's rules -------------------------------------------------
 
@@ -114,17 +116,20 @@ class EntityService(Generic[M, F]):
             row: M = self.model(**values)
             session.add(row)
             await session.flush()
-            return row
+        await self._announce(ChangeKind.CREATED, row)
+        return row
 
     async def update(self, id_: int, data: UpdateSchema) -> M:
         changes = data.changes()
         async with self.database.transaction() as session:
             row = await self._get_or_raise(session, id_, for_update=True)
+            before = getattr(row, "exhibit_id", None)
             await self.check_references(session, changes)
             for field, value in changes.items():
                 setattr(row, field, value)
             await session.flush()
-            return row
+        await self._announce(ChangeKind.UPDATED, row, before)
+        return row
 
     async def delete(self, id_: int) -> M:
         async with self.database.transaction() as session:
@@ -132,7 +137,21 @@ class EntityService(Generic[M, F]):
             await self.check_delete(session, row)
             row.deleted_at = utcnow()
             await session.flush()
-            return row
+        await self._announce(ChangeKind.DELETED, row)
+        return row
+
+    async def get_any(self, id_: int) -> Any | None:
+        """The row, as a record, even if soft-deleted (what a DELETED event shows)."""
+        shape = records_of(self.model)
+        async with self.database.read() as connection:
+            row = (await connection.execute(shape.select().where(self.model.id == id_))).first()
+        return None if row is None else shape.make(row)
+
+    async def _announce(self, kind: ChangeKind, row: M, exhibit_before: int | None = None) -> None:
+        """Publish a committed change (never called for a rolled-back one)."""
+        touched = {exhibit_before, getattr(row, "exhibit_id", None)} - {None}
+        change = Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
+        await self.events.publish(change)
 
     # Helpers ------------------------------------------------------------------------
 

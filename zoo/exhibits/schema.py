@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 
 from zoo.core.pagination import DEFAULT_PAGE_SIZE
 from zoo.exhibits.schemas import ExhibitCreate, ExhibitFilter, ExhibitUpdate
 from zoo.exhibits.types import (
     CreateExhibitInput,
+    ExhibitEventType,
     ExhibitFilterInput,
     ExhibitOrder,
     ExhibitType,
@@ -15,6 +18,7 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.subscriptions import changes
 
 
 @strawberry.type
@@ -60,3 +64,12 @@ class ExhibitMutation:
     )
     async def delete_exhibit(self, info: Info, id: int) -> ExhibitType:
         return await info.context.services.exhibits.delete(id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class ExhibitSubscription:
+    @strawberry.subscription(description=("Every change to exhibits."))
+    async def exhibit_events(self, info: Info) -> AsyncGenerator[ExhibitEventType, None]:
+        service = info.context.services.exhibits
+        async for kind, row in changes(info, service.entity_name, service.get_any):
+            yield ExhibitEventType(kind=kind, exhibit=row)

@@ -13,6 +13,7 @@ from zoo.exhibits.schemas import (
 )
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.subscriptions import ChangeKind
 
 if TYPE_CHECKING:
     from zoo.animals.types import AnimalType
@@ -84,3 +85,11 @@ class UpdateExhibitInput:
     name: strawberry.Maybe[str | None]
     description: strawberry.Maybe[str | None]
     location: strawberry.Maybe[str | None]
+
+
+@strawberry.type(name="ExhibitEvent", description="A committed change to one exhibit.")
+class ExhibitEventType:
+    kind: ChangeKind  # type: ignore[valid-type]
+    exhibit: ExhibitType = strawberry.field(
+        description="The row as it is now (for DELETED, as it was deleted)."
+    )

@@ -49,6 +49,8 @@ class Context(BaseContext):
         self.services = services
         self.user = user
         self.loaders = Loaders.build(services)
+        self.connection_params: object = None
+        """Set by strawberry from a WebSocket's ``connection_init`` payload."""
 
 
 Info = StrawberryInfo[Context, None]

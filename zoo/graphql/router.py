@@ -14,11 +14,15 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from fastapi import Request, Response
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
 
+from zoo.auth.users import Auth
+from zoo.graphql.context import Context
 from zoo.graphql.graphiql import with_example_query
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -46,9 +50,27 @@ def negotiate(accept: str) -> str:
 
 
 class ZooGraphQLRouter(GraphQLRouter[Any, None]):
-    def __init__(self, *args: Any, max_query_length: int = 20_000, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, auth: Auth, max_query_length: int = 20_000, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.auth = auth
         self.max_query_length = max_query_length
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A WebSocket may log in with ``{"Authorization": "Bearer ..."}`` in its connection
+        parameters; a token that does not name an active session is refused (4403)."""
+        params = context.connection_params
+        authorization = ""
+        if isinstance(params, dict):
+            value = params.get("Authorization", params.get("authorization", ""))
+            authorization = value if isinstance(value, str) else ""
+        if authorization:
+            user = await self.auth.user_for_authorization(authorization)
+            if user is None:
+                raise ConnectionRejectionError({"reason": "invalid or expired token"})
+            context.user = user
+        return None
 
     async def parse_http_body(self, request: Any) -> Any:
         """Refuse an oversized query text before the parser ever sees it."""

@@ -19,14 +19,14 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from zoo.animals.schema import AnimalMutation, AnimalQuery
+from zoo.animals.schema import AnimalMutation, AnimalQuery, AnimalSubscription
 from zoo.auth.schema import UserQuery
 from zoo.config import Settings
-from zoo.exhibits.schema import ExhibitMutation, ExhibitQuery
+from zoo.exhibits.schema import ExhibitMutation, ExhibitQuery, ExhibitSubscription
 from zoo.graphql.cost import QueryCost
 from zoo.graphql.errors import format_errors
 from zoo.graphql.execution import FastListExecutor
-from zoo.staff.schema import StaffMutation, StaffQuery
+from zoo.staff.schema import StaffMutation, StaffQuery, StaffSubscription
 
 DOCUMENT_CACHE_SIZE = 512
 """Distinct query documents whose parse and validation are remembered (front ends send few)."""
@@ -39,6 +39,11 @@ class Query(ExhibitQuery, AnimalQuery, StaffQuery, UserQuery):
 
 @strawberry.type
 class Mutation(ExhibitMutation, AnimalMutation, StaffMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(AnimalSubscription, ExhibitSubscription, StaffSubscription):
     pass
 
 
@@ -76,6 +81,7 @@ def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -
     built = ZooSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         execution_context_class=FastListExecutor if fast_lists else None,
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions_enabled),

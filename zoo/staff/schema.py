@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 
 from zoo.core.pagination import DEFAULT_PAGE_SIZE
@@ -7,9 +9,11 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.subscriptions import changes
 from zoo.staff.schemas import StaffMemberCreate, StaffMemberFilter, StaffMemberUpdate
 from zoo.staff.types import (
     CreateStaffMemberInput,
+    StaffMemberEventType,
     StaffMemberFilterInput,
     StaffMemberOrder,
     StaffMemberType,
@@ -57,3 +61,18 @@ class StaffMutation:
     @strawberry.mutation(permission_classes=[IsSuperuser])
     async def delete_staff_member(self, info: Info, id: int) -> StaffMemberType:
         return await info.context.services.staff.delete(id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class StaffSubscription:
+    @strawberry.subscription(
+        description=(
+            "Every change to staff; exhibitId narrows to one exhibit (a move counts for both)."
+        )
+    )
+    async def staff_member_events(
+        self, info: Info, exhibit_id: int | None = None
+    ) -> AsyncGenerator[StaffMemberEventType, None]:
+        service = info.context.services.staff
+        async for kind, row in changes(info, service.entity_name, service.get_any, exhibit_id):
+            yield StaffMemberEventType(kind=kind, staff_member=row)

@@ -6,6 +6,7 @@ import strawberry
 
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (
     StaffMemberCreate,
     StaffMemberFilter,
@@ -85,3 +86,11 @@ class UpdateStaffMemberInput:
     phone: strawberry.Maybe[str | None]
     notes: strawberry.Maybe[str | None]
     exhibit_id: strawberry.Maybe[int | None]
+
+
+@strawberry.type(name="StaffMemberEvent", description="A committed change to one staffmember.")
+class StaffMemberEventType:
+    kind: ChangeKind  # type: ignore[valid-type]
+    staff_member: StaffMemberType = strawberry.field(
+        description="The row as it is now (for DELETED, as it was deleted)."
+    )

@@ -1,0 +1,70 @@
+"""The broker's promises: fan-out in order, a bounded queue per subscriber, a clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from zoo.core.events import Broker, Change, ChangeKind, SubscriberTooSlow
+
+
+def change(id_: int) -> Change:
+    return Change("Animal", ChangeKind.CREATED, id_, (1,))
+
+
+async def test_every_subscriber_gets_every_change_in_order() -> None:
+    broker = Broker(queue_size=10)
+    async with broker.subscribe() as first, broker.subscribe() as second:
+        for id_ in range(5):
+            await broker.publish(change(id_))
+        for subscriber in (first, second):
+            got = [(await anext(subscriber)).change.id for _ in range(5)]
+            assert got == [0, 1, 2, 3, 4]
+    assert broker.subscribers == set()
+
+
+async def test_a_slow_subscriber_is_cut_off_not_grown() -> None:
+    broker = Broker(queue_size=3)
+    async with broker.subscribe() as slow, broker.subscribe() as fast:
+        for id_ in range(3):
+            await broker.publish(change(id_))
+        assert [(await anext(fast)).change.id for _ in range(3)] == [0, 1, 2]
+        await broker.publish(change(3))  # the slow one now has 4 waiting: over its limit
+        assert slow.queue.qsize() <= 4
+        received = [(await anext(slow)).change.id for _ in range(3)]
+        assert received == [0, 1, 2]
+        with pytest.raises(SubscriberTooSlow):
+            await anext(slow)
+        assert (await anext(fast)).change.id == 3
+
+
+async def test_shutdown_ends_subscriptions_cleanly() -> None:
+    broker = Broker()
+    async with broker.subscribe() as subscriber:
+        waiting = asyncio.ensure_future(anext(subscriber))
+        await asyncio.sleep(0)
+        await broker.stop()
+        with pytest.raises(StopAsyncIteration):
+            await waiting
+
+
+async def test_a_change_is_loaded_once_for_all_subscribers() -> None:
+    broker = Broker()
+    loads: list[int] = []
+
+    async def load(id_: int) -> str:
+        loads.append(id_)
+        await asyncio.sleep(0)
+        return f"row {id_}"
+
+    async with broker.subscribe() as first, broker.subscribe() as second:
+        await broker.publish(change(7))
+        one, two = await anext(first), await anext(second)
+        assert await asyncio.gather(one.row(load), two.row(load)) == ["row 7", "row 7"]
+    assert loads == [7]
+
+
+def test_changes_survive_the_wire() -> None:
+    original = Change("StaffMember", ChangeKind.UPDATED, 12, (3, 4))
+    assert Change.from_json(original.to_json()) == original

@@ -1,0 +1,228 @@
+"""Subscriptions over real WebSockets to real uvicorn servers, fed by mutations over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bench.http import serve
+from tests.conftest import PASSWORD, POSTGRES_URL
+from zoo.auth.service import create_user
+from zoo.config import Settings
+from zoo.db import Database
+
+ANIMAL_EVENTS = (
+    "subscription($e: Int) { animalEvents(exhibitId: $e) { kind animal { id name exhibitId"
+    " deletedAt exhibit { name } } } }"
+)
+
+
+@pytest.fixture
+def server(database_url: str) -> Iterator[str]:
+    """A real server on a free port, over the test's migrated database; yields its base URL."""
+    env = {"ZOO_DATABASE_URL": database_url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    with serve("zoo.main:app", env) as port:
+        yield f"127.0.0.1:{port}"
+
+
+async def token_for(database_url: str, base: str, superuser: bool = True) -> str:
+    database = Database(Settings(database_url=database_url))
+    email = f"sub-{id(base)}-{superuser}@example.com"
+    try:
+        await create_user(database, email, PASSWORD, superuser=superuser)
+    finally:
+        await database.dispose()
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        response = await http.post(
+            "/auth/jwt/login", data={"username": email, "password": PASSWORD}
+        )
+    return str(response.json()["access_token"])
+
+
+@asynccontextmanager
+async def subscription(
+    base: str, query: str, variables: dict[str, Any] | None = None, params: Any = None
+) -> AsyncIterator[ClientConnection]:
+    async with connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": params or {}}))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert ack["type"] == "connection_ack", ack
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": query, "variables": variables or {}},
+                }
+            )
+        )
+        # Let the server register the subscriber before the test mutates.
+        await asyncio.sleep(0.3)
+        yield ws
+
+
+async def next_data(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:  # noqa: ASYNC109
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if message["type"] == "next":
+            assert "errors" not in message["payload"], message
+            return dict(message["payload"]["data"])
+        if message["type"] in {"error", "complete"}:
+            raise AssertionError(message)
+
+
+async def mutate(base: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_created_updated_deleted_and_moves(server: str, database_url: str) -> None:
+    token = await token_for(database_url, server)
+    make = "mutation($n: String!) { createExhibit(input: {name: $n}) { id } }"
+    north = (await mutate(server, token, make, {"n": "North"}))["data"]["createExhibit"]["id"]
+    south = (await mutate(server, token, make, {"n": "South"}))["data"]["createExhibit"]["id"]
+    async with (
+        subscription(server, ANIMAL_EVENTS) as everything,
+        subscription(server, ANIMAL_EVENTS, {"e": north}) as only_north,
+        subscription(server, ANIMAL_EVENTS, {"e": south}) as only_south,
+    ):
+        created = await mutate(
+            server,
+            token,
+            'mutation($e: Int) { createAnimal(input: {name: "Rex", exhibitId: $e}) { id } }',
+            {"e": north},
+        )
+        animal = created["data"]["createAnimal"]["id"]
+        event = (await next_data(everything))["animalEvents"]
+        assert event == {
+            "kind": "CREATED",
+            "animal": {
+                "id": animal,
+                "name": "Rex",
+                "exhibitId": north,
+                "deletedAt": None,
+                "exhibit": {"name": "North"},
+            },
+        }
+        assert (await next_data(only_north))["animalEvents"]["kind"] == "CREATED"
+
+        await mutate(
+            server,
+            token,
+            "mutation($id: Int!, $e: Int) { updateAnimal(id: $id, input: {exhibitId: $e}) { id } }",
+            {"id": animal, "e": south},
+        )
+        moved = (await next_data(everything))["animalEvents"]
+        assert moved["kind"] == "UPDATED"
+        assert moved["animal"]["exhibit"] == {"name": "South"}
+        # A move counts for the exhibit left and the exhibit entered.
+        assert (await next_data(only_north))["animalEvents"]["kind"] == "UPDATED"
+        assert (await next_data(only_south))["animalEvents"]["kind"] == "UPDATED"
+
+        await mutate(
+            server, token, "mutation($id: Int!) { deleteAnimal(id: $id) { id } }", {"id": animal}
+        )
+        deleted = (await next_data(everything))["animalEvents"]
+        assert deleted["kind"] == "DELETED"
+        assert deleted["animal"]["deletedAt"] is not None
+        assert (await next_data(only_south))["animalEvents"]["kind"] == "DELETED"
+        # North saw nothing more: the deletion happened in the south.
+        with pytest.raises(TimeoutError):
+            await next_data(only_north, timeout=0.5)
+
+
+async def test_refused_mutation_publishes_nothing(server: str, database_url: str) -> None:
+    token = await token_for(database_url, server)
+    async with subscription(server, ANIMAL_EVENTS) as ws:
+        refused = await mutate(
+            server,
+            token,
+            'mutation { createAnimal(input: {name: "", exhibitId: 4242}) { id } }',
+            {},
+        )
+        assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        with pytest.raises(TimeoutError):
+            await next_data(ws, timeout=0.7)
+
+
+async def test_bad_token_is_refused_at_connection_init(server: str, database_url: str) -> None:
+    async with connect(f"ws://{server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": "Bearer not-a-token"}}
+            )
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
+    # A good token, and no token at all, are both welcome.
+    token = await token_for(database_url, server)
+    async with subscription(server, ANIMAL_EVENTS, params={"Authorization": f"Bearer {token}"}):
+        pass
+    async with subscription(server, ANIMAL_EVENTS):
+        pass
+
+
+async def test_hundred_subscribers_get_every_event_in_order(server: str, database_url: str) -> None:
+    token = await token_for(database_url, server)
+    query = "subscription { exhibitEvents { kind exhibit { id name } } }"
+    url = f"ws://{server}/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"], ping_interval=None) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await asyncio.wait_for(ws.recv(), 5)
+        for number in range(100):
+            await ws.send(
+                json.dumps({"id": str(number), "type": "subscribe", "payload": {"query": query}})
+            )
+        await asyncio.sleep(1)
+        names = [f"Burst {i}" for i in range(200)]
+        create = "mutation($n: String!) { createExhibit(input: {name: $n}) { id } }"
+        async with httpx.AsyncClient(base_url=f"http://{server}") as http:
+            for name in names:
+                response = await http.post(
+                    "/graphql",
+                    json={"query": create, "variables": {"n": name}},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert "errors" not in response.json()
+        received: dict[str, list[str]] = {str(n): [] for n in range(100)}
+        while sum(map(len, received.values())) < 100 * 200:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if message["type"] == "next":
+                received[message["id"]].append(
+                    message["payload"]["data"]["exhibitEvents"]["exhibit"]["name"]
+                )
+    assert all(got == names for got in received.values())
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_events_cross_server_instances(database_url: str) -> None:
+    env = {"ZOO_DATABASE_URL": database_url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    with serve("zoo.main:app", env) as first, serve("zoo.main:app", env) as second:
+        a, b = f"127.0.0.1:{first}", f"127.0.0.1:{second}"
+        token = await token_for(database_url, a)
+        async with subscription(
+            b, "subscription { exhibitEvents { kind exhibit { name } } }"
+        ) as ws:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await mutate(a, token, 'mutation { createExhibit(input: {name: "Far"}) { id } }', {})
+            event = (await next_data(ws, timeout=1))["exhibitEvents"]
+            assert event == {"kind": "CREATED", "exhibit": {"name": "Far"}}
+            assert loop.time() - started < 1

@@ -1,0 +1,145 @@
+"""Change events: published by the services after a commit, fanned out to subscribers.
+
+An event carries only what changed (entity, kind, id and the exhibits it
+touched); subscribers load the current row themselves. Each subscriber has a
+bounded queue: one that falls too far behind is ended with an error rather than
+being allowed to grow the server's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_SIZE = 1000
+
+
+class ChangeKind(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    entity: str
+    kind: ChangeKind
+    id: int
+    exhibit_ids: tuple[int, ...] = ()
+    """Exhibits the row belonged to before or after the change (a move touches both)."""
+
+    def to_json(self) -> str:
+        return json.dumps([self.entity, self.kind.value, self.id, list(self.exhibit_ids)])
+
+    @classmethod
+    def from_json(cls, text: str) -> Change:
+        entity, kind, id_, exhibit_ids = json.loads(text)
+        return cls(str(entity), ChangeKind(kind), int(id_), tuple(int(e) for e in exhibit_ids))
+
+
+class Delivery:
+    """One change as this process's subscribers receive it: the row is loaded once for all."""
+
+    __slots__ = ("_row", "change")
+
+    def __init__(self, change: Change) -> None:
+        self.change = change
+        self._row: asyncio.Future[Any] | None = None
+
+    async def row(self, load: Callable[[int], Awaitable[Any]]) -> Any:
+        if self._row is None:
+            self._row = asyncio.ensure_future(load(self.change.id))
+        return await asyncio.shield(self._row)
+
+
+class SubscriberTooSlow(Exception):
+    """The subscriber's queue overflowed; its subscription ends here."""
+
+
+_OVERFLOWED = "overflowed"
+_CLOSED = "closed"
+
+
+class Subscriber:
+    def __init__(self, maxsize: int) -> None:
+        # One slot more than the limit, kept for the sentinel that ends the stream.
+        self.queue: asyncio.Queue[Delivery | str] = asyncio.Queue(maxsize + 1)
+        self.limit = maxsize
+        self.ended = False
+
+    def offer(self, delivery: Delivery) -> None:
+        if self.ended:
+            return
+        if self.queue.qsize() >= self.limit:
+            self._end(_OVERFLOWED)
+            return
+        self.queue.put_nowait(delivery)
+
+    def close(self) -> None:
+        """End the stream cleanly (server shutdown): the subscription completes."""
+        if not self.ended:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self._end(_CLOSED)
+
+    def _end(self, reason: str) -> None:
+        self.ended = True
+        self.queue.put_nowait(reason)
+
+    def __aiter__(self) -> AsyncIterator[Delivery]:
+        return self
+
+    async def __anext__(self) -> Delivery:
+        item = await self.queue.get()
+        if item == _OVERFLOWED:
+            raise SubscriberTooSlow("too many events were waiting; subscribe again")
+        if item == _CLOSED:
+            raise StopAsyncIteration
+        assert isinstance(item, Delivery)
+        return item
+
+
+class Broker:
+    """Fans changes out to this process's subscribers (the embedded, single-instance broker)."""
+
+    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        self.queue_size = queue_size
+        self.subscribers: set[Subscriber] = set()
+
+    async def start(self) -> None:
+        """Connect whatever the broker needs; the in-process one needs nothing."""
+
+    async def stop(self) -> None:
+        for subscriber in list(self.subscribers):
+            subscriber.close()
+
+    async def publish(self, change: Change) -> None:
+        self.deliver(change)
+
+    def deliver(self, change: Change) -> None:
+        delivery = Delivery(change)
+        for subscriber in list(self.subscribers):
+            subscriber.offer(delivery)
+
+    def subscribe(self) -> _Subscription:
+        return _Subscription(self)
+
+
+class _Subscription:
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.subscriber = Subscriber(broker.queue_size)
+
+    async def __aenter__(self) -> Subscriber:
+        self.broker.subscribers.add(self.subscriber)
+        return self.subscriber
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.broker.subscribers.discard(self.subscriber)

@@ -1,0 +1,88 @@
+"""Change events shared by every server instance through PostgreSQL ``LISTEN``/``NOTIFY``.
+
+Each instance keeps one connection listening on a channel and publishes with
+``pg_notify``; PostgreSQL delivers every notification to every listener, the
+publishing instance included, so local subscribers are served from the same
+stream as remote ones. No extra infrastructure: the database is the bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from zoo.core.events import Broker, Change
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "zoo_changes"
+RECONNECT_SECONDS = 1.0
+
+
+def asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class PostgresBroker(Broker):
+    def __init__(self, database_url: str, queue_size: int | None = None) -> None:
+        super().__init__(*(() if queue_size is None else (queue_size,)))
+        self.dsn = asyncpg_dsn(database_url)
+        self.listener: asyncpg.Connection | None = None
+        self.publisher: asyncpg.Connection | None = None
+        self.publish_lock = asyncio.Lock()
+        self.keeper: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()
+
+    async def start(self) -> None:
+        self.keeper = asyncio.create_task(self._keep_listening())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.listening.wait(), timeout=5)
+
+    async def stop(self) -> None:
+        if self.keeper is not None:
+            self.keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.keeper
+        for connection in (self.listener, self.publisher):
+            if connection is not None and not connection.is_closed():
+                with contextlib.suppress(Exception):
+                    await connection.close(timeout=2)
+        await super().stop()
+
+    async def publish(self, change: Change) -> None:
+        try:
+            async with self.publish_lock:
+                if self.publisher is None or self.publisher.is_closed():
+                    self.publisher = await asyncpg.connect(self.dsn, timeout=5)
+                await self.publisher.execute("SELECT pg_notify($1, $2)", CHANNEL, change.to_json())
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # The change is committed; only its announcement is lost. Say so, don't fail.
+            logger.warning("could not publish %s: %s", change, exc)
+
+    def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            change = Change.from_json(payload)
+        except (ValueError, TypeError, KeyError) as exc:
+            logger.warning("ignoring a malformed notification %r: %s", payload[:100], exc)
+            return
+        self.deliver(change)
+
+    async def _keep_listening(self) -> None:
+        while True:
+            try:
+                self.listener = await asyncpg.connect(self.dsn, timeout=5)
+                await self.listener.add_listener(CHANNEL, self._on_notification)
+                self.listening.set()
+                closed = asyncio.Event()
+                self.listener.add_termination_listener(lambda _c, closed=closed: closed.set())
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("event listener lost its connection: %s", exc)
+            self.listening.clear()
+            await asyncio.sleep(RECONNECT_SECONDS)

@@ -1,0 +1,39 @@
+"""What every subscription shares: the change stream, filtered, with rows loaded afresh."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from zoo.core.events import ChangeKind as DomainChangeKind
+from zoo.graphql.context import Info, Loaders
+
+ChangeKind = strawberry.enum(DomainChangeKind, name="ChangeKind")
+
+
+async def changes(
+    info: Info,
+    entity: str,
+    load: Callable[[int], Awaitable[Any]],
+    exhibit_id: int | None = None,
+) -> AsyncGenerator[tuple[DomainChangeKind, Any], None]:
+    """Each committed change to ``entity`` (touching ``exhibit_id``, if given), with its row.
+
+    A subscription's context lives as long as its socket, so the loaders are
+    renewed for every event: nested fields then show the data as it is now.
+    """
+    context = info.context
+    async with context.services.events.subscribe() as subscriber:
+        async for delivery in subscriber:
+            change = delivery.change
+            if change.entity != entity:
+                continue
+            if exhibit_id is not None and exhibit_id not in change.exhibit_ids:
+                continue
+            row = await delivery.row(load)
+            if row is None:
+                continue
+            context.loaders = Loaders.build(context.services)
+            yield change.kind, row
