@@ -226,3 +226,54 @@ async def test_events_cross_server_instances(database_url: str) -> None:
             event = (await next_data(ws, timeout=1))["exhibitEvents"]
             assert event == {"kind": "CREATED", "exhibit": {"name": "Far"}}
             assert loop.time() - started < 1
+
+
+async def test_legacy_graphql_ws_protocol(server: str, database_url: str) -> None:
+    token = await token_for(database_url, server)
+    async with connect(f"ws://{server}/graphql", subprotocols=["graphql-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "start",
+                    "payload": {
+                        "query": "subscription { exhibitEvents { kind exhibit { name } } }"
+                    },
+                }
+            )
+        )
+        await asyncio.sleep(0.3)
+        await mutate(server, token, 'mutation { createExhibit(input: {name: "Old"}) { id } }', {})
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if message["type"] == "data":
+                break
+        assert message["payload"]["data"] == {
+            "exhibitEvents": {"kind": "CREATED", "exhibit": {"name": "Old"}}
+        }
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_every_worker_of_one_server_sees_every_event(database_url: str) -> None:
+    """`zoo serve --workers 2`: whichever worker takes a mutation, the subscriber hears it."""
+    env = {"ZOO_DATABASE_URL": database_url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    with serve("zoo.main:app", env, workers=2) as port:
+        base = f"127.0.0.1:{port}"
+        await asyncio.sleep(1)  # both workers up
+        token = await token_for(database_url, base)
+        query = "subscription { exhibitEvents { exhibit { name } } }"
+        async with subscription(base, query) as ws:
+            names = [f"Worker test {i}" for i in range(12)]
+            for name in names:
+                # A new connection each time, so the kernel spreads them over the workers.
+                await mutate(
+                    base,
+                    token,
+                    "mutation($n: String!) { createExhibit(input: {name: $n}) { id } }",
+                    {"n": name},
+                )
+            got = [(await next_data(ws))["exhibitEvents"]["exhibit"]["name"] for _ in names]
+        assert got == names
