@@ -277,3 +277,23 @@ async def test_every_worker_of_one_server_sees_every_event(database_url: str) ->
                 )
             got = [(await next_data(ws))["exhibitEvents"]["exhibit"]["name"] for _ in names]
         assert got == names
+
+
+async def test_subscriptions_can_require_a_login(database_url: str) -> None:
+    env = {
+        "ZOO_DATABASE_URL": database_url,
+        "ZOO_ENV": "test",
+        "ZOO_LOG_LEVEL": "warning",
+        "ZOO_SUBSCRIPTIONS_REQUIRE_LOGIN": "true",
+    }
+    with serve("zoo.main:app", env) as port:
+        base = f"127.0.0.1:{port}"
+        async with connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+        token = await token_for(database_url, base)
+        async with subscription(base, ANIMAL_EVENTS, params={"Authorization": f"Bearer {token}"}):
+            pass

@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         schema,
         auth=auth,
         max_query_length=settings.max_query_length,
+        require_login=settings.subscriptions_require_login,
         keep_alive=True,
         keep_alive_interval=15,
         context_getter=get_context,

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         description="Subscription broker: in-process, or PostgreSQL LISTEN/NOTIFY across "
         "instances (auto: PostgreSQL when the database is)",
     )
+    subscriptions_require_login: bool = Field(
+        False, description="Refuse WebSocket connections without a logged-in user"
+    )
     event_queue_size: int = Field(
         1000, ge=1, description="Events a slow subscriber may have waiting before it is cut off"
     )

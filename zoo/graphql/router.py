@@ -51,15 +51,22 @@ def negotiate(accept: str) -> str:
 
 class ZooGraphQLRouter(GraphQLRouter[Any, None]):
     def __init__(
-        self, *args: Any, auth: Auth, max_query_length: int = 20_000, **kwargs: Any
+        self,
+        *args: Any,
+        auth: Auth,
+        max_query_length: int = 20_000,
+        require_login: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.auth = auth
         self.max_query_length = max_query_length
+        self.require_login = require_login
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """A WebSocket may log in with ``{"Authorization": "Bearer ..."}`` in its connection
-        parameters; a token that does not name an active session is refused (4403)."""
+        parameters (or the cookie); a token that does not name a live session is refused
+        (4403), and so is an anonymous socket when subscriptions require a login."""
         params = context.connection_params
         authorization = ""
         if isinstance(params, dict):
@@ -70,6 +77,8 @@ class ZooGraphQLRouter(GraphQLRouter[Any, None]):
             if user is None:
                 raise ConnectionRejectionError({"reason": "invalid or expired token"})
             context.user = user
+        if self.require_login and context.user is None:
+            raise ConnectionRejectionError({"reason": "log in to subscribe"})
         return None
 
     async def parse_http_body(self, request: Any) -> Any:
