@@ -179,35 +179,55 @@ async def test_bad_token_is_refused_at_connection_init(server: str, database_url
 
 
 async def test_hundred_subscribers_get_every_event_in_order(server: str, database_url: str) -> None:
+    """100 sockets, one subscription each; a burst of 200 creates and 200 renames."""
     token = await token_for(database_url, server)
     query = "subscription { exhibitEvents { kind exhibit { id name } } }"
     url = f"ws://{server}/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"], ping_interval=None) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
-        await asyncio.wait_for(ws.recv(), 5)
-        for number in range(100):
-            await ws.send(
-                json.dumps({"id": str(number), "type": "subscribe", "payload": {"query": query}})
-            )
+    sockets: list[ClientConnection] = []
+    try:
+        for _ in range(100):
+            ws = await connect(url, subprotocols=["graphql-transport-ws"], ping_interval=None)
+            sockets.append(ws)
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await asyncio.wait_for(ws.recv(), 5)
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         await asyncio.sleep(1)
-        names = [f"Burst {i}" for i in range(200)]
         create = "mutation($n: String!) { createExhibit(input: {name: $n}) { id } }"
+        rename = (
+            "mutation($id: Int!, $n: String) { updateExhibit(id: $id, input: {name: $n}) { id } }"
+        )
+        expected: list[tuple[str, int, str]] = []
         async with httpx.AsyncClient(base_url=f"http://{server}") as http:
-            for name in names:
-                response = await http.post(
+            headers = {"Authorization": f"Bearer {token}"}
+            for number in range(100):
+                name = f"Burst {number}"
+                made = await http.post(
+                    "/graphql", headers=headers, json={"query": create, "variables": {"n": name}}
+                )
+                id_ = made.json()["data"]["createExhibit"]["id"]
+                await http.post(
                     "/graphql",
-                    json={"query": create, "variables": {"n": name}},
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers=headers,
+                    json={"query": rename, "variables": {"id": id_, "n": name + "!"}},
                 )
-                assert "errors" not in response.json()
-        received: dict[str, list[str]] = {str(n): [] for n in range(100)}
-        while sum(map(len, received.values())) < 100 * 200:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if message["type"] == "next":
-                received[message["id"]].append(
-                    message["payload"]["data"]["exhibitEvents"]["exhibit"]["name"]
-                )
-    assert all(got == names for got in received.values())
+                expected += [("CREATED", id_, name + "!"), ("UPDATED", id_, name + "!")]
+
+        async def collect(ws: ClientConnection) -> list[tuple[str, int, str]]:
+            got: list[tuple[str, int, str]] = []
+            while len(got) < len(expected):
+                message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if message["type"] == "next":
+                    event = message["payload"]["data"]["exhibitEvents"]
+                    got.append((event["kind"], event["exhibit"]["id"], event["exhibit"]["name"]))
+            return got
+
+        received = await asyncio.gather(*(collect(ws) for ws in sockets))
+    finally:
+        await asyncio.gather(*(ws.close() for ws in sockets))
+    # Every subscriber got every event, in commit order; rows are loaded as they are now.
+    kinds_and_ids = [(kind, id_) for kind, id_, _ in expected]
+    for got in received:
+        assert [(kind, id_) for kind, id_, _ in got] == kinds_and_ids
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
