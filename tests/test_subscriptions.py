@@ -317,3 +317,30 @@ async def test_subscriptions_can_require_a_login(database_url: str) -> None:
         token = await token_for(database_url, base)
         async with subscription(base, ANIMAL_EVENTS, params={"Authorization": f"Bearer {token}"}):
             pass
+
+        # The cookie counts only when the page opening the socket is this server's own.
+        async with httpx.AsyncClient(base_url=f"http://{base}") as http:
+            email = "cookie-sub@example.com"
+            database = Database(Settings(database_url=database_url))
+            try:
+                await create_user(database, email, PASSWORD)
+            finally:
+                await database.dispose()
+            login = await http.post(
+                "/auth/cookie/login", data={"username": email, "password": PASSWORD}
+            )
+            cookie = f"zoo-auth={login.cookies['zoo-auth']}"
+        for origin, accepted in ((f"http://{base}", True), ("http://evil.example", False)):
+            async with connect(
+                f"ws://{base}/graphql",
+                subprotocols=["graphql-transport-ws"],
+                additional_headers={"Cookie": cookie, "Origin": origin},
+            ) as ws:
+                await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+                if accepted:
+                    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == (
+                        "connection_ack"
+                    )
+                else:
+                    with pytest.raises(ConnectionClosed):
+                        await asyncio.wait_for(ws.recv(), 5)
