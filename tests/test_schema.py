@@ -52,6 +52,8 @@ def _check_type(expected: GraphQLNamedType, actual: GraphQLNamedType | None) -> 
                 continue
             if str(ours.type) != str(field.type):
                 problems.append(f"{name}.{field_name}: {ours.type}, contract {field.type}")
+            if getattr(field, "default_value", None) != getattr(ours, "default_value", None):
+                problems.append(f"{name}.{field_name} default differs from the contract's")
             for arg_name, arg in getattr(field, "args", {}).items():
                 our_arg = ours.args.get(arg_name)  # type: ignore[union-attr]
                 if our_arg is None:

@@ -15,7 +15,7 @@ from zoo.animals.types import (
 )
 from zoo.core.pagination import DEFAULT_PAGE_SIZE
 from zoo.graphql.context import Info
-from zoo.graphql.inputs import page_request, to_model
+from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
 from zoo.graphql.subscriptions import changes
@@ -32,13 +32,13 @@ class AnimalQuery:
         self,
         info: Info,
         first: int | None = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-        filter: AnimalFilterInput | None = None,
-        order_by: AnimalOrder | None = None,
+        after: strawberry.Maybe[str | None] = None,
+        filter: strawberry.Maybe[AnimalFilterInput | None] = None,
+        order_by: strawberry.Maybe[AnimalOrder | None] = None,
     ) -> Connection[AnimalType]:
         service = info.context.services.animals
-        where = to_model(filter, AnimalFilter) if filter else None
-        page = await service.list(where, page_request(first, after, order_by))
+        where = to_model(given, AnimalFilter) if (given := unwrap(filter)) else None
+        page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
         return Connection.from_page(page, lambda: service.count(where))
 
 
@@ -68,8 +68,9 @@ class AnimalSubscription:
         )
     )
     async def animal_events(
-        self, info: Info, exhibit_id: int | None = None
+        self, info: Info, exhibit_id: strawberry.Maybe[int | None] = None
     ) -> AsyncGenerator[AnimalEventType, None]:
         service = info.context.services.animals
-        async for kind, row in changes(info, service.entity_name, service.get_any, exhibit_id):
+        only = unwrap(exhibit_id)
+        async for kind, row in changes(info, service.entity_name, service.get_any, only):
             yield AnimalEventType(kind=kind, animal=row)

@@ -55,17 +55,17 @@ class AnimalOrder:
     model=AnimalFilter, name="AnimalFilter", description="nameContains matches case-insensitively."
 )
 class AnimalFilterInput:
-    name_contains: strawberry.auto
-    species: strawberry.auto
-    exhibit_id: strawberry.auto
+    name_contains: strawberry.Maybe[str | None]
+    species: strawberry.Maybe[str | None]
+    exhibit_id: strawberry.Maybe[int | None]
 
 
 @strawberry.experimental.pydantic.input(model=AnimalCreate, name="CreateAnimalInput")
 class CreateAnimalInput:
     name: strawberry.auto
-    description: strawberry.auto
-    species: strawberry.auto
-    exhibit_id: strawberry.auto
+    description: strawberry.Maybe[str | None]
+    species: strawberry.Maybe[str | None]
+    exhibit_id: strawberry.Maybe[int | None]
 
 
 @strawberry.experimental.pydantic.input(

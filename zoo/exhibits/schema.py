@@ -15,7 +15,7 @@ from zoo.exhibits.types import (
     UpdateExhibitInput,
 )
 from zoo.graphql.context import Info
-from zoo.graphql.inputs import page_request, to_model
+from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
 from zoo.graphql.subscriptions import changes
@@ -32,13 +32,13 @@ class ExhibitQuery:
         self,
         info: Info,
         first: int | None = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-        filter: ExhibitFilterInput | None = None,
-        order_by: ExhibitOrder | None = None,
+        after: strawberry.Maybe[str | None] = None,
+        filter: strawberry.Maybe[ExhibitFilterInput | None] = None,
+        order_by: strawberry.Maybe[ExhibitOrder | None] = None,
     ) -> Connection[ExhibitType]:
         service = info.context.services.exhibits
-        where = to_model(filter, ExhibitFilter) if filter else None
-        page = await service.list(where, page_request(first, after, order_by))
+        where = to_model(given, ExhibitFilter) if (given := unwrap(filter)) else None
+        page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
         # Nested `exhibit` fields (animal.exhibit) then need no query of their own.
         info.context.loaders.exhibit_by_id.prime_many({row.id: row for row in page.items})
         return Connection.from_page(page, lambda: service.count(where))

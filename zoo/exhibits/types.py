@@ -65,15 +65,15 @@ class ExhibitOrder:
     description="nameContains matches case-insensitively.",
 )
 class ExhibitFilterInput:
-    name_contains: strawberry.auto
-    location: strawberry.auto
+    name_contains: strawberry.Maybe[str | None]
+    location: strawberry.Maybe[str | None]
 
 
 @strawberry.experimental.pydantic.input(model=ExhibitCreate, name="CreateExhibitInput")
 class CreateExhibitInput:
     name: strawberry.auto
-    description: strawberry.auto
-    location: strawberry.auto
+    description: strawberry.Maybe[str | None]
+    location: strawberry.Maybe[str | None]
 
 
 @strawberry.experimental.pydantic.input(

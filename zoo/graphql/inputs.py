@@ -38,6 +38,15 @@ def to_model(value: object, model: type[M]) -> M:
     return parse(model, data)
 
 
+def unwrap(value: Some[T] | None) -> T | None:
+    """The value of an optional ``strawberry.Maybe`` argument; None when left out or null.
+
+    Optional arguments are declared ``Maybe`` so that the SDL shows no ``= null``
+    default, as the contract writes them.
+    """
+    return None if value is None else value.value
+
+
 def page_request(first: int | None, after: str | None, order: Any | None) -> PageRequest:
     """Arguments of a list field, as the services take them (bounds checked there).
 

@@ -6,7 +6,7 @@ import strawberry
 
 from zoo.core.pagination import DEFAULT_PAGE_SIZE
 from zoo.graphql.context import Info
-from zoo.graphql.inputs import page_request, to_model
+from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
 from zoo.graphql.subscriptions import changes
@@ -32,13 +32,13 @@ class StaffQuery:
         self,
         info: Info,
         first: int | None = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-        filter: StaffMemberFilterInput | None = None,
-        order_by: StaffMemberOrder | None = None,
+        after: strawberry.Maybe[str | None] = None,
+        filter: strawberry.Maybe[StaffMemberFilterInput | None] = None,
+        order_by: strawberry.Maybe[StaffMemberOrder | None] = None,
     ) -> Connection[StaffMemberType]:
         service = info.context.services.staff
-        where = to_model(filter, StaffMemberFilter) if filter else None
-        page = await service.list(where, page_request(first, after, order_by))
+        where = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
+        page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
         return Connection.from_page(page, lambda: service.count(where))
 
 
@@ -71,8 +71,9 @@ class StaffSubscription:
         )
     )
     async def staff_member_events(
-        self, info: Info, exhibit_id: int | None = None
+        self, info: Info, exhibit_id: strawberry.Maybe[int | None] = None
     ) -> AsyncGenerator[StaffMemberEventType, None]:
         service = info.context.services.staff
-        async for kind, row in changes(info, service.entity_name, service.get_any, exhibit_id):
+        only = unwrap(exhibit_id)
+        async for kind, row in changes(info, service.entity_name, service.get_any, only):
             yield StaffMemberEventType(kind=kind, staff_member=row)

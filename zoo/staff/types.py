@@ -59,19 +59,19 @@ class StaffMemberOrder:
     description="nameContains matches case-insensitively.",
 )
 class StaffMemberFilterInput:
-    name_contains: strawberry.auto
-    job_title: strawberry.auto
-    exhibit_id: strawberry.auto
+    name_contains: strawberry.Maybe[str | None]
+    job_title: strawberry.Maybe[str | None]
+    exhibit_id: strawberry.Maybe[int | None]
 
 
 @strawberry.experimental.pydantic.input(model=StaffMemberCreate, name="CreateStaffMemberInput")
 class CreateStaffMemberInput:
     name: strawberry.auto
-    job_title: strawberry.auto
-    email: str | None
-    phone: strawberry.auto
-    notes: strawberry.auto
-    exhibit_id: strawberry.auto
+    job_title: strawberry.Maybe[str | None]
+    email: strawberry.Maybe[str | None]
+    phone: strawberry.Maybe[str | None]
+    notes: strawberry.Maybe[str | None]
+    exhibit_id: strawberry.Maybe[int | None]
 
 
 @strawberry.experimental.pydantic.input(
