@@ -105,11 +105,17 @@ def settings(database_url: str) -> Settings:
     )
 
 
+async def dispose(app: Any) -> None:
+    """What the app's lifespan does on shutdown (the ASGI test transport runs no lifespan)."""
+    await app.state.services.events.stop()
+    await app.state.database.dispose()
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
     yield application
-    await application.state.database.dispose()
+    await dispose(application)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, Account, GraphQL
+from tests.conftest import POSTGRES_URL, Account, GraphQL, dispose
 from tests.proxy import TcpProxy
 from zoo.app import create_app
 from zoo.auth.service import create_user
@@ -130,4 +130,4 @@ async def test_postgres_outage_is_reported_and_healed(database_url: str) -> None
             }
     finally:
         await proxy.cut()
-        await app.state.database.dispose()
+        await dispose(app)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests import factories
+from tests.conftest import dispose
 from zoo.app import create_app
 from zoo.config import Settings
 from zoo.graphql.schema import build_schema
@@ -39,7 +40,7 @@ async def stock(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://stock") as client:
         yield client
-    await app.state.database.dispose()
+    await dispose(app)
 
 
 async def make_zoo(services: Services) -> None:

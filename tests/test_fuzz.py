@@ -26,6 +26,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import dispose
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
@@ -161,7 +162,7 @@ class Http:
 
     def close(self) -> None:
         self.run(self.client.aclose())
-        self.run(self.app.state.database.dispose())
+        self.run(dispose(self.app))
         self.loop.close()
 
 

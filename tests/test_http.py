@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests import factories
-from tests.conftest import Account, GraphQL
+from tests.conftest import Account, GraphQL, dispose
 from zoo.app import create_app
 from zoo.config import Settings
 from zoo.graphql.graphiql import EXAMPLE_QUERY
@@ -124,7 +124,7 @@ async def test_graphiql_is_off_in_production(database_url: str) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 404
-    await app.state.database.dispose()
+    await dispose(app)
 
 
 async def test_unexpected_errors_are_masked_and_logged(
@@ -168,4 +168,4 @@ async def test_health_reports_an_unreachable_database() -> None:
         response = await client.get("/health")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
-    await app.state.database.dispose()
+    await dispose(app)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Account
+from tests.conftest import Account, dispose
 from zoo.app import create_app
 from zoo.config import Settings
 
@@ -29,7 +29,7 @@ def limited(database_url: str) -> ClientFactory:
         transport = httpx.ASGITransport(app=app, client=client)
         async with httpx.AsyncClient(transport=transport, base_url="http://limits") as http:
             yield http
-        await app.state.database.dispose()
+        await dispose(app)
 
     return make
 
