@@ -25,10 +25,19 @@ ANIMAL_EVENTS = (
 )
 
 
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "ZOO_DATABASE_URL": database_url,
+        "ZOO_ENV": "test",
+        "ZOO_LOG_LEVEL": "warning",
+        **extra,
+    }
+
+
 @pytest.fixture
 def server(database_url: str) -> Iterator[str]:
     """A real server on a free port, over the test's migrated database; yields its base URL."""
-    env = {"ZOO_DATABASE_URL": database_url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    env = server_env(database_url)
     with serve("zoo.main:app", env) as port:
         yield f"127.0.0.1:{port}"
 
@@ -233,7 +242,7 @@ async def test_hundred_subscribers_get_every_event_in_order(server: str, databas
 @pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_events_cross_server_instances(database_url: str) -> None:
-    env = {"ZOO_DATABASE_URL": database_url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    env = server_env(database_url)
     with serve("zoo.main:app", env) as first, serve("zoo.main:app", env) as second:
         a, b = f"127.0.0.1:{first}", f"127.0.0.1:{second}"
         token = await token_for(database_url, a)
@@ -279,7 +288,7 @@ async def test_legacy_graphql_ws_protocol(server: str, database_url: str) -> Non
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_every_worker_of_one_server_sees_every_event(database_url: str) -> None:
     """`zoo serve --workers 2`: whichever worker takes a mutation, the subscriber hears it."""
-    env = {"ZOO_DATABASE_URL": database_url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    env = server_env(database_url)
     with serve("zoo.main:app", env, workers=2) as port:
         base = f"127.0.0.1:{port}"
         await asyncio.sleep(1)  # both workers up
@@ -300,12 +309,7 @@ async def test_every_worker_of_one_server_sees_every_event(database_url: str) ->
 
 
 async def test_subscriptions_can_require_a_login(database_url: str) -> None:
-    env = {
-        "ZOO_DATABASE_URL": database_url,
-        "ZOO_ENV": "test",
-        "ZOO_LOG_LEVEL": "warning",
-        "ZOO_SUBSCRIPTIONS_REQUIRE_LOGIN": "true",
-    }
+    env = server_env(database_url, ZOO_SUBSCRIPTIONS_REQUIRE_LOGIN="true")
     with serve("zoo.main:app", env) as port:
         base = f"127.0.0.1:{port}"
         async with connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"]) as ws:

@@ -64,11 +64,7 @@ class EntityService(Generic[M, F]):
 
     async def get(self, id_: int) -> Any | None:
         """The live row, as a record, or None."""
-        shape = records_of(self.model)
-        statement = shape.select().where(self.model.id == id_, self.model.deleted_at.is_(None))
-        async with self.database.read() as connection:
-            row = (await connection.execute(statement)).first()
-        return None if row is None else shape.make(row)
+        return await self._record(self.model.id == id_, self.model.deleted_at.is_(None))
 
     def page_statement(self, where: F | None, page: PageRequest) -> Select[Any]:
         """The keyset query for one page (one row more than asked, to see if more follow)."""
@@ -142,9 +138,12 @@ class EntityService(Generic[M, F]):
 
     async def get_any(self, id_: int) -> Any | None:
         """The row, as a record, even if soft-deleted (what a DELETED event shows)."""
+        return await self._record(self.model.id == id_)
+
+    async def _record(self, *where: ColumnElement[bool]) -> Any | None:
         shape = records_of(self.model)
         async with self.database.read() as connection:
-            row = (await connection.execute(shape.select().where(self.model.id == id_))).first()
+            row = (await connection.execute(shape.select().where(*where))).first()
         return None if row is None else shape.make(row)
 
     async def _announce(self, kind: ChangeKind, row: M, exhibit_before: int | None = None) -> None:
