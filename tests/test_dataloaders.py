@@ -93,3 +93,21 @@ async def test_concurrent_fan_out_to_several_loaders(
         assert data["animals"]["totalCount"] == 18
         assert all(e["node"]["animalCount"] == 3 for e in data["exhibits"]["edges"])
         assert all(len(e["node"]["exhibit"]["animals"]) == 3 for e in data["staff"]["edges"])
+
+
+async def test_a_list_selected_twice_is_whole_both_times_from_one_statement(
+    gql: GraphQL, services: Services, count_statements: StatementCounter
+) -> None:
+    """Lists are handed over, not cached: each selection gets its own, from the same batch."""
+    await make_zoo(services, 2, animals_each=3)
+    count_statements.statements.clear()
+    data = await gql.data(
+        "{ exhibits { edges { node { a: animals { id } b: animals { id name }"
+        " c: staff { id } d: staff { name } } } } }"
+    )
+    for edge in data["exhibits"]["edges"]:
+        node = edge["node"]
+        assert len(node["a"]) == 3
+        assert [a["id"] for a in node["a"]] == [b["id"] for b in node["b"]]
+        assert len(node["c"]) == len(node["d"]) == 1
+    assert count_statements.count == 3, count_statements.statements

@@ -124,3 +124,29 @@ async def test_values_the_fast_path_refuses_fall_back_with_identical_errors(
         fast, slow = await both(client, stock, query)
         assert b'"errors"' in fast
         assert fast == slow
+
+
+@pytest.mark.parametrize("fragments", [False, True])
+async def test_lists_are_encoded_early_only_for_results_going_to_orjson(
+    settings: Settings, services: Services, fragments: bool
+) -> None:
+    """A subscription or a direct execute sees plain lists; the HTTP path may get fragments."""
+    import orjson
+
+    from zoo.graphql.context import Context
+
+    await make_zoo(services)
+    query = "{ exhibits { edges { node { animals { id name } } } } }"
+    schema = build_schema(settings)
+    stock = await build_schema(settings, fast_lists=False).execute(
+        query, context_value=Context(services, None)
+    )
+    result = await schema.execute(
+        query, context_value=Context(services, None, json_fragments=fragments)
+    )
+    assert result.errors is None
+    assert result.data is not None
+    animals = [edge["node"]["animals"] for edge in result.data["exhibits"]["edges"]]
+    expected = list if not fragments else orjson.Fragment
+    assert all(isinstance(value, expected) for value in animals)
+    assert orjson.dumps(result.data) == orjson.dumps(stock.data)

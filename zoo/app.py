@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     app.state.auth = auth
 
     async def get_context(connection: HTTPConnection) -> Context:
-        return Context(services, await auth.user_for(connection))
+        user = await auth.user_for(connection)
+        return Context(services, user, json_fragments=connection.scope["type"] == "http")
 
     graphql = ZooGraphQLRouter(
         schema,

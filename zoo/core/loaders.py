@@ -8,8 +8,8 @@ coroutines at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -19,6 +19,44 @@ from zoo.core.records import records_of
 from zoo.db import Database
 
 M = TypeVar("M", bound=Entity)
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+_TAKEN = object()
+
+
+class Handover(Generic[V]):
+    """One caller's share of a batch, given up when taken.
+
+    A DataLoader keeps every result it delivered until the request ends, so a
+    response listing 20,000 rows held all of them until its last byte was
+    written. A loader built with :func:`handed_over` (and ``cache=False``, so
+    each load has exactly one caller) lets each list be freed as soon as the
+    executor has written it.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: V) -> None:
+        self._value: V | object = value
+
+    def take(self) -> V:
+        value, self._value = self._value, _TAKEN
+        if value is _TAKEN:
+            raise RuntimeError("this result was already taken")
+        return value  # type: ignore[return-value]
+
+
+def handed_over(
+    load: Callable[[Sequence[K]], Awaitable[list[V]]],
+) -> Callable[[Sequence[K]], Awaitable[list[Handover[V]]]]:
+    """Wrap a batch function so that each caller takes (not shares) its result."""
+
+    async def load_handed_over(keys: Sequence[K]) -> list[Handover[V]]:
+        return [Handover(value) for value in await load(keys)]
+
+    return load_handed_over
 
 
 async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> list[Any]:

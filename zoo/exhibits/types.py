@@ -37,13 +37,15 @@ class ExhibitType:
     async def animals(
         self, info: Info
     ) -> list[Annotated[AnimalType, strawberry.lazy("zoo.animals.types")]]:
-        return await info.context.loaders.animals_by_exhibit_id.load(self.id)  # type: ignore[return-value]
+        animals = await info.context.loaders.animals_by_exhibit_id.load(self.id)
+        return animals.take()  # type: ignore[return-value]
 
     @strawberry.field(description="Live staff assigned here, ordered by id.")
     async def staff(
         self, info: Info
     ) -> list[Annotated[StaffMemberType, strawberry.lazy("zoo.staff.types")]]:
-        return await info.context.loaders.staff_by_exhibit_id.load(self.id)  # type: ignore[return-value]
+        staff = await info.context.loaders.staff_by_exhibit_id.load(self.id)
+        return staff.take()  # type: ignore[return-value]
 
     @strawberry.field(description="How many live animals are housed here.")
     async def animal_count(self, info: Info) -> int:

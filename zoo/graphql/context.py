@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
 from zoo.animals.models import Animal
 from zoo.auth.models import User
+from zoo.core.loaders import Handover, handed_over
 from zoo.exhibits.loaders import exhibits_by_id
 from zoo.exhibits.models import Exhibit
 from zoo.services import Services
@@ -21,14 +22,19 @@ from zoo.staff.models import StaffMember
 
 @dataclass(slots=True)
 class Loaders:
-    """Fresh for every request, so nothing is cached across requests or users."""
+    """Fresh for every request, so nothing is cached across requests or users.
+
+    Lists of related rows are handed over rather than cached: they can be
+    large, and a second load of the same key in the same tick still shares
+    the batch's one statement.
+    """
 
     exhibit_by_id: DataLoader[int, Exhibit | None]
     animal_by_id: DataLoader[int, Animal | None]
     staff_member_by_id: DataLoader[int, StaffMember | None]
-    animals_by_exhibit_id: DataLoader[int, list[Animal]]
+    animals_by_exhibit_id: DataLoader[int, Handover[list[Animal]]]
     animal_count_by_exhibit_id: DataLoader[int, int]
-    staff_by_exhibit_id: DataLoader[int, list[StaffMember]]
+    staff_by_exhibit_id: DataLoader[int, Handover[list[StaffMember]]]
 
     @classmethod
     def build(cls, services: Services) -> Loaders:
@@ -37,18 +43,27 @@ class Loaders:
             exhibit_by_id=DataLoader(partial(exhibits_by_id, db)),
             animal_by_id=DataLoader(partial(animals_by_id, db)),
             staff_member_by_id=DataLoader(partial(staff_members_by_id, db)),
-            animals_by_exhibit_id=DataLoader(partial(animals_by_exhibit_id, db)),
+            animals_by_exhibit_id=DataLoader(
+                handed_over(partial(animals_by_exhibit_id, db)), cache=False
+            ),
             animal_count_by_exhibit_id=DataLoader(partial(animal_count_by_exhibit_id, db)),
-            staff_by_exhibit_id=DataLoader(partial(staff_by_exhibit_id, db)),
+            staff_by_exhibit_id=DataLoader(
+                handed_over(partial(staff_by_exhibit_id, db)), cache=False
+            ),
         )
 
 
 class Context(BaseContext):
-    def __init__(self, services: Services, user: User | None) -> None:
+    def __init__(
+        self, services: Services, user: User | None, *, json_fragments: bool = False
+    ) -> None:
         super().__init__()
         self.services = services
         self.user = user
         self.loaders = Loaders.build(services)
+        self.json_fragments = json_fragments
+        """The result goes straight to orjson (an HTTP response), so the executor may
+        hand over finished lists as encoded ``orjson.Fragment`` values."""
         self.connection_params: object = None
         """Set by strawberry from a WebSocket's ``connection_init`` payload."""
 

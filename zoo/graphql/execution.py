@@ -9,6 +9,11 @@ loop instead, with the same serialisation rules. Anything else, and any value
 the loop would not treat exactly as the stock path does (a null where the
 schema says non-null, a value of an unexpected type, an awaitable), hands the
 list back to the stock path, so results and errors stay identical.
+
+When the result goes straight to orjson (an HTTP response: the context's
+``json_fragments``), a finished list is encoded at once and kept as an
+``orjson.Fragment``: its thousands of dicts and strings are freed then,
+rather than all held until the whole response is written.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import orjson
 from graphql import (
     GraphQLBoolean,
     GraphQLInt,
@@ -63,6 +69,7 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._list_plans: dict[tuple[int, int], tuple[Any, ListPlan | None]] = {}
+        self._fragments = bool(getattr(self.context_value, "json_fragments", False))
 
     def complete_iterable_value(
         self,
@@ -78,7 +85,7 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
             if plan is not None:
                 completed = build_list(plan)(items, plan.serializers)
                 if completed is not FALLBACK:
-                    return completed
+                    return encoded(completed) if self._fragments else completed
         return super().complete_iterable_value(
             item_type, field_details_list, info, path, items, position_context
         )
@@ -110,6 +117,15 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
             fields.append(planned[0])
             serializers.append(planned[1])
         return ListPlan(non_null_items, tuple(fields), tuple(serializers), object_type.name)
+
+
+def encoded(items: list[dict[str, Any]]) -> orjson.Fragment:
+    """The list as JSON, in a buffer of its own size.
+
+    orjson returns its working buffer, up to twice the length of the text;
+    a fragment lives until the response is written, so it keeps a copy.
+    """
+    return orjson.Fragment(bytes(memoryview(orjson.dumps(items))))
 
 
 _COLLECTION_DIRECTIVES = frozenset({"skip", "include"})
