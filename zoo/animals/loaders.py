@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zoo.animals.models import Animal
-from zoo.core.loaders import live_by_id, live_count_grouped_by, live_grouped_by
+from zoo.core.loaders import Wanted, live_by_id, live_count_grouped_by, live_grouped_by
 from zoo.db import Database
 
 
@@ -11,8 +11,10 @@ async def animals_by_id(database: Database, ids: Sequence[int]) -> list[Animal |
     return await live_by_id(database, Animal, ids)
 
 
-async def animals_by_exhibit_id(database: Database, ids: Sequence[int]) -> list[list[Animal]]:
-    return await live_grouped_by(database, Animal.exhibit_id, ids)
+async def animals_by_exhibit_id(
+    database: Database, keys: Sequence[tuple[int, Wanted]]
+) -> list[list[Animal]]:
+    return await live_grouped_by(database, Animal.exhibit_id, keys)
 
 
 async def animal_count_by_exhibit_id(database: Database, ids: Sequence[int]) -> list[int]:

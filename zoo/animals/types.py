@@ -13,6 +13,7 @@ from zoo.animals.schemas import (
 )
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ class AnimalType:
     updated_at: strawberry.auto
     deleted_at: strawberry.auto
 
-    @strawberry.field(description="The live exhibit housing the animal, or null.")
+    @strawberry.field(
+        description="The live exhibit housing the animal, or null.", metadata=requires("exhibit_id")
+    )
     async def exhibit(
         self, info: Info
     ) -> Annotated[ExhibitType, strawberry.lazy("zoo.exhibits.types")] | None:

@@ -15,12 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.models import Entity
-from zoo.core.records import records_of
+from zoo.core.records import column_names, records_of
 from zoo.db import Database
 
 M = TypeVar("M", bound=Entity)
 K = TypeVar("K")
 V = TypeVar("V")
+
+Wanted = frozenset[str] | None
+"""The attributes a caller will read from each row; None for all of them."""
 
 
 _TAKEN = object()
@@ -70,14 +73,20 @@ async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> 
 
 
 async def live_grouped_by(
-    database: Database, column: InstrumentedAttribute[Any], keys: Sequence[int]
+    database: Database, column: InstrumentedAttribute[Any], keys: Sequence[tuple[int, Wanted]]
 ) -> list[list[Any]]:
-    """Live rows (as records) whose ``column`` holds each key, ordered by id."""
+    """Live rows (as records) whose ``column`` holds each key's value, ordered by id.
+
+    One statement serves the whole batch: it selects the columns any caller
+    wants (and the grouping column), so each caller's rows carry at least what
+    it reads.
+    """
     model: Any = column.class_
-    shape = records_of(model)
+    shape = records_of(model, _columns_for(model, [wanted for _, wanted in keys], column.key))
+    values = {value for value, _ in keys}
     statement = (
         shape.select()
-        .where(column.in_(set(keys)), model.deleted_at.is_(None))
+        .where(column.in_(values), model.deleted_at.is_(None))
         .order_by(column, model.id)
     )
     make, position = shape.make, shape.position(column.key)
@@ -85,7 +94,18 @@ async def live_grouped_by(
     async with database.read() as connection:
         for row in (await connection.execute(statement)).tuples():
             groups[row[position]].append(make(row))
-    return [groups.get(key, []) for key in keys]
+    return [groups.get(value, []) for value, _ in keys]
+
+
+def _columns_for(model: type[Any], wanted: Sequence[Wanted], grouping: str) -> Wanted:
+    """The union of what callers want, or None (every column) when any wants more."""
+    names = {"id", grouping}
+    for attributes in wanted:
+        if attributes is None:
+            return None
+        names |= attributes
+    every = column_names(model)
+    return None if not names < every else frozenset(names)
 
 
 async def live_count_grouped_by(

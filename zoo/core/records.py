@@ -5,6 +5,9 @@ identity-map entry, instrumented state and attribute descriptors for each;
 most of the time of a large read went there (and into the garbage collector
 walking those cycles). A record has the same attribute names as the model's
 columns, so the GraphQL types read either one.
+
+A record may carry only some columns: a large list loads only what its query
+selects (the baseline a hand-written endpoint sets), and nothing reads the rest.
 """
 
 from __future__ import annotations
@@ -34,14 +37,21 @@ class RecordShape:
         return self.fields.index(field)
 
 
-_shapes: dict[type[Any], RecordShape] = {}
+_shapes: dict[tuple[type[Any], frozenset[str] | None], RecordShape] = {}
 
 
-def records_of(model: type[Any]) -> RecordShape:
-    shape = _shapes.get(model)
+def records_of(model: type[Any], only: frozenset[str] | None = None) -> RecordShape:
+    """Records of ``model`` with every column, or ``only`` those named (in table order)."""
+    shape = _shapes.get((model, only))
     if shape is None:
-        columns = tuple(model.__table__.columns)
+        columns = tuple(c for c in model.__table__.columns if only is None or c.key in only)
         fields = tuple(column.key for column in columns)
+        if only is not None and len(fields) != len(only):
+            raise ValueError(f"{model.__name__} has no column {sorted(only - set(fields))}")
         record = namedtuple(f"{model.__name__}Record", fields)  # type: ignore[misc]
-        shape = _shapes[model] = RecordShape(record._make, fields, columns)
+        shape = _shapes[(model, only)] = RecordShape(record._make, fields, columns)
     return shape
+
+
+def column_names(model: type[Any]) -> frozenset[str]:
+    return frozenset(column.key for column in model.__table__.columns)

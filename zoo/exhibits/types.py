@@ -13,6 +13,7 @@ from zoo.exhibits.schemas import (
 )
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.selection import read_attributes, requires
 from zoo.graphql.subscriptions import ChangeKind
 
 if TYPE_CHECKING:
@@ -33,21 +34,29 @@ class ExhibitType:
     updated_at: strawberry.auto
     deleted_at: strawberry.auto
 
-    @strawberry.field(description="Live animals housed here, ordered by id.")
+    @strawberry.field(
+        description="Live animals housed here, ordered by id.", metadata=requires("id")
+    )
     async def animals(
         self, info: Info
     ) -> list[Annotated[AnimalType, strawberry.lazy("zoo.animals.types")]]:
-        animals = await info.context.loaders.animals_by_exhibit_id.load(self.id)
+        animals = await info.context.loaders.animals_by_exhibit_id.load(
+            (self.id, read_attributes(info))
+        )
         return animals.take()  # type: ignore[return-value]
 
-    @strawberry.field(description="Live staff assigned here, ordered by id.")
+    @strawberry.field(
+        description="Live staff assigned here, ordered by id.", metadata=requires("id")
+    )
     async def staff(
         self, info: Info
     ) -> list[Annotated[StaffMemberType, strawberry.lazy("zoo.staff.types")]]:
-        staff = await info.context.loaders.staff_by_exhibit_id.load(self.id)
+        staff = await info.context.loaders.staff_by_exhibit_id.load(
+            (self.id, read_attributes(info))
+        )
         return staff.take()  # type: ignore[return-value]
 
-    @strawberry.field(description="How many live animals are housed here.")
+    @strawberry.field(description="How many live animals are housed here.", metadata=requires("id"))
     async def animal_count(self, info: Info) -> int:
         return await info.context.loaders.animal_count_by_exhibit_id.load(self.id)
 

@@ -12,7 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
 from zoo.animals.models import Animal
 from zoo.auth.models import User
-from zoo.core.loaders import Handover, handed_over
+from zoo.core.loaders import Handover, Wanted, handed_over
 from zoo.exhibits.loaders import exhibits_by_id
 from zoo.exhibits.models import Exhibit
 from zoo.services import Services
@@ -32,9 +32,9 @@ class Loaders:
     exhibit_by_id: DataLoader[int, Exhibit | None]
     animal_by_id: DataLoader[int, Animal | None]
     staff_member_by_id: DataLoader[int, StaffMember | None]
-    animals_by_exhibit_id: DataLoader[int, Handover[list[Animal]]]
+    animals_by_exhibit_id: DataLoader[tuple[int, Wanted], Handover[list[Animal]]]
     animal_count_by_exhibit_id: DataLoader[int, int]
-    staff_by_exhibit_id: DataLoader[int, Handover[list[StaffMember]]]
+    staff_by_exhibit_id: DataLoader[tuple[int, Wanted], Handover[list[StaffMember]]]
 
     @classmethod
     def build(cls, services: Services) -> Loaders:
@@ -61,6 +61,8 @@ class Context(BaseContext):
         self.services = services
         self.user = user
         self.loaders = Loaders.build(services)
+        self.read_attributes: dict[tuple[int, ...], Wanted] = {}
+        """What each list field of this request's query reads (see ``graphql.selection``)."""
         self.json_fragments = json_fragments
         """The result goes straight to orjson (an HTTP response), so the executor may
         hand over finished lists as encoded ``orjson.Fragment`` values."""

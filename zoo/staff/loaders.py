@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zoo.core.loaders import live_by_id, live_grouped_by
+from zoo.core.loaders import Wanted, live_by_id, live_grouped_by
 from zoo.db import Database
 from zoo.staff.models import StaffMember
 
@@ -11,5 +11,7 @@ async def staff_members_by_id(database: Database, ids: Sequence[int]) -> list[St
     return await live_by_id(database, StaffMember, ids)
 
 
-async def staff_by_exhibit_id(database: Database, ids: Sequence[int]) -> list[list[StaffMember]]:
-    return await live_grouped_by(database, StaffMember.exhibit_id, ids)
+async def staff_by_exhibit_id(
+    database: Database, keys: Sequence[tuple[int, Wanted]]
+) -> list[list[StaffMember]]:
+    return await live_grouped_by(database, StaffMember.exhibit_id, keys)

@@ -6,6 +6,7 @@ import strawberry
 
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (
     StaffMemberCreate,
@@ -35,7 +36,10 @@ class StaffMemberType:
     updated_at: strawberry.auto
     deleted_at: strawberry.auto
 
-    @strawberry.field(description="The live exhibit they are assigned to, or null.")
+    @strawberry.field(
+        description="The live exhibit they are assigned to, or null.",
+        metadata=requires("exhibit_id"),
+    )
     async def exhibit(
         self, info: Info
     ) -> Annotated[ExhibitType, strawberry.lazy("zoo.exhibits.types")] | None:

@@ -1,0 +1,114 @@
+"""Lists load only the columns their query reads, and every column when unsure."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import strawberry
+
+from tests import factories
+from tests.conftest import GraphQL, StatementCounter
+from zoo.core.loaders import Wanted
+from zoo.graphql.context import Info
+from zoo.graphql.selection import read_attributes, requires
+from zoo.services import Services
+
+
+@strawberry.type
+class Item:
+    a: int
+    b: int
+
+    @strawberry.field
+    def unsure(self) -> int:
+        return self.a
+
+    @strawberry.field(metadata=requires("b"))
+    def sure(self) -> int:
+        return self.b
+
+
+seen: list[Wanted] = []
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self, info: Info) -> list[Item]:
+        seen.append(read_attributes(info))
+        return [Item(a=1, b=2)]
+
+
+schema = strawberry.Schema(Query)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("{ items { a } }", {"a"}),
+        ("{ items { __typename a sure } }", {"a", "b"}),
+        ("{ items { ...F } } fragment F on Item { b }", {"b"}),
+        ("{ items { ... on Item { a ... on Item { sure } } } }", {"a", "b"}),
+        ("{ items { a unsure } }", None),
+    ],
+)
+async def test_attributes_read_by_a_selection(query: str, expected: set[str] | None) -> None:
+    seen.clear()
+    context = SimpleNamespace(read_attributes={})
+    result = await schema.execute(query, context_value=context)
+    assert result.errors is None
+    assert seen == [None if expected is None else frozenset(expected)]
+
+
+def animal_select(statements: list[str]) -> str:
+    (select,) = [s for s in statements if "FROM animals" in s]
+    return select.split("FROM")[0]
+
+
+async def make_zoo(services: Services) -> Any:
+    exhibit = await factories.exhibit(services)
+    for _ in range(2):
+        await factories.animal(services, exhibit_id=exhibit.id)
+    return exhibit
+
+
+async def test_a_list_selects_only_the_columns_its_query_reads(
+    gql: GraphQL, services: Services, count_statements: StatementCounter
+) -> None:
+    await make_zoo(services)
+    count_statements.statements.clear()
+    data = await gql.data("{ exhibits { edges { node { animals { name } } } } }")
+    assert [len(e["node"]["animals"]) for e in data["exhibits"]["edges"]] == [2]
+    columns = animal_select(count_statements.statements)
+    assert "animals.name" in columns
+    for unread in ("description", "species", "created_at", "updated_at", "deleted_at"):
+        assert f"animals.{unread}" not in columns
+
+
+async def test_a_resolver_field_brings_the_columns_it_requires(
+    gql: GraphQL, services: Services, count_statements: StatementCounter
+) -> None:
+    exhibit = await make_zoo(services)
+    count_statements.statements.clear()
+    data = await gql.data("{ exhibits { edges { node { animals { exhibit { name } } } } } }")
+    animals = data["exhibits"]["edges"][0]["node"]["animals"]
+    assert animals == [{"exhibit": {"name": exhibit.name}}] * 2
+    assert "animals.exhibit_id" in animal_select(count_statements.statements)
+
+
+async def test_callers_wanting_different_columns_share_one_statement(
+    gql: GraphQL, services: Services, count_statements: StatementCounter
+) -> None:
+    await make_zoo(services)
+    count_statements.statements.clear()
+    data = await gql.data(
+        "{ exhibits { edges { node { a: animals { species } b: animals { createdAt } } } } }"
+    )
+    node = data["exhibits"]["edges"][0]["node"]
+    assert len(node["a"]) == len(node["b"]) == 2
+    assert all(set(animal) == {"species"} for animal in node["a"])
+    columns = animal_select(count_statements.statements)
+    assert "animals.species" in columns
+    assert "animals.created_at" in columns
