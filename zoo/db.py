@@ -83,7 +83,10 @@ class Database:
             self.reader = self.engine.execution_options(**{_BEGIN_MODE: None})
             self.writer = self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
         self._write_turn = asyncio.Lock() if self.is_sqlite else None
-        self.read_session = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Reads only: on SQLite each statement of a read session stands alone (no
+        # BEGIN, one round trip less), which the lookups it serves (a token, then
+        # its user; seeding's checks) do not mind.
+        self.read_session = async_sessionmaker(self.reader, expire_on_commit=False)
         self.write_session = async_sessionmaker(self.writer, expire_on_commit=False)
 
     @asynccontextmanager
