@@ -16,7 +16,7 @@ from strawberry import Schema
 import zoo
 from zoo.auth.rate_limit import LoginRateLimit
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
-from zoo.auth.users import Auth
+from zoo.auth.users import Auth, refuse_cross_origin
 from zoo.config import Settings
 from zoo.core.events import Broker
 from zoo.core.pg_events import PostgresBroker
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         users.get_auth_router(auth.cookie),
         prefix="/auth/cookie",
         tags=["auth"],
-        dependencies=limited,
+        dependencies=[Depends(refuse_cross_origin), *limited],
     )
     app.include_router(
         users.get_register_router(UserRead, UserCreate), prefix="/auth", tags=["auth"]

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
 
     env: Environment = Field(Environment.DEVELOPMENT, description="development, test or production")
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLite or PostgreSQL URL")
-    secret: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET), description="Signs auth cookies")
+    secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SECRET), description="Signs password-reset and verification tokens"
+    )
     host: str = Field("127.0.0.1", description="Interface `zoo serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="Port `zoo serve` binds")
     log_level: str = Field("info", description="Python logging level")

@@ -138,11 +138,36 @@ async def test_cookie_login_and_json_mutation(client: httpx.AsyncClient, user: A
     assert response.json()["data"]["createExhibit"]["name"] == "Made"
     me = await client.post("/graphql", json={"query": ME})
     assert me.json()["data"]["me"]["email"] == user.email
+    cookie = client.cookies["zoo-auth"]
     logout = await client.post("/auth/cookie/logout")
     assert logout.status_code == 204
     client.cookies.clear()
     anonymous = await client.post("/graphql", json={"query": ME})
     assert anonymous.json()["data"]["me"] is None
+    # The session is revoked, not just forgotten by this browser: a copy of the
+    # cookie taken before logout no longer works either.
+    replayed = await client.post(
+        "/graphql", json={"query": ME}, headers={"Cookie": f"zoo-auth={cookie}"}
+    )
+    assert replayed.json()["data"]["me"] is None
+
+
+async def test_cookie_login_from_another_origin_is_refused(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    """Login CSRF: another site's form must not log a visitor in to an account it chose."""
+    form = {"username": user.email, "password": PASSWORD}
+    foreign = await client.post(
+        "/auth/cookie/login", data=form, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    assert foreign.json() == {"detail": "CROSS_ORIGIN_REQUEST"}
+    assert "set-cookie" not in foreign.headers
+    own = await client.post(
+        "/auth/cookie/login", data=form, headers={"Origin": str(client.base_url).rstrip("/")}
+    )
+    assert own.status_code == 204
+    assert "zoo-auth=" in own.headers["set-cookie"]
 
 
 async def test_cross_site_form_posts_with_the_cookie_run_nothing(

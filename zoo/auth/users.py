@@ -1,7 +1,8 @@
 """fastapi-users wired to one app's settings and database.
 
-Bearer tokens live in the database (logout revokes them); the cookie holds a
-JWT signed with ``ZOO_SECRET``. Both resolve to the same ``User``.
+Bearer tokens and cookies both name a session row in the database, so that
+logging out (either way) revokes it at once; a signed JWT in the cookie would
+stay valid until it expired. Both resolve to the same ``User``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from fastapi import Depends
+from fastapi import Depends, HTTPException, Request, status
 from fastapi_users import FastAPIUsers
 from fastapi_users.authentication import (
     AuthenticationBackend,
     BearerTransport,
     CookieTransport,
-    JWTStrategy,
 )
 from fastapi_users.authentication.strategy.db import DatabaseStrategy
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
@@ -44,12 +44,27 @@ def cookie_is_csrf_safe(request: HTTPConnection) -> bool:
     be this server.
     """
     if request.scope["type"] == "websocket":
-        origin = request.headers.get("origin")
-        return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+        return is_same_origin(request)
     if request.scope.get("method") in {"GET", "HEAD"} or "x-requested-with" in request.headers:
         return True
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     return content_type in CSRF_SAFE_CONTENT_TYPES
+
+
+def is_same_origin(request: HTTPConnection) -> bool:
+    """No ``Origin`` header (not a browser's cross-site request), or this server's own."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+async def refuse_cross_origin(request: Request) -> None:
+    """Cookie login and logout only from this server's own pages.
+
+    A cross-site form could otherwise log a visitor in as the attacker (login
+    CSRF), and whatever they then typed would land in the attacker's account.
+    """
+    if not is_same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="CROSS_ORIGIN_REQUEST")
 
 
 class Auth:
@@ -87,9 +102,6 @@ class Auth:
         ) -> DatabaseStrategy[User, uuid.UUID, AccessToken]:
             return DatabaseStrategy(access_token_db, lifetime_seconds=lifetime)
 
-        self.jwt_strategy: JWTStrategy[User, uuid.UUID] = JWTStrategy(
-            secret=secret, lifetime_seconds=lifetime
-        )
         self.bearer = AuthenticationBackend(
             name="bearer",
             transport=BearerTransport(tokenUrl="auth/jwt/login"),
@@ -104,7 +116,7 @@ class Auth:
                 cookie_httponly=True,
                 cookie_samesite="lax",
             ),
-            get_strategy=lambda: self.jwt_strategy,
+            get_strategy=database_strategy,
         )
         self.users = FastAPIUsers[User, uuid.UUID](get_user_manager, [self.bearer, self.cookie])
 
@@ -116,15 +128,15 @@ class Auth:
         cookie = request.cookies.get(COOKIE_NAME)
         if not (cookie and cookie_is_csrf_safe(request)):
             return None
-        async with self.database.read_session() as session:
-            manager = UserManager(SQLAlchemyUserDatabase(session, User), "")
-            return await self.jwt_strategy.read_token(cookie, manager)
+        return await self.user_for_token(cookie)
 
     async def user_for_authorization(self, authorization: str) -> User | None:
         """The user behind an ``Authorization: Bearer ...`` value, or None."""
         token = bearer_token(authorization)
-        if not token:
-            return None
+        return await self.user_for_token(token) if token else None
+
+    async def user_for_token(self, token: str) -> User | None:
+        """The user whose live session ``token`` names (from a header or the cookie)."""
         async with self.database.read_session() as session:
             manager = UserManager(SQLAlchemyUserDatabase(session, User), "")
             strategy = DatabaseStrategy[User, uuid.UUID, AccessToken](
