@@ -12,7 +12,8 @@ import asyncio
 import logging
 import secrets
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +45,20 @@ def load_settings() -> Settings:
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-    from sqlalchemy.exc import DBAPIError, OperationalError
+    with _database_reachable():
+        return asyncio.run(factory())
+
+
+@contextmanager
+def _database_reachable() -> Iterator[None]:
+    """An unreachable database is a one-line error, not a traceback."""
+    from zoo.db import is_unavailable
 
     try:
-        return asyncio.run(factory())
-    except (OSError, DBAPIError, OperationalError) as exc:
+        yield
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
         raise CommandError(f"database unreachable: {_first_line(exc)}") from None
 
 
@@ -83,13 +93,9 @@ def migrate(settings: Settings, revision: str = "head") -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from sqlalchemy.exc import DBAPIError, OperationalError
-
     settings = load_settings()
-    try:
+    with _database_reachable():
         migrate(settings, args.revision)
-    except (OSError, DBAPIError, OperationalError) as exc:
-        raise CommandError(f"database unreachable: {_first_line(exc)}") from None
     print(f"database at {args.revision}")
 
 

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.requests import HTTPConnection
 from strawberry import Schema
 
@@ -20,14 +19,9 @@ from zoo.auth.users import Auth, refuse_cross_origin
 from zoo.config import Settings
 from zoo.core.events import Broker
 from zoo.core.pg_events import PostgresBroker
-from zoo.db import Database
+from zoo.db import UNAVAILABLE_ERRORS, Database, is_unavailable
 from zoo.graphql.context import Context
-from zoo.graphql.errors import (
-    SERVICE_UNAVAILABLE,
-    UNAVAILABLE_ERRORS,
-    UNAVAILABLE_MESSAGE,
-    is_unavailable,
-)
+from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.router import ZooGraphQLRouter
 from zoo.graphql.schema import build_schema
 from zoo.http import BodySizeLimit, RequestId
@@ -110,7 +104,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         """200 after a database round trip; 503 with the reason when the database is unreachable."""
         try:
             await database.ping()
-        except (OSError, DBAPIError, OperationalError) as exc:
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
             logger.warning("health check failed: %s", exc)
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable"}, status_code=503

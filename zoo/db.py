@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -121,3 +121,28 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+)
+"""Errors that mean the database could not be reached, rather than a bug or a bad statement."""
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached (as opposed to a bug or a bad statement)."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    while error is not None:
+        if isinstance(error, UNAVAILABLE_ERRORS) or type(error).__name__ in {
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+        }:
+            return True
+        error = error.__cause__ or error.__context__
+    return False

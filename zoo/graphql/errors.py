@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy.exc
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.utils.str_converters import to_camel_case
 
 from zoo.core.errors import DomainError, ErrorCode, InvalidInput
+from zoo.db import is_unavailable
 from zoo.http import request_id
 
 logger = logging.getLogger("zoo.graphql")
@@ -32,14 +32,6 @@ LIMIT_CODES = (
     ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
     ("aliases found. Allowed:", "TOO_MANY_ALIASES"),
     ("GraphQL introspection has been disabled", "INTROSPECTION_DISABLED"),
-)
-
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
-    OSError,
-    TimeoutError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
 )
 
 
@@ -93,21 +85,6 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
     )
     extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id.get()}
     return _with(error, message, extensions)
-
-
-def is_unavailable(error: BaseException | None) -> bool:
-    """The database could not be reached (as opposed to a bug or a bad statement)."""
-    if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
-        return True
-    while error is not None:
-        if isinstance(error, UNAVAILABLE_ERRORS) or type(error).__name__ in {
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "ConnectionFailureError",
-        }:
-            return True
-        error = error.__cause__ or error.__context__
-    return False
 
 
 def format_errors(errors: list[GraphQLError], *, show_details: bool = False) -> None:
