@@ -144,7 +144,7 @@ def nested_in_process(path: Path, rounds: int) -> Row:
         ours_time, base = median_interleaved(ours, lambda: sqlite_nested_baseline(path), rounds)
     finally:
         loop.run_until_complete(client.aclose())
-        loop.run_until_complete(app.state.database.dispose())
+        loop.run_until_complete(app.state.shutdown())
         loop.close()
     return Row(
         "1. nested list, 5,000 animals, in process (ASGI)",
@@ -202,7 +202,7 @@ def statement_counts(tmp: Path) -> Row:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
                 (await client.post("/graphql", json={"query": query})).raise_for_status()
-            await app.state.database.dispose()
+            await app.state.shutdown()
 
         asyncio.run(run())
         counts[exhibits] = len(statements)
@@ -286,7 +286,7 @@ def memory(path: Path) -> Row:
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             size = len(response.content)
-        await app.state.database.dispose()
+        await app.state.shutdown()
         # The response body itself is held by the test client; count it once.
         return peak - before - size, size
 

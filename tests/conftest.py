@@ -33,10 +33,14 @@ TABLES = "access_tokens, users, animals, staff, exhibits"
 PASSWORD = "correct-horse-battery"
 
 
-def pytest_report_header() -> str:
-    if POSTGRES_URL:
-        return f"databases: SQLite and PostgreSQL ({POSTGRES_URL})"
-    return "databases: SQLite only; PostgreSQL half skipped (ZOO_TEST_POSTGRES_URL is not set)"
+def pytest_report_header() -> list[str]:
+    redis = os.environ.get("ZOO_TEST_REDIS_URL", "").strip()
+    return [
+        f"databases: SQLite and PostgreSQL ({POSTGRES_URL})"
+        if POSTGRES_URL
+        else "databases: SQLite only; PostgreSQL half skipped (ZOO_TEST_POSTGRES_URL is not set)",
+        f"redis: {redis}" if redis else "redis: skipped (ZOO_TEST_REDIS_URL is not set)",
+    ]
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -107,8 +111,7 @@ def settings(database_url: str) -> Settings:
 
 async def dispose(app: Any) -> None:
     """What the app's lifespan does on shutdown (the ASGI test transport runs no lifespan)."""
-    await app.state.services.events.stop()
-    await app.state.database.dispose()
+    await app.state.shutdown()
 
 
 @pytest.fixture

@@ -62,3 +62,10 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         120,
         "DEBUG",
     )
+
+
+def test_redis_url_is_optional_and_checked() -> None:
+    assert Settings(redis_url="").redis_url is None
+    assert Settings(redis_url=" redis://cache:6379/2 ").redis_url == "redis://cache:6379/2"
+    with pytest.raises(ValidationError, match="redis://"):
+        Settings(redis_url="http://cache:6379")

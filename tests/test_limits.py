@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +17,9 @@ from zoo.app import create_app
 from zoo.config import Settings
 
 ClientFactory = Callable[..., Any]
+
+
+REDIS_URL = os.environ.get("ZOO_TEST_REDIS_URL", "").strip()
 
 
 @pytest.fixture
@@ -189,6 +194,50 @@ async def test_login_rate_limit_per_address_and_per_email(
             assert (await second.post("/auth/jwt/login", data=form)).status_code == 400
         second._transport.client = ("10.0.0.6", 1)  # type: ignore[attr-defined]
         assert (await second.post("/auth/jwt/login", data=form)).status_code == 429
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        pytest.skip("ZOO_TEST_REDIS_URL is not set")
+    return REDIS_URL
+
+
+def stranger() -> tuple[tuple[str, int], dict[str, str]]:
+    """A client address and login form no other test (or earlier run) has used."""
+    token = uuid.uuid4()
+    address = f"10.{token.bytes[0]}.{token.bytes[1]}.{token.bytes[2]}"
+    return (address, 1), {"username": f"{token.hex}@example.com", "password": "wrong password"}
+
+
+async def test_login_limit_is_shared_by_processes_through_redis(
+    limited: ClientFactory, redis_url: str
+) -> None:
+    """Two apps (two workers) count against one limit."""
+    address, form = stranger()
+    settings = {"redis_url": redis_url, "login_attempts_per_minute": 3}
+    async with (
+        limited(client=address, **settings) as first,
+        limited(client=address, **settings) as second,
+    ):
+        assert (await first.post("/auth/jwt/login", data=form)).status_code == 400
+        assert (await first.post("/auth/jwt/login", data=form)).status_code == 400
+        assert (await second.post("/auth/jwt/login", data=form)).status_code == 400
+        refused = await second.post("/auth/jwt/login", data=form)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert (await first.post("/auth/cookie/login", data=form)).status_code == 429
+
+
+async def test_login_limit_holds_in_process_when_redis_is_down(
+    limited: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    address, form = stranger()
+    unreachable = {"redis_url": "redis://127.0.0.1:9/0", "login_attempts_per_minute": 2}
+    async with limited(client=address, **unreachable) as client:
+        statuses = [(await client.post("/auth/jwt/login", data=form)).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    assert "Redis unreachable" in caplog.text
 
 
 async def test_request_ids(client: httpx.AsyncClient) -> None:

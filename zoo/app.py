@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 from strawberry import Schema
 
 import zoo
-from zoo.auth.rate_limit import LoginRateLimit
+from zoo.auth.rate_limit import LoginRateLimit, MemoryWindow, RedisWindow, Window
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
 from zoo.auth.users import Auth, refuse_cross_origin
 from zoo.config import Settings
@@ -41,6 +42,18 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     )
     services = Services.build(database, events)
     auth = Auth(settings, database)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    login_window: Window = (
+        RedisWindow(redis, settings.login_attempts_per_minute)
+        if redis is not None
+        else MemoryWindow(settings.login_attempts_per_minute)
+    )
+
+    async def shutdown() -> None:
+        await events.stop()
+        if redis is not None:
+            await redis.aclose()
+        await database.dispose()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -50,8 +63,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         gc.freeze()
         await events.start()
         yield
-        await events.stop()
-        await database.dispose()
+        await shutdown()
 
     app = FastAPI(
         title="Zoo",
@@ -63,6 +75,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     app.state.database = database
     app.state.services = services
     app.state.auth = auth
+    app.state.shutdown = shutdown
 
     async def get_context(connection: HTTPConnection) -> Context:
         user = await auth.user_for(connection)
@@ -82,7 +95,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     app.include_router(graphql, prefix="/graphql", tags=["graphql"])
 
     users = auth.users
-    limited = [Depends(LoginRateLimit(settings.login_attempts_per_minute))]
+    limited = [Depends(LoginRateLimit(login_window))]
     app.include_router(
         users.get_auth_router(auth.bearer), prefix="/auth/jwt", tags=["auth"], dependencies=limited
     )

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     event_queue_size: int = Field(
         1000, ge=1, description="Events a slow subscriber may have waiting before it is cut off"
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for login rate limits shared by every process "
+        "(default: each process counts its own)",
+    )
     login_attempts_per_minute: int = Field(
         10, ge=1, description="Login attempts per client address and per email"
     )
@@ -90,6 +95,15 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_url(cls, value: str) -> str:
         return normalise_database_url(value.strip())
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if not value.strip().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod

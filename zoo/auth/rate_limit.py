@@ -1,23 +1,42 @@
 """Login attempts are limited per client address and per email, to slow password guessing.
 
-A sliding window in process memory: each server process counts its own
-attempts (several workers each allow the limit), which bounds guessing without
-a shared store.
+A sliding window of attempts per key. With ``ZOO_REDIS_URL`` the windows live
+in Redis, so every worker and every instance counts against one limit;
+without it each process counts its own (several workers each allow the
+limit). If Redis cannot be reached, the process's own window stands in and
+the failure is logged: a login is never refused, nor let through unlimited,
+because the shared store is down.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
+from typing import Protocol
 
 from fastapi import HTTPException, Request
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 WINDOW_SECONDS = 60.0
+KEY_PREFIX = "zoo:login:"
+
+logger = logging.getLogger("zoo.auth")
 
 
-class SlidingWindow:
+class Window(Protocol):
+    limit: int
+
+    async def retry_after(self, key: str) -> float:
+        """Record an attempt for ``key``; 0 when allowed, else seconds until one would be."""
+        ...
+
+
+class MemoryWindow:
     def __init__(
         self,
         limit: int,
@@ -29,8 +48,7 @@ class SlidingWindow:
         self.clock = clock
         self.hits: dict[str, deque[float]] = defaultdict(deque)
 
-    def retry_after(self, key: str) -> float:
-        """Record an attempt for ``key``; 0 when allowed, else seconds until one would be."""
+    async def retry_after(self, key: str) -> float:
         now = self.clock()
         hits = self.hits[key]
         while hits and hits[0] <= now - self.window:
@@ -44,11 +62,55 @@ class SlidingWindow:
         return 0.0
 
 
+# One round trip, atomic: drop attempts older than the window, then refuse (with
+# the wait) or record this one. The server's clock serves every instance alike.
+_SLIDING_WINDOW = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local window_ms = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms - window_ms)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return tonumber(oldest[2]) + window_ms - now_ms
+end
+redis.call('ZADD', KEYS[1], now_ms, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window_ms)
+return 0
+"""
+
+
+class RedisWindow:
+    def __init__(
+        self,
+        client: Redis,
+        limit: int,
+        window: float = WINDOW_SECONDS,
+        prefix: str = KEY_PREFIX,
+    ) -> None:
+        self.client = client
+        self.limit = limit
+        self.window_ms = int(window * 1000)
+        self.prefix = prefix
+        self.script = client.register_script(_SLIDING_WINDOW)
+        self.fallback = MemoryWindow(limit, window)
+
+    async def retry_after(self, key: str) -> float:
+        try:
+            wait_ms = await self.script(
+                keys=[self.prefix + key], args=[self.window_ms, self.limit, uuid.uuid4().hex]
+            )
+        except (RedisError, OSError) as exc:
+            logger.warning("login rate limit: Redis unreachable, counting in process: %s", exc)
+            return await self.fallback.retry_after(key)
+        return max(int(wait_ms), 0) / 1000
+
+
 class LoginRateLimit:
     """A FastAPI dependency for the login routes: 429 with ``Retry-After`` over the limit."""
 
-    def __init__(self, attempts_per_minute: int) -> None:
-        self.window = SlidingWindow(attempts_per_minute)
+    def __init__(self, window: Window) -> None:
+        self.window = window
 
     async def __call__(self, request: Request) -> None:
         if request.method != "POST" or not request.url.path.endswith("/login"):
@@ -56,9 +118,9 @@ class LoginRateLimit:
         client = request.client.host if request.client else "unknown"
         form = await request.form()
         email = str(form.get("username", "")).strip().lower()
-        waits = [self.window.retry_after(f"address:{client}")]
+        waits = [await self.window.retry_after(f"address:{client}")]
         if email:
-            waits.append(self.window.retry_after(f"email:{email}"))
+            waits.append(await self.window.retry_after(f"email:{email}"))
         wait = max(waits)
         if wait > 0:
             raise HTTPException(
