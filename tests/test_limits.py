@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -237,7 +238,51 @@ async def test_login_limit_holds_in_process_when_redis_is_down(
     async with limited(client=address, **unreachable) as client:
         statuses = [(await client.post("/auth/jwt/login", data=form)).status_code for _ in range(3)]
     assert statuses == [400, 400, 429]
-    assert "Redis unreachable" in caplog.text
+    # Logged once: after the first failure Redis is left alone for a while.
+    assert caplog.text.count("Redis unreachable") == 1
+
+
+async def test_a_redis_that_never_answers_costs_one_slow_login_not_a_hang(
+    limited: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accept, never answer, wait for the client to give up
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    address, form = stranger()
+    try:
+        async with limited(client=address, redis_url=f"redis://127.0.0.1:{port}/0") as client:
+            first = await client.post("/auth/jwt/login", data=form)
+            second = await client.post("/auth/jwt/login", data=form)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (first.status_code, second.status_code) == (400, 400)
+    assert caplog.text.count("Redis unreachable") == 1
+    assert "Timeout" in caplog.text
+
+
+async def test_redis_is_tried_again_after_an_outage(redis_url: str) -> None:
+    from redis.asyncio import Redis
+
+    from zoo.auth.rate_limit import REDIS_RETRY_SECONDS, RedisWindow
+
+    now = [1000.0]
+    prefix = f"zoo:test:{uuid.uuid4().hex}:"
+    client = Redis.from_url(redis_url)
+    try:
+        window = RedisWindow(client, 5, prefix=prefix, clock=lambda: now[0])
+        window.down_until = now[0] + REDIS_RETRY_SECONDS
+        assert await window.retry_after("k") == 0
+        assert not await client.exists(prefix + "k")  # counted in process meanwhile
+        now[0] += REDIS_RETRY_SECONDS
+        assert await window.retry_after("k") == 0
+        assert await client.zcard(prefix + "k") == 1
+    finally:
+        await client.delete(prefix + "k")
+        await client.aclose()
 
 
 async def test_request_ids(client: httpx.AsyncClient) -> None:

@@ -42,7 +42,12 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     )
     services = Services.build(database, events)
     auth = Auth(settings, database)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    # A Redis that hangs must not hang logins: past a second, the in-process window stands in.
+    redis = (
+        Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
+        if settings.redis_url
+        else None
+    )
     login_window: Window = (
         RedisWindow(redis, settings.login_attempts_per_minute)
         if redis is not None

@@ -3,9 +3,10 @@
 A sliding window of attempts per key. With ``ZOO_REDIS_URL`` the windows live
 in Redis, so every worker and every instance counts against one limit;
 without it each process counts its own (several workers each allow the
-limit). If Redis cannot be reached, the process's own window stands in and
-the failure is logged: a login is never refused, nor let through unlimited,
-because the shared store is down.
+limit). If Redis cannot be reached (or does not answer within a second), the
+process's own window stands in and the failure is logged once; Redis is tried
+again after a pause, so that an outage costs one slow login, not every one.
+A login is never refused, nor let through unlimited, because the store is down.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from redis.exceptions import RedisError
 
 WINDOW_SECONDS = 60.0
 KEY_PREFIX = "zoo:login:"
+REDIS_RETRY_SECONDS = 10.0
 
 logger = logging.getLogger("zoo.auth")
 
@@ -87,21 +89,31 @@ class RedisWindow:
         limit: int,
         window: float = WINDOW_SECONDS,
         prefix: str = KEY_PREFIX,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.limit = limit
         self.window_ms = int(window * 1000)
         self.prefix = prefix
         self.script = client.register_script(_SLIDING_WINDOW)
-        self.fallback = MemoryWindow(limit, window)
+        self.fallback = MemoryWindow(limit, window, clock)
+        self.clock = clock
+        self.down_until = 0.0
 
     async def retry_after(self, key: str) -> float:
+        if self.clock() < self.down_until:
+            return await self.fallback.retry_after(key)
         try:
             wait_ms = await self.script(
                 keys=[self.prefix + key], args=[self.window_ms, self.limit, uuid.uuid4().hex]
             )
         except (RedisError, OSError) as exc:
-            logger.warning("login rate limit: Redis unreachable, counting in process: %s", exc)
+            self.down_until = self.clock() + REDIS_RETRY_SECONDS
+            logger.warning(
+                "login rate limit: Redis unreachable, counting in process for %.0f s: %s",
+                REDIS_RETRY_SECONDS,
+                exc,
+            )
             return await self.fallback.retry_after(key)
         return max(int(wait_ms), 0) / 1000
 
