@@ -11,7 +11,7 @@ from zoo.animals.schemas import (
     AnimalRead,
     AnimalUpdate,
 )
-from zoo.graphql.context import Info
+from zoo.graphql.context import Info, deferred
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
@@ -37,12 +37,12 @@ class AnimalType:
     @strawberry.field(
         description="The live exhibit housing the animal, or null.", metadata=requires("exhibit_id")
     )
-    async def exhibit(
+    def exhibit(
         self, info: Info
     ) -> Annotated[ExhibitType, strawberry.lazy("zoo.exhibits.types")] | None:
         if self.exhibit_id is None:
             return None
-        return await info.context.loaders.exhibit_by_id.load(self.exhibit_id)  # type: ignore[return-value]
+        return deferred(info.context.loaders.exhibit_by_id.load(self.exhibit_id))  # type: ignore[return-value]
 
 
 AnimalOrderFieldEnum = strawberry.enum(AnimalOrderField, name="AnimalOrderField")

@@ -11,7 +11,7 @@ from zoo.exhibits.schemas import (
     ExhibitRead,
     ExhibitUpdate,
 )
-from zoo.graphql.context import Info
+from zoo.graphql.context import Info, deferred
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.selection import read_attributes, requires
 from zoo.graphql.subscriptions import ChangeKind
@@ -57,8 +57,8 @@ class ExhibitType:
         return staff.take()  # type: ignore[return-value]
 
     @strawberry.field(description="How many live animals are housed here.", metadata=requires("id"))
-    async def animal_count(self, info: Info) -> int:
-        return await info.context.loaders.animal_count_by_exhibit_id.load(self.id)
+    def animal_count(self, info: Info) -> int:
+        return deferred(info.context.loaders.animal_count_by_exhibit_id.load(self.id))
 
 
 ExhibitOrderFieldEnum = strawberry.enum(ExhibitOrderField, name="ExhibitOrderField")

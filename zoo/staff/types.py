@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from zoo.graphql.context import Info
+from zoo.graphql.context import Info, deferred
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
@@ -40,12 +40,12 @@ class StaffMemberType:
         description="The live exhibit they are assigned to, or null.",
         metadata=requires("exhibit_id"),
     )
-    async def exhibit(
+    def exhibit(
         self, info: Info
     ) -> Annotated[ExhibitType, strawberry.lazy("zoo.exhibits.types")] | None:
         if self.exhibit_id is None:
             return None
-        return await info.context.loaders.exhibit_by_id.load(self.exhibit_id)  # type: ignore[return-value]
+        return deferred(info.context.loaders.exhibit_by_id.load(self.exhibit_id))  # type: ignore[return-value]
 
 
 StaffMemberOrderFieldEnum = strawberry.enum(StaffMemberOrderField, name="StaffMemberOrderField")
