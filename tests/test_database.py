@@ -40,3 +40,34 @@ async def test_reads_send_no_begin_and_writes_begin_immediately_on_sqlite(
     begins = [s for s in sent if s.startswith("BEGIN")]
     # asyncpg opens its transactions outside the cursor; SQLite's is sent as SQL.
     assert begins == (["BEGIN IMMEDIATE"] if database.is_sqlite else [])
+
+
+async def test_a_connection_returned_mid_transaction_is_still_rolled_back(
+    services: Services,
+) -> None:
+    """SQLite skips the pool's ROLLBACK when nothing is open, never when something is."""
+    database = services.database
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL keeps SQLAlchemy's own reset on return")
+
+    def leave_a_transaction_open(connection: Any) -> tuple[bool, bool, bool]:
+        pool_connection = connection.engine.raw_connection()
+        driver = pool_connection.dbapi_connection.driver_connection
+        cursor = pool_connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.close()
+        was_open = driver.in_transaction
+        pool_connection.close()  # back to the pool, as a cancelled request leaves it
+        again = connection.engine.raw_connection()
+        try:
+            same = again.dbapi_connection.driver_connection is driver
+            return was_open, same, driver.in_transaction
+        finally:
+            again.close()
+
+    database.engine.sync_engine.pool.dispose()
+    async with database.engine.connect() as connection:
+        was_open, same, still_open = await connection.run_sync(leave_a_transaction_open)
+    assert was_open
+    assert same
+    assert not still_open

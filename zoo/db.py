@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from zoo.config import Settings
 
@@ -55,6 +56,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
                 raw.create_function("lower", 1, _unicode_lower, deterministic=True)
             )
 
+    @event.listens_for(engine.sync_engine.pool, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # A read without BEGIN, or a write that committed, leaves nothing to roll
+        # back: skipping the ROLLBACK saves a round trip to aiosqlite's thread on
+        # every connection returned. A connection left mid-transaction (a cancelled
+        # request) is still rolled back.
+        if not state.terminate_only and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
@@ -72,6 +82,9 @@ class Database:
             if settings.sqlite_path is not None:
                 settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             engine_options.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            # The pool's reset is a ROLLBACK on every return; _configure_sqlite's
+            # "reset" hook sends one only when a transaction is actually open.
+            engine_options.setdefault("pool_reset_on_return", None)
         else:
             engine_options.setdefault("pool_pre_ping", True)
         self.engine = create_async_engine(self.url, **engine_options)
