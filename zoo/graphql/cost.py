@@ -13,7 +13,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -128,31 +127,41 @@ class QueryCost(SchemaExtension):
         self.max_cost = max_cost
         self.list_size = list_size
 
-    def on_execute(self) -> Iterator[None]:
+    def on_validate(self) -> Iterator[None]:
+        """Checked in the validation step, after the validation cache's own check.
+
+        Strawberry runs the validation hooks of every request anyway; a hook
+        around execution of its own cost about 4 % of executing a small query.
+        Placed after ``ValidationCache``, this sees a document already found
+        valid (an empty error list) or invalid (then it leaves the errors be).
+        """
+        self._check()
+        yield
+
+    def _check(self) -> None:
         context = self.execution_context
         document = context.graphql_document
-        if document is not None:
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            estimator = CostEstimator(
-                context.schema._schema, fragments, context.variables or {}, self.list_size
-            )
-            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-            chosen = [
-                op
-                for op in operations
-                if context.operation_name is None
-                or (op.name is not None and op.name.value == context.operation_name)
-            ]
-            cost = max((estimator.operation(op) for op in chosen), default=0)
-            if cost > self.max_cost:
-                message = f"Query cost {cost} exceeds the limit of {self.max_cost}"
-                error = GraphQLError(
+        if document is None or context.pre_execution_errors:
+            return
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        estimator = CostEstimator(
+            context.schema._schema, fragments, context.variables or {}, self.list_size
+        )
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        chosen = [
+            op
+            for op in operations
+            if context.operation_name is None
+            or (op.name is not None and op.name.value == context.operation_name)
+        ]
+        cost = max((estimator.operation(op) for op in chosen), default=0)
+        if cost > self.max_cost:
+            message = f"Query cost {cost} exceeds the limit of {self.max_cost}"
+            context.pre_execution_errors = [
+                GraphQLError(
                     message,
                     extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "maxCost": self.max_cost},
                 )
-                context.result = ExecutionResult(data=None, errors=[error])
-        yield
+            ]
