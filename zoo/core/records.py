@@ -28,6 +28,8 @@ class RecordShape:
     columns: tuple[ColumnElement[Any], ...]
     """The table's columns (not the ORM attributes): selecting these keeps the
     statement out of the ORM's per-row loading machinery."""
+    names: frozenset[str]
+    """:attr:`fields` as a set, made once (list loaders compare against it per batch)."""
 
     def select(self) -> Select[Any]:
         """``SELECT`` every column, in the order :attr:`make` expects."""
@@ -49,9 +51,11 @@ def records_of(model: type[Any], only: frozenset[str] | None = None) -> RecordSh
         if only is not None and len(fields) != len(only):
             raise ValueError(f"{model.__name__} has no column {sorted(only - set(fields))}")
         record = namedtuple(f"{model.__name__}Record", fields)  # type: ignore[misc]
-        shape = _shapes[(model, only)] = RecordShape(record._make, fields, columns)
+        shape = _shapes[(model, only)] = RecordShape(
+            record._make, fields, columns, frozenset(fields)
+        )
     return shape
 
 
 def column_names(model: type[Any]) -> frozenset[str]:
-    return frozenset(column.key for column in model.__table__.columns)
+    return records_of(model).names

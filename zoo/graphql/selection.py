@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLOutputType, GraphQLWrappingType
+from graphql import GraphQLObjectType, get_named_type
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.nodes import SelectedField
 
@@ -36,20 +36,14 @@ def read_attributes(info: Info) -> Wanted:
     key = tuple(map(id, nodes))
     cache = info.context.read_attributes
     if key not in cache:
-        item_type = _named(info._raw_info.return_type)
+        item_type = get_named_type(info._raw_info.return_type)
         selections = [s for field in info.selected_fields for s in field.selections]
         cache[key] = _attributes(item_type, selections)
     return cache[key]
 
 
-def _named(type_: GraphQLOutputType) -> GraphQLObjectType | None:
-    while isinstance(type_, GraphQLWrappingType):
-        type_ = type_.of_type
-    return type_ if isinstance(type_, GraphQLObjectType) else None
-
-
-def _attributes(object_type: GraphQLObjectType | None, selections: Iterable[Any]) -> Wanted:
-    if object_type is None:
+def _attributes(object_type: Any, selections: Iterable[Any]) -> Wanted:
+    if not isinstance(object_type, GraphQLObjectType):
         return None
     names: set[str] = set()
     pending = list(selections)
