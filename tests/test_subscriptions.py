@@ -56,6 +56,16 @@ async def token_for(database_url: str, base: str, superuser: bool = True) -> str
     return str(response.json()["access_token"])
 
 
+async def close_code_at_init(base: str, payload: dict[str, Any]) -> int:
+    """Send ``connection_init`` and return the code the server closes the socket with."""
+    async with connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
 @asynccontextmanager
 async def subscription(
     base: str, query: str, variables: dict[str, Any] | None = None, params: Any = None
@@ -169,16 +179,7 @@ async def test_refused_mutation_publishes_nothing(server: str, database_url: str
 
 
 async def test_bad_token_is_refused_at_connection_init(server: str, database_url: str) -> None:
-    async with connect(f"ws://{server}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": "Bearer not-a-token"}}
-            )
-        )
-        with pytest.raises(ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), 5)
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4403
+    assert await close_code_at_init(server, {"Authorization": "Bearer not-a-token"}) == 4403
     # A good token, and no token at all, are both welcome.
     token = await token_for(database_url, server)
     async with subscription(server, ANIMAL_EVENTS, params={"Authorization": f"Bearer {token}"}):
@@ -312,12 +313,7 @@ async def test_subscriptions_can_require_a_login(database_url: str) -> None:
     env = server_env(database_url, ZOO_SUBSCRIPTIONS_REQUIRE_LOGIN="true")
     with serve("zoo.main:app", env) as port:
         base = f"127.0.0.1:{port}"
-        async with connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
-            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
-            with pytest.raises(ConnectionClosed) as closed:
-                await asyncio.wait_for(ws.recv(), 5)
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 4403
+        assert await close_code_at_init(base, {}) == 4403
         token = await token_for(database_url, base)
         async with subscription(base, ANIMAL_EVENTS, params={"Authorization": f"Bearer {token}"}):
             pass
