@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
+from starlette.routing import Route, WebSocketRoute
 from strawberry import Schema
 
 import zoo
@@ -23,8 +24,8 @@ from zoo.core.pg_events import PostgresBroker
 from zoo.db import UNAVAILABLE_ERRORS, Database, is_unavailable
 from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
-from zoo.graphql.router import ZooGraphQLRouter
 from zoo.graphql.schema import build_schema
+from zoo.graphql.view import ZooGraphQL
 from zoo.http import BodySizeLimit, RequestId
 from zoo.services import Services
 
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         user = await auth.user_for(connection)
         return Context(services, user, json_fragments=connection.scope["type"] == "http")
 
-    graphql = ZooGraphQLRouter(
+    graphql = ZooGraphQL(
         schema,
         auth=auth,
         max_query_length=settings.max_query_length,
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=False,
     )
-    app.include_router(graphql, prefix="/graphql", tags=["graphql"])
+    app.router.routes += [Route("/graphql", graphql), WebSocketRoute("/graphql", graphql)]
 
     users = auth.users
     limited = [Depends(LoginRateLimit(login_window))]
