@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -22,37 +21,45 @@ from zoo.staff.loaders import staff_by_exhibit_id, staff_members_by_id
 from zoo.staff.models import StaffMember
 
 
-@dataclass(slots=True)
 class Loaders:
     """Fresh for every request, so nothing is cached across requests or users.
 
+    Each loader is made on first use: most requests read through one or two.
     Lists of related rows are handed over rather than cached: they can be
     large, and a second load of the same key in the same tick still shares
     the batch's one statement.
     """
 
-    exhibit_by_id: DataLoader[int, Exhibit | None]
-    animal_by_id: DataLoader[int, Animal | None]
-    staff_member_by_id: DataLoader[int, StaffMember | None]
-    animals_by_exhibit_id: DataLoader[tuple[int, Wanted], Handover[list[Animal]]]
-    animal_count_by_exhibit_id: DataLoader[int, int]
-    staff_by_exhibit_id: DataLoader[tuple[int, Wanted], Handover[list[StaffMember]]]
+    def __init__(self, services: Services) -> None:
+        self._database = services.database
 
     @classmethod
     def build(cls, services: Services) -> Loaders:
-        db = services.database
-        return cls(
-            exhibit_by_id=DataLoader(partial(exhibits_by_id, db)),
-            animal_by_id=DataLoader(partial(animals_by_id, db)),
-            staff_member_by_id=DataLoader(partial(staff_members_by_id, db)),
-            animals_by_exhibit_id=DataLoader(
-                handed_over(partial(animals_by_exhibit_id, db)), cache=False
-            ),
-            animal_count_by_exhibit_id=DataLoader(partial(animal_count_by_exhibit_id, db)),
-            staff_by_exhibit_id=DataLoader(
-                handed_over(partial(staff_by_exhibit_id, db)), cache=False
-            ),
-        )
+        return cls(services)
+
+    @cached_property
+    def exhibit_by_id(self) -> DataLoader[int, Exhibit | None]:
+        return DataLoader(partial(exhibits_by_id, self._database))
+
+    @cached_property
+    def animal_by_id(self) -> DataLoader[int, Animal | None]:
+        return DataLoader(partial(animals_by_id, self._database))
+
+    @cached_property
+    def staff_member_by_id(self) -> DataLoader[int, StaffMember | None]:
+        return DataLoader(partial(staff_members_by_id, self._database))
+
+    @cached_property
+    def animals_by_exhibit_id(self) -> DataLoader[tuple[int, Wanted], Handover[list[Animal]]]:
+        return DataLoader(handed_over(partial(animals_by_exhibit_id, self._database)), cache=False)
+
+    @cached_property
+    def animal_count_by_exhibit_id(self) -> DataLoader[int, int]:
+        return DataLoader(partial(animal_count_by_exhibit_id, self._database))
+
+    @cached_property
+    def staff_by_exhibit_id(self) -> DataLoader[tuple[int, Wanted], Handover[list[StaffMember]]]:
+        return DataLoader(handed_over(partial(staff_by_exhibit_id, self._database)), cache=False)
 
 
 class Context(BaseContext):
