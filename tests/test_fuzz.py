@@ -127,13 +127,15 @@ def operations() -> st.SearchStrategy[str]:
 def check(response: Any) -> None:
     assert response.status_code < 500, response.text
     assert "Traceback" not in response.text
-    if response.status_code == 200:
-        body = response.json()
-        assert set(body) <= {"data", "errors", "extensions"}, body
-        assert "data" in body or "errors" in body
-        for error in body.get("errors", []):
-            assert isinstance(error["message"], str)
-            assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR", error
+    body = response.json()
+    assert set(body) <= {"data", "errors", "extensions"}, body
+    assert "data" in body or "errors" in body
+    if response.status_code != 200:
+        assert body["errors"], body
+    for error in body.get("errors", []):
+        assert isinstance(error["message"], str)
+        assert isinstance(error["extensions"]["code"], str), error
+        assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR", error
 
 
 class Http:

@@ -40,7 +40,37 @@ async def test_get_never_runs_mutations(
         headers={"Authorization": f"Bearer {user.token}"},
     )
     assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     assert (await gql.data("{ exhibits { totalCount } }"))["exhibits"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_post_body_must_be_json(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = await client.post(
+        "/graphql", content=b'{"query": "{ __typename }"}', headers=headers
+    )
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    charset = {"Content-Type": "application/json; charset=utf-8"}
+    accepted = await client.post(
+        "/graphql", content=b'{"query": "{ __typename }"}', headers=charset
+    )
+    assert accepted.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+async def test_other_methods_are_refused_with_a_code(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    response = await client.request(method, "/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
 
 
 @pytest.mark.parametrize(
@@ -97,6 +127,15 @@ async def test_parse_and_variable_errors_have_codes(client: httpx.AsyncClient) -
         "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert garbage.status_code == 400
+    assert garbage.json() == {
+        "errors": [
+            {
+                "message": "Unable to parse request body as JSON",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ]
+    }
+    assert "x-request-id" in garbage.headers
 
 
 async def test_graphiql_opens_on_a_query_that_works_on_seeded_data(
@@ -124,6 +163,7 @@ async def test_graphiql_is_off_in_production(database_url: str) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 404
+        assert page.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     await dispose(app)
 
 

@@ -150,6 +150,8 @@ async def test_query_length_is_refused_before_parsing(limited: ClientFactory) ->
         assert (await post(client, fits)).status_code == 200
         refused = await post(client, fits + " ")
         assert refused.status_code == 413
+        assert code(refused) == "PAYLOAD_TOO_LARGE"
+        assert "longer than 200 characters" in refused.json()["errors"][0]["message"]
         garbage = await post(client, "{" * 201)
         assert garbage.status_code == 413
 
@@ -157,6 +159,7 @@ async def test_query_length_is_refused_before_parsing(limited: ClientFactory) ->
 async def test_batches_are_refused(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json=[{"query": "{ __typename }"}] * 2)
     assert response.status_code == 400
+    assert code(response) == "BAD_REQUEST"
 
 
 async def test_suggestions_and_introspection_are_off_in_production(

@@ -51,6 +51,14 @@ class RequestId:
             request_id.reset(token)
 
 
+PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+
+
+def error_body(message: str, code: str) -> bytes:
+    """A refusal made before any GraphQL ran, shaped like every other error: with a code."""
+    return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -94,16 +102,7 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"Request body is larger than {self.max_bytes} bytes",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ]
-            }
-        ).encode()
+        body = error_body(f"Request body is larger than {self.max_bytes} bytes", PAYLOAD_TOO_LARGE)
         await send(
             {
                 "type": "http.response.start",

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import cached_property
+from http import HTTPStatus
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -31,9 +33,25 @@ from strawberry.types.unset import UnsetType
 from zoo.auth.users import Auth
 from zoo.graphql.context import Context
 from zoo.graphql.graphiql import with_example_query
+from zoo.http import PAYLOAD_TOO_LARGE, error_body
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+ALLOWED_METHODS = "GET, POST"
+REFUSAL_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: PAYLOAD_TOO_LARGE,
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+"""Codes for what strawberry refuses before any GraphQL runs (it answers in plain text)."""
+
+
+def refusal(status: int, message: str) -> Response:
+    headers = {"Allow": ALLOWED_METHODS} if status == 405 else None
+    code = REFUSAL_CODES.get(status) or HTTPStatus(status).name
+    return Response(error_body(message, code), status, headers, media_type=JSON)
 
 
 def negotiate(accept: str) -> str:
@@ -72,6 +90,18 @@ class ZooGraphQL(GraphQL[Context, None]):
         self.max_query_length = max_query_length
         self.require_login = require_login
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's own refusals (bad JSON, a batch, a method, a length) become
+        coded GraphQL errors, so that a client handles every error one way."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as exc:
+            response = refusal(exc.status_code, exc.reason)
+        await response(scope, receive, send)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -96,7 +126,10 @@ class ZooGraphQL(GraphQL[Context, None]):
         return None
 
     async def parse_http_body(self, request: Any) -> Any:
-        """Refuse an oversized query text before the parser ever sees it."""
+        """Refuse a body that is not JSON (415, where strawberry says 400) and an
+        oversized query text, before the parser ever sees it."""
+        if request.method == "POST" and JSON not in (request.content_type or ""):
+            raise HTTPException(415, f"A POST body must be {JSON}")
         data = await super().parse_http_body(request)
         for operation in data if isinstance(data, list) else [data]:
             if operation.query is not None and len(operation.query) > self.max_query_length:
