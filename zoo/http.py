@@ -1,13 +1,14 @@
-"""ASGI middleware around every request: a request id, and a cap on the body size."""
+"""ASGI middleware around every request (a request id, a cap on the body size), and the
+shape of a refusal made before any GraphQL runs."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
 from contextvars import ContextVar
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
@@ -56,7 +57,7 @@ PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 
 def error_body(message: str, code: str) -> bytes:
     """A refusal made before any GraphQL ran, shaped like every other error: with a code."""
-    return json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
 class BodyTooLarge(Exception):
