@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from asyncio import Future
 from collections.abc import Awaitable
 from functools import cached_property, partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
@@ -84,11 +85,21 @@ T = TypeVar("T")
 
 
 def deferred(pending: Awaitable[T]) -> T:
-    """A loader's future handed to graphql-core as the field's value, to be awaited there.
+    """A loader's future handed to graphql-core as the field's value, to be awaited there;
+    or, when the loader already holds the value (a primed or repeated key), the value.
 
     A coroutine resolver costs a coroutine and strawberry's async wrapper for
     every parent: thousands for a relation read on each item of a long list.
     A plain resolver returning the future skips both (measured with callgrind:
     5 % fewer instructions for ``animals { exhibit { id } }`` over 1,000 animals).
+    A value given at once skips graphql-core's awaiting too: a list whose items
+    all resolve at once is completed without a task per item.
     """
+    if (
+        isinstance(pending, Future)
+        and pending.done()
+        and not pending.cancelled()
+        and pending.exception() is None
+    ):
+        return cast(T, pending.result())
     return pending  # type: ignore[return-value]
