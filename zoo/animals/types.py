@@ -13,6 +13,7 @@ from zoo.animals.schemas import (
 )
 from zoo.graphql.context import Info, deferred
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.preload import preload_exhibits, preloaded_by
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 
@@ -35,7 +36,8 @@ class AnimalType:
     deleted_at: strawberry.auto
 
     @strawberry.field(
-        description="The live exhibit housing the animal, or null.", metadata=requires("exhibit_id")
+        description="The live exhibit housing the animal, or null.",
+        metadata={**requires("exhibit_id"), **preloaded_by(preload_exhibits)},
     )
     def exhibit(
         self, info: Info

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Awaitable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from zoo.core.loaders import Wanted
 from zoo.exhibits.schemas import (
     ExhibitCreate,
     ExhibitFilter,
@@ -11,14 +13,29 @@ from zoo.exhibits.schemas import (
     ExhibitRead,
     ExhibitUpdate,
 )
-from zoo.graphql.context import Info, deferred
+from zoo.graphql.context import Info, Loaders, deferred
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.preload import preloaded_by
 from zoo.graphql.selection import read_attributes, requires
 from zoo.graphql.subscriptions import ChangeKind
 
 if TYPE_CHECKING:
     from zoo.animals.types import AnimalType
     from zoo.staff.types import StaffMemberType
+
+
+def _preload_animals(loaders: Loaders, exhibits: Sequence[Any], wanted: Wanted) -> Awaitable[None]:
+    return loaders.animals_by_exhibit_id.preload([(e.id, wanted) for e in exhibits])
+
+
+def _preload_staff(loaders: Loaders, exhibits: Sequence[Any], wanted: Wanted) -> Awaitable[None]:
+    return loaders.staff_by_exhibit_id.preload([(e.id, wanted) for e in exhibits])
+
+
+def _preload_animal_count(
+    loaders: Loaders, exhibits: Sequence[Any], _: Wanted
+) -> Awaitable[object]:
+    return loaders.animal_count_by_exhibit_id.load_many([e.id for e in exhibits])
 
 
 @orm_backed
@@ -35,28 +52,29 @@ class ExhibitType:
     deleted_at: strawberry.auto
 
     @strawberry.field(
-        description="Live animals housed here, ordered by id.", metadata=requires("id")
+        description="Live animals housed here, ordered by id.",
+        metadata={**requires("id"), **preloaded_by(_preload_animals)},
     )
-    async def animals(
+    def animals(
         self, info: Info
     ) -> list[Annotated[AnimalType, strawberry.lazy("zoo.animals.types")]]:
-        animals = await info.context.loaders.animals_by_exhibit_id.load(
-            (self.id, read_attributes(info))
-        )
-        return animals.take()  # type: ignore[return-value]
+        loader = info.context.loaders.animals_by_exhibit_id
+        return loader.take((self.id, read_attributes(info)))  # type: ignore[return-value]
 
     @strawberry.field(
-        description="Live staff assigned here, ordered by id.", metadata=requires("id")
+        description="Live staff assigned here, ordered by id.",
+        metadata={**requires("id"), **preloaded_by(_preload_staff)},
     )
-    async def staff(
+    def staff(
         self, info: Info
     ) -> list[Annotated[StaffMemberType, strawberry.lazy("zoo.staff.types")]]:
-        staff = await info.context.loaders.staff_by_exhibit_id.load(
-            (self.id, read_attributes(info))
-        )
-        return staff.take()  # type: ignore[return-value]
+        loader = info.context.loaders.staff_by_exhibit_id
+        return loader.take((self.id, read_attributes(info)))  # type: ignore[return-value]
 
-    @strawberry.field(description="How many live animals are housed here.", metadata=requires("id"))
+    @strawberry.field(
+        description="How many live animals are housed here.",
+        metadata={**requires("id"), **preloaded_by(_preload_animal_count)},
+    )
     def animal_count(self, info: Info) -> int:
         return deferred(info.context.loaders.animal_count_by_exhibit_id.load(self.id))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asyncio import Future
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property, partial
 from typing import TypeVar, cast
 
@@ -20,6 +20,34 @@ from zoo.exhibits.models import Exhibit
 from zoo.services import Services
 from zoo.staff.loaders import staff_by_exhibit_id, staff_members_by_id
 from zoo.staff.models import StaffMember
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class HandoverLoader(DataLoader[K, Handover[V]]):
+    """Hands each caller its own result (see :class:`Handover`); a page's worth of keys
+    may be loaded ahead (``graphql.preload``), to be taken without awaiting."""
+
+    def __init__(self, load: Callable[[Sequence[K]], Awaitable[list[V]]]) -> None:
+        super().__init__(handed_over(load), cache=False)
+        self._ready: dict[K, list[Handover[V]]] = {}
+        """Loaded ahead: one handover for each field that will take the key."""
+
+    async def preload(self, keys: Sequence[K]) -> None:
+        for key, handover in zip(keys, await self.load_many(keys), strict=True):
+            self._ready.setdefault(key, []).append(handover)
+
+    def take(self, key: K) -> V:
+        """The value, at once when it was loaded ahead; else an awaitable of it."""
+        ready = self._ready.get(key)
+        if ready:
+            return ready.pop().take()
+        return _taken(self.load(key))  # type: ignore[return-value]
+
+
+async def _taken(pending: Awaitable[Handover[V]]) -> V:
+    return (await pending).take()
 
 
 class Loaders:
@@ -51,16 +79,16 @@ class Loaders:
         return DataLoader(partial(staff_members_by_id, self._database))
 
     @cached_property
-    def animals_by_exhibit_id(self) -> DataLoader[tuple[int, Wanted], Handover[list[Animal]]]:
-        return DataLoader(handed_over(partial(animals_by_exhibit_id, self._database)), cache=False)
+    def animals_by_exhibit_id(self) -> HandoverLoader[tuple[int, Wanted], list[Animal]]:
+        return HandoverLoader(partial(animals_by_exhibit_id, self._database))
 
     @cached_property
     def animal_count_by_exhibit_id(self) -> DataLoader[int, int]:
         return DataLoader(partial(animal_count_by_exhibit_id, self._database))
 
     @cached_property
-    def staff_by_exhibit_id(self) -> DataLoader[tuple[int, Wanted], Handover[list[StaffMember]]]:
-        return DataLoader(handed_over(partial(staff_by_exhibit_id, self._database)), cache=False)
+    def staff_by_exhibit_id(self) -> HandoverLoader[tuple[int, Wanted], list[StaffMember]]:
+        return HandoverLoader(partial(staff_by_exhibit_id, self._database))
 
 
 class Context(BaseContext):

@@ -38,11 +38,12 @@ def read_attributes(info: Info) -> Wanted:
     if key not in cache:
         item_type = get_named_type(info._raw_info.return_type)
         selections = [s for field in info.selected_fields for s in field.selections]
-        cache[key] = _attributes(item_type, selections)
+        cache[key] = attributes_of(item_type, selections)
     return cache[key]
 
 
-def _attributes(object_type: Any, selections: Iterable[Any]) -> Wanted:
+def attributes_of(object_type: Any, selections: Iterable[Any]) -> Wanted:
+    """What ``selections`` read from an object of ``object_type``; None for every column."""
     if not isinstance(object_type, GraphQLObjectType):
         return None
     names: set[str] = set()

@@ -6,6 +6,7 @@ import strawberry
 
 from zoo.graphql.context import Info, deferred
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.preload import preload_exhibits, preloaded_by
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (
@@ -38,7 +39,7 @@ class StaffMemberType:
 
     @strawberry.field(
         description="The live exhibit they are assigned to, or null.",
-        metadata=requires("exhibit_id"),
+        metadata={**requires("exhibit_id"), **preloaded_by(preload_exhibits)},
     )
     def exhibit(
         self, info: Info

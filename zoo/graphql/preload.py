@@ -1,0 +1,114 @@
+"""Relations of a page's nodes, loaded before the page is returned.
+
+Each node's relation field (``exhibit.animals``, ``animal.exhibit``) would
+otherwise be awaited per node: a coroutine, a future and an asyncio task for
+every item of the page, only to land in the same one statement per relation.
+Loaded ahead, for the whole page at once, the values are there when the nodes
+are completed, so the page completes without awaiting anything.
+
+A relation field opts in with ``metadata=preloaded_by(...)``. Only what the
+query selects under ``edges { node { ... } }`` is loaded ahead, with the
+columns it reads. What this does not foresee (a directive on the way, a
+deeper level) is still loaded by the field itself, as before: preloading
+changes when a statement runs, never what the result is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from graphql import GraphQLObjectType, get_named_type
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.nodes import SelectedField
+
+from zoo.core.loaders import Wanted
+from zoo.graphql.selection import attributes_of
+
+if TYPE_CHECKING:
+    from zoo.graphql.context import Info, Loaders
+
+PRELOAD = "zoo.preload"
+_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+
+Preload = Callable[["Loaders", Sequence[Any], Wanted], Awaitable[object]]
+"""Loads one relation for all of a page's nodes, reading ``Wanted`` from each related row."""
+
+
+def preloaded_by(preload: Preload) -> Mapping[str, Preload]:
+    """Field metadata: how to load this relation for a whole page of parents at once."""
+    return {PRELOAD: preload}
+
+
+def preload_exhibits(loaders: Loaders, rows: Sequence[Any], _: Wanted) -> Awaitable[object]:
+    """For ``exhibit`` fields: the exhibits that rows' ``exhibit_id`` name (cached by id)."""
+    return loaders.exhibit_by_id.load_many({r.exhibit_id for r in rows} - {None})
+
+
+async def preload_nodes(info: Info, nodes: Sequence[Any]) -> None:
+    """Load ahead the relations selected on a connection's nodes."""
+    connection_type = get_named_type(info._raw_info.return_type)
+    node_type = _child_type(_child_type(connection_type, "edges"), "node")
+    if not nodes or node_type is None:
+        return
+    loaders = info.context.loaders
+    plan = preloads(node_type, info.selected_fields)
+    await asyncio.gather(*(preload(loaders, nodes, wanted) for preload, wanted in plan))
+
+
+def preloads(
+    node_type: GraphQLObjectType, connections: Iterable[Any]
+) -> list[tuple[Preload, Wanted]]:
+    """What to load ahead for the selections of these connection fields: each relation
+    that opts in, once for each response key it is selected under (each will take
+    its own), with the columns read there."""
+    wanted: dict[str, list[Wanted]] = defaultdict(list)
+    for connection in connections:
+        for edges in _fields(connection.selections, "edges"):
+            for node in _fields(edges.selections, "node"):
+                for name, selections in _by_response_key(node.selections):
+                    child = node_type.fields.get(name)
+                    if child is not None:
+                        wanted[name].append(attributes_of(get_named_type(child.type), selections))
+    plan = []
+    for name, wanted_sets in wanted.items():
+        definition = (node_type.fields[name].extensions or {}).get(_BACKREF)
+        preload = None if definition is None else definition.metadata.get(PRELOAD)
+        if preload is not None:
+            plan += [(preload, each) for each in wanted_sets]
+    return plan
+
+
+def _child_type(parent: Any, name: str) -> GraphQLObjectType | None:
+    if not isinstance(parent, GraphQLObjectType) or name not in parent.fields:
+        return None
+    child = get_named_type(parent.fields[name].type)
+    return child if isinstance(child, GraphQLObjectType) else None
+
+
+def _plain(selections: Iterable[Any]) -> Iterable[SelectedField]:
+    """The fields selected, through fragments; none under a directive (it may skip them)."""
+    for selection in selections:
+        if selection.directives:
+            continue
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _plain(selection.selections)
+
+
+def _fields(selections: Iterable[Any], name: str) -> Iterable[SelectedField]:
+    return (field for field in _plain(selections) if field.name == name and not field.arguments)
+
+
+def _by_response_key(selections: Iterable[Any]) -> Iterable[tuple[str, list[Any]]]:
+    """Each field once per response key, with the selections merged as graphql-core merges them."""
+    merged: dict[str, tuple[str, list[Any]]] = {}
+    for field in _plain(selections):
+        if field.arguments:
+            continue
+        _, into = merged.setdefault(field.alias or field.name, (field.name, []))
+        into += field.selections
+    return merged.values()
