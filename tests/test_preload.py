@@ -6,11 +6,13 @@ import inspect
 from collections import Counter
 from typing import Any
 
+import pytest
 from graphql import GraphQLObjectType
 from strawberry.types.nodes import InlineFragment, SelectedField
 
 from tests import factories
 from tests.conftest import GraphQL, StatementCounter
+from zoo.graphql import context
 from zoo.graphql.context import HandoverLoader
 from zoo.graphql.preload import preloads
 from zoo.graphql.schema import schema
@@ -129,3 +131,22 @@ async def test_loading_ahead_changes_no_result_and_no_statement_count(
         assert [a["id"] for a in node["animals"]] == [a["id"] for a in node["a"]]
         assert [a["species"] for a in node["b"]] == ["Panthera leo"] * 2
         assert len(node["staff"]) == 1
+
+
+async def test_a_relation_that_fails_fails_on_its_own_field_not_the_page(
+    gql: GraphQL, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exhibit = await factories.exhibit(services)
+    animals = [await factories.animal(services, exhibit_id=exhibit.id) for _ in range(2)]
+
+    async def broken(*args: Any) -> Any:
+        raise RuntimeError("the exhibits table is on fire")
+
+    monkeypatch.setattr(context, "exhibits_by_id", broken)
+    body = await gql("{ animals { edges { node { id exhibit { name } } } } }", expect_errors=True)
+    nodes = [edge["node"] for edge in body["data"]["animals"]["edges"]]
+    assert nodes == [{"id": animal.id, "exhibit": None} for animal in animals]
+    assert [error["path"] for error in body["errors"]] == [
+        ["animals", "edges", i, "node", "exhibit"] for i in range(2)
+    ]
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"INTERNAL_SERVER_ERROR"}

@@ -55,7 +55,12 @@ async def preload_nodes(info: Info, nodes: Sequence[Any]) -> None:
         return
     loaders = info.context.loaders
     plan = preloads(node_type, info.selected_fields)
-    await asyncio.gather(*(preload(loaders, nodes, wanted) for preload, wanted in plan))
+    # A load that fails here is left for the field to meet (a loader keeps its failed
+    # key; a list is loaded again): the error then lands on that field, as it would
+    # have without loading ahead, instead of failing the whole page.
+    await asyncio.gather(
+        *(preload(loaders, nodes, wanted) for preload, wanted in plan), return_exceptions=True
+    )
 
 
 def preloads(
