@@ -10,8 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
-from starlette.requests import HTTPConnection
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry import Schema
 
 import zoo
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     app.state.auth = auth
     app.state.shutdown = shutdown
 
-    async def get_context(connection: HTTPConnection) -> Context:
+    async def get_context(connection: Request | WebSocket) -> Context:
         user = await auth.user_for(connection)
         return Context(services, user, json_fragments=connection.scope["type"] == "http")
 

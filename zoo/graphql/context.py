@@ -8,7 +8,6 @@ from functools import cached_property, partial
 from typing import TypeVar, cast
 
 from strawberry.dataloader import DataLoader
-from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
@@ -91,11 +90,10 @@ class Loaders:
         return HandoverLoader(partial(staff_by_exhibit_id, self._database))
 
 
-class Context(BaseContext):
+class Context:
     def __init__(
         self, services: Services, user: User | None, *, json_fragments: bool = False
     ) -> None:
-        super().__init__()
         self.services = services
         self.user = user
         self.loaders = Loaders.build(services)
