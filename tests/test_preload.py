@@ -60,6 +60,20 @@ def test_each_response_key_is_planned_and_one_key_is_merged() -> None:
     )
 
 
+def test_a_node_selected_twice_is_merged_as_graphql_core_merges_it() -> None:
+    exhibit = schema._schema.get_type("Exhibit")
+    assert isinstance(exhibit, GraphQLObjectType)
+    twice = field(
+        "exhibits",
+        field("edges", field("node", field("animals", field("id")))),
+        field("edges", field("node", field("animals", field("name")))),
+    )
+    plan = preloads(exhibit, [twice])
+    assert [(p.__name__, wanted) for p, wanted in plan] == [
+        ("_preload_animals", frozenset({"id", "name"}))
+    ]
+
+
 def test_fragments_are_looked_through() -> None:
     fragment = InlineFragment(
         type_condition="Exhibit", selections=[field("staff", field("name"))], directives={}

@@ -69,14 +69,18 @@ def preloads(
     """What to load ahead for the selections of these connection fields: each relation
     that opts in, once for each response key it is selected under (each will take
     its own), with the columns read there."""
-    wanted: dict[str, list[Wanted]] = defaultdict(list)
+    # graphql-core merges fields that share a response key, at every level: so do we.
+    nodes: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for connection in connections:
         for edges in _fields(connection.selections, "edges"):
             for node in _fields(edges.selections, "node"):
-                for name, selections in _by_response_key(node.selections):
-                    child = node_type.fields.get(name)
-                    if child is not None:
-                        wanted[name].append(attributes_of(get_named_type(child.type), selections))
+                nodes[(edges.alias or edges.name, node.alias or node.name)] += node.selections
+    wanted: dict[str, list[Wanted]] = defaultdict(list)
+    for selections in nodes.values():
+        for name, merged in _by_response_key(selections):
+            child = node_type.fields.get(name)
+            if child is not None:
+                wanted[name].append(attributes_of(get_named_type(child.type), merged))
     plan = []
     for name, wanted_sets in wanted.items():
         definition = (node_type.fields[name].extensions or {}).get(_BACKREF)
