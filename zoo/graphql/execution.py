@@ -37,10 +37,10 @@ from graphql import (
     is_leaf_type,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 
-_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+from zoo.graphql.selection import strawberry_field
+
 FALLBACK = object()
 """Returned by a builder that met something only the stock path may handle."""
 
@@ -155,7 +155,7 @@ def _plain_field(
     leaf = field.type.of_type if non_null else field.type
     if not is_leaf_type(leaf) or not getattr(field.resolve, "_is_default", False):
         return None
-    definition = (field.extensions or {}).get(_BACKREF)
+    definition = strawberry_field(field)
     if definition is None or not definition.is_basic_field:
         return None
     if definition.default_resolver is not getattr or not definition.python_name.isidentifier():

@@ -21,17 +21,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLObjectType, get_named_type
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.nodes import SelectedField
 
 from zoo.core.loaders import Wanted
-from zoo.graphql.selection import attributes_of
+from zoo.graphql.selection import attributes_of, strawberry_field
 
 if TYPE_CHECKING:
     from zoo.graphql.context import Info, Loaders
 
 PRELOAD = "zoo.preload"
-_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 
 Preload = Callable[["Loaders", Sequence[Any], Wanted], Awaitable[object]]
 """Loads one relation for all of a page's nodes, reading ``Wanted`` from each related row."""
@@ -83,7 +81,7 @@ def preloads(
                 wanted[name].append(attributes_of(get_named_type(child.type), merged))
     plan = []
     for name, wanted_sets in wanted.items():
-        definition = (node_type.fields[name].extensions or {}).get(_BACKREF)
+        definition = strawberry_field(node_type.fields[name])
         preload = None if definition is None else definition.metadata.get(PRELOAD)
         if preload is not None:
             plan += [(preload, each) for each in wanted_sets]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from graphql import GraphQLObjectType, get_named_type
+from graphql import GraphQLField, GraphQLObjectType, get_named_type
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
 
 from zoo.core.loaders import Wanted
@@ -20,6 +21,11 @@ from zoo.graphql.context import Info
 
 REQUIRES = "zoo.requires"
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+
+
+def strawberry_field(field: GraphQLField | None) -> StrawberryField | None:
+    """The strawberry field a graphql-core field was made from (its resolver, metadata)."""
+    return None if field is None else (field.extensions or {}).get(_BACKREF)
 
 
 def requires(*attributes: str) -> Mapping[str, tuple[str, ...]]:
@@ -55,8 +61,7 @@ def attributes_of(object_type: Any, selections: Iterable[Any]) -> Wanted:
             continue
         if selection.name == "__typename":
             continue
-        field = object_type.fields.get(selection.name)
-        definition = None if field is None else (field.extensions or {}).get(_BACKREF)
+        definition = strawberry_field(object_type.fields.get(selection.name))
         if definition is None:
             return None
         if definition.is_basic_field:
