@@ -61,10 +61,6 @@ class Loaders:
     def __init__(self, services: Services) -> None:
         self._database = services.database
 
-    @classmethod
-    def build(cls, services: Services) -> Loaders:
-        return cls(services)
-
     @cached_property
     def exhibit_by_id(self) -> DataLoader[int, Exhibit | None]:
         return DataLoader(partial(exhibits_by_id, self._database))
@@ -96,7 +92,7 @@ class Context:
     ) -> None:
         self.services = services
         self.user = user
-        self.loaders = Loaders.build(services)
+        self.loaders = Loaders(services)
         self.read_attributes: dict[tuple[int, ...], Wanted] = {}
         """What each list field of this request's query reads (see ``graphql.selection``)."""
         self.json_fragments = json_fragments

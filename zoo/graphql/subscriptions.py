@@ -35,5 +35,5 @@ async def changes(
             row = await delivery.row(load)
             if row is None:
                 continue
-            context.loaders = Loaders.build(context.services)
+            context.loaders = Loaders(context.services)
             yield change.kind, row
