@@ -18,7 +18,6 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
-from zoo.graphql.preload import preload_nodes
 from zoo.graphql.subscriptions import changes
 
 
@@ -42,8 +41,7 @@ class ExhibitQuery:
         page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
         # Nested `exhibit` fields (animal.exhibit) then need no query of their own.
         info.context.loaders.exhibit_by_id.prime_many({row.id: row for row in page.items})
-        await preload_nodes(info, page.items)
-        return Connection.from_page(page, lambda: service.count(where))
+        return await Connection.of_page(info, page, lambda: service.count(where))
 
 
 @strawberry.type

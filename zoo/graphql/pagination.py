@@ -8,6 +8,8 @@ from typing import Generic, TypeVar
 import strawberry
 
 from zoo.core.pagination import Page
+from zoo.graphql.context import Info
+from zoo.graphql.preload import preload_nodes
 
 Node = TypeVar("Node")
 
@@ -42,7 +44,12 @@ class Connection(Generic[Node]):
         return await self.count()
 
     @classmethod
-    def from_page(cls, page: Page[Node], count: Callable[[], Awaitable[int]]) -> Connection[Node]:
+    async def of_page(
+        cls, info: Info, page: Page[Node], count: Callable[[], Awaitable[int]]
+    ) -> Connection[Node]:
+        """The page as a connection, with the relations selected on its nodes loaded
+        ahead (``graphql.preload``), so that no node awaits its own."""
+        await preload_nodes(info, page.items)
         edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, page.items, strict=True)]
         return cls(
             edges=edges,

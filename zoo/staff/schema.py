@@ -9,7 +9,6 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.pagination import Connection
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
-from zoo.graphql.preload import preload_nodes
 from zoo.graphql.subscriptions import changes
 from zoo.staff.schemas import StaffMemberCreate, StaffMemberFilter, StaffMemberUpdate
 from zoo.staff.types import (
@@ -40,8 +39,7 @@ class StaffQuery:
         service = info.context.services.staff
         where = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
         page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
-        await preload_nodes(info, page.items)
-        return Connection.from_page(page, lambda: service.count(where))
+        return await Connection.of_page(info, page, lambda: service.count(where))
 
 
 @strawberry.type
