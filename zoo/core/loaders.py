@@ -119,16 +119,6 @@ def _live_grouped(column: InstrumentedAttribute[Any], only: Wanted) -> Select[An
     )
 
 
-@cache
-def _live_counts(column: InstrumentedAttribute[Any]) -> Select[Any]:
-    model: Any = column.class_
-    return (
-        select(column, func.count())
-        .where(column.in_(bindparam("values", expanding=True)), model.deleted_at.is_(None))
-        .group_by(column)
-    )
-
-
 def _columns_for(model: type[Any], wanted: Sequence[Wanted], grouping: str) -> Wanted:
     """The union of what callers want, or None (every column) when any wants more."""
     names = {"id", grouping}
@@ -138,6 +128,16 @@ def _columns_for(model: type[Any], wanted: Sequence[Wanted], grouping: str) -> W
         names |= attributes
     every = column_names(model)
     return None if not names < every else frozenset(names)
+
+
+@cache
+def _live_counts(column: InstrumentedAttribute[Any]) -> Select[Any]:
+    model: Any = column.class_
+    return (
+        select(column, func.count())
+        .where(column.in_(bindparam("values", expanding=True)), model.deleted_at.is_(None))
+        .group_by(column)
+    )
 
 
 async def live_count_grouped_by(
