@@ -25,12 +25,17 @@ def field(name: str, *selections: Any, alias: str | None = None, **directives: A
     )
 
 
-def planned(*node_selections: Any, node_directives: Any = None) -> Counter[tuple[str, Any]]:
-    node = field("node", *node_selections, **(node_directives or {}))
+def planned_for(connection: Any) -> Counter[tuple[str, Any]]:
     exhibit = schema._schema.get_type("Exhibit")
     assert isinstance(exhibit, GraphQLObjectType)
-    plan = preloads(exhibit, [field("exhibits", field("edges", node))])
-    return Counter((preload.__name__, wanted) for preload, wanted in plan)
+    return Counter(
+        (preload.__name__, wanted) for preload, wanted in preloads(exhibit, [connection])
+    )
+
+
+def planned(*node_selections: Any, node_directives: Any = None) -> Counter[tuple[str, Any]]:
+    node = field("node", *node_selections, **(node_directives or {}))
+    return planned_for(field("exhibits", field("edges", node)))
 
 
 def test_each_relation_is_planned_with_the_columns_it_reads() -> None:
@@ -61,17 +66,12 @@ def test_each_response_key_is_planned_and_one_key_is_merged() -> None:
 
 
 def test_a_node_selected_twice_is_merged_as_graphql_core_merges_it() -> None:
-    exhibit = schema._schema.get_type("Exhibit")
-    assert isinstance(exhibit, GraphQLObjectType)
     twice = field(
         "exhibits",
         field("edges", field("node", field("animals", field("id")))),
         field("edges", field("node", field("animals", field("name")))),
     )
-    plan = preloads(exhibit, [twice])
-    assert [(p.__name__, wanted) for p, wanted in plan] == [
-        ("_preload_animals", frozenset({"id", "name"}))
-    ]
+    assert planned_for(twice) == Counter([("_preload_animals", frozenset({"id", "name"}))])
 
 
 def test_fragments_are_looked_through() -> None:
