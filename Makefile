@@ -6,7 +6,7 @@ ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load clean
+.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load attack clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ fuzz: install-dev
 # Not in CI: a bounded load test against a server on 127.0.0.1.
 load: install-dev
 	$(BIN)/python -m bench.load
+
+# Not in CI: normal reads beside an attack mix; reports their p99 against reads alone.
+attack: install-dev
+	$(BIN)/python -m bench.attack
 
 bench: install-dev
 	$(BIN)/python -m bench

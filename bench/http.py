@@ -30,26 +30,25 @@ def free_port() -> int:
 def serve(app: str, env: dict[str, str], workers: int = 1) -> Iterator[int]:
     """Run ``app`` (an import string) under uvicorn as users run it; yield its port."""
     port = free_port()
+    command = ["-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    with _running(command, env, port, app):
+        yield port
+
+
+@contextmanager
+def serve_zoo(env: dict[str, str]) -> Iterator[int]:
+    """Run ``zoo serve``, the command users run (its own uvicorn settings); yield its port."""
+    port = free_port()
+    command = ["-m", "zoo", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with _running(command, env, port, "zoo serve"):
+        yield port
+
+
+@contextmanager
+def _running(arguments: list[str], env: dict[str, str], port: int, name: str) -> Iterator[None]:
     environment = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=environment,
-        cwd=ROOT,
-    )
+    process = subprocess.Popen([sys.executable, *arguments], env=environment, cwd=ROOT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -58,9 +57,9 @@ def serve(app: str, env: dict[str, str], workers: int = 1) -> Iterator[int]:
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{app} did not start") from None
+                    raise RuntimeError(f"{name} did not start") from None
                 time.sleep(0.1)
-        yield port
+        yield
     finally:
         process.terminate()
         process.wait(timeout=10)

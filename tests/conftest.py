@@ -25,6 +25,7 @@ from zoo.__main__ import migrate
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
+from zoo.core.group_sizes import PURPOSE
 from zoo.services import Services
 
 POSTGRES_URL = os.environ.get("ZOO_TEST_POSTGRES_URL", "").strip()
@@ -215,11 +216,26 @@ def gql(client: httpx.AsyncClient) -> GraphQL:
 
 
 class StatementCounter:
+    """Statements run to answer a request; the cost estimate's reads of list sizes (made
+    once per change, see ``core.group_sizes``) are kept apart, in ``estimates``."""
+
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.estimates: list[str] = []
 
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().split(" ", 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+    def __call__(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, *args: Any
+    ) -> None:
+        if statement.lstrip().split(" ", 1)[0].upper() not in {
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+        }:
+            return
+        if context is not None and context.execution_options.get(PURPOSE):
+            self.estimates.append(statement)
+        else:
             self.statements.append(statement)
 
     @property

@@ -188,8 +188,18 @@ async def test_bad_token_is_refused_at_connection_init(server: str, database_url
         pass
 
 
-async def test_hundred_subscribers_get_every_event_in_order(server: str, database_url: str) -> None:
+@pytest.fixture
+def roomy_server(database_url: str) -> Iterator[str]:
+    """A server that lets one address (the test's) open a hundred sockets."""
+    with serve("zoo.main:app", server_env(database_url, ZOO_MAX_SOCKETS_PER_ADDRESS="100")) as port:
+        yield f"127.0.0.1:{port}"
+
+
+async def test_hundred_subscribers_get_every_event_in_order(
+    roomy_server: str, database_url: str
+) -> None:
     """100 sockets, one subscription each; a burst of 200 creates and 200 renames."""
+    server = roomy_server
     token = await token_for(database_url, server)
     query = "subscription { exhibitEvents { kind exhibit { id name } } }"
     url = f"ws://{server}/graphql"

@@ -70,6 +70,8 @@ def _first_line(exc: BaseException) -> str:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from zoo.serving import HeaderTimeoutProtocol
+
     settings = load_settings()
     uvicorn.run(
         "zoo.main:app",
@@ -79,6 +81,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        http=HeaderTimeoutProtocol,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        # A WebSocket message is capped like a request body, before it is read whole.
+        ws_max_size=settings.max_body_bytes,
     )
 
 

@@ -26,7 +26,7 @@ from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
-from zoo.http import BodySizeLimit, RequestId
+from zoo.http import BodySizeLimit, BodyTimeout, RequestId
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
@@ -37,11 +37,11 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     schema = schema or build_schema(settings)
     database = Database(settings)
     events: Broker = (
-        PostgresBroker(settings.database_url, settings.event_queue_size)
+        PostgresBroker(settings.database_url, settings.event_queue_size, settings.max_subscriptions)
         if settings.events_through_postgres
-        else Broker(settings.event_queue_size)
+        else Broker(settings.event_queue_size, settings.max_subscriptions)
     )
-    services = Services.build(database, events)
+    services = Services.build(database, events, settings.list_sizes_max_age)
     auth = Auth(settings, database)
     # A Redis that hangs must not hang logins: past a second, the in-process window stands in.
     redis = (
@@ -85,12 +85,21 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
 
     async def get_context(connection: Request | WebSocket) -> Context:
         user = await auth.user_for(connection)
-        return Context(services, user, json_fragments=connection.scope["type"] == "http")
+        return Context(
+            services,
+            user,
+            json_fragments=connection.scope["type"] == "http",
+            max_items=settings.max_response_items,
+        )
 
     graphql = ZooGraphQL(
         schema,
         auth=auth,
         max_query_length=settings.max_query_length,
+        max_response_bytes=settings.max_response_bytes,
+        max_message_bytes=settings.max_body_bytes,
+        max_sockets_per_address=settings.max_sockets_per_address,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
         require_login=settings.subscriptions_require_login,
         keep_alive=True,
         keep_alive_interval=15,
@@ -112,7 +121,10 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         dependencies=[Depends(refuse_cross_origin), *limited],
     )
     app.include_router(
-        users.get_register_router(UserRead, UserCreate), prefix="/auth", tags=["auth"]
+        users.get_register_router(UserRead, UserCreate),
+        prefix="/auth",
+        tags=["auth"],
+        dependencies=limited,
     )
     app.include_router(
         users.get_users_router(UserRead, UserUpdate), prefix="/users", tags=["users"]
@@ -143,5 +155,6 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     for unavailable in UNAVAILABLE_ERRORS:
         app.add_exception_handler(unavailable, database_unavailable)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(RequestId)
     return app

@@ -63,11 +63,54 @@ class Settings(BaseSettings):
     max_depth: int = Field(10, ge=1, description="Deepest selection a query may have")
     max_aliases: int = Field(30, ge=0, description="Most aliases one document may use")
     max_tokens: int = Field(2000, ge=10, description="Most tokens one document may hold")
-    max_cost: int = Field(100_000, ge=1, description="Largest estimated query cost")
+    max_selections: int = Field(
+        2000,
+        ge=10,
+        description="Most field selections (and fragment spreads) once fragments are expanded",
+    )
+    max_fragments: int = Field(100, ge=0, description="Most fragments one document may define")
+    max_field_pairs: int = Field(
+        5000,
+        ge=10,
+        description="Most pairs of fields merged under one response path (each pair is "
+        "compared by validation, so this bounds its quadratic work)",
+    )
+    max_cost: int = Field(150_000, ge=1, description="Largest estimated query cost")
+    max_response_items: int = Field(
+        50_000,
+        ge=1,
+        description="Most list items one operation may return, counted as it runs "
+        "(holds when the cost estimate is wrong)",
+    )
+    max_response_bytes: int = Field(
+        50_000_000, ge=1024, description="Largest response body over HTTP"
+    )
     list_size_estimate: int = Field(
-        20, ge=1, description="Items assumed per list without `first`, for the cost estimate"
+        20,
+        ge=1,
+        description="Items assumed per list without `first` whose size the data does not "
+        "tell (introspection), for the cost estimate",
+    )
+    list_sizes_max_age: float = Field(
+        60.0,
+        ge=0,
+        description="Seconds the largest size of each nested list (the most animals in one "
+        "exhibit) is reused by the cost estimate before every group is counted again "
+        "(growth through the API is counted at once)",
     )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body")
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time a request body may take to arrive (408 after)"
+    )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Time a request's headers may take to arrive before `zoo serve` "
+        "drops the connection",
+    )
+    keep_alive_seconds: int = Field(
+        5, ge=1, description="Idle time `zoo serve` keeps a connection open between requests"
+    )
     max_query_length: int = Field(
         20_000, ge=100, description="Longest query text, refused before parsing"
     )
@@ -75,6 +118,15 @@ class Settings(BaseSettings):
         "auto",
         description="Subscription broker: in-process, or PostgreSQL LISTEN/NOTIFY across "
         "instances (auto: PostgreSQL when the database is)",
+    )
+    max_subscriptions: int = Field(
+        2000, ge=1, description="Most subscriptions open at once in one server process"
+    )
+    max_subscriptions_per_socket: int = Field(
+        20, ge=1, description="Most operations one WebSocket may run at once"
+    )
+    max_sockets_per_address: int = Field(
+        20, ge=1, description="Most WebSockets open at once from one client address"
     )
     subscriptions_require_login: bool = Field(
         False, description="Refuse WebSocket connections without a logged-in user"
@@ -88,7 +140,9 @@ class Settings(BaseSettings):
         "(default: each process counts its own)",
     )
     login_attempts_per_minute: int = Field(
-        10, ge=1, description="Login attempts per client address and per email"
+        10,
+        ge=1,
+        description="Login attempts per client address and per email; sign-ups per address",
     )
 
     @field_validator("database_url")

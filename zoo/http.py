@@ -1,10 +1,12 @@
-"""ASGI middleware around every request (a request id, a cap on the body size), and the
-shape of a refusal made before any GraphQL runs."""
+"""ASGI middleware around every request (a request id, a cap on the body size and on the
+time it may take to arrive), and the shape of a refusal made before any GraphQL runs."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 import uuid
 from contextvars import ContextVar
 
@@ -116,3 +118,70 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+
+
+class BodyTimedOut(Exception):
+    pass
+
+
+class BodyTimeout:
+    """Refuses (408) a request whose body has not all arrived ``seconds`` after it began.
+
+    A client that trickles its body a byte at a time would otherwise hold a
+    connection, and whatever the app set aside for it, for as long as it likes.
+    Only the body is timed: waiting for a disconnect after it (a streaming
+    response) is not.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = time.monotonic() + self.seconds
+        complete = False
+        started = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0))
+            except TimeoutError:
+                raise BodyTimedOut from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, tracking_send)
+        except BodyTimedOut:
+            if started:
+                raise
+            body = error_body(
+                f"The request body did not arrive within {self.seconds:g} s", REQUEST_TIMEOUT
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 408,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close"),
+                        (b"x-request-id", request_id.get().encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})

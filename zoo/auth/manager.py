@@ -1,17 +1,46 @@
+"""Users: fastapi-users' manager, with password hashing moved off the event loop.
+
+A password hash takes tens of milliseconds of CPU by design. fastapi-users
+runs it inline, on the loop every request shares: 32 sign-ups at once held
+``/health`` for a second. Here every hash and verification runs in a small
+thread pool (the hashers release the GIL), so reads go on meanwhile and a
+burst of sign-ups queues behind the pool instead of behind the loop.
+"""
+
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import uuid
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi_users import BaseUserManager, InvalidPasswordException, UUIDIDMixin, schemas
+from fastapi.security import OAuth2PasswordRequestForm
+from fastapi_users import (
+    BaseUserManager,
+    InvalidPasswordException,
+    UUIDIDMixin,
+    exceptions,
+    schemas,
+)
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 
 from zoo.auth.models import User
 from zoo.auth.schemas import MIN_PASSWORD_LENGTH
 
 logger = logging.getLogger(__name__)
+
+HASHING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="zoo-hash")
+"""Threads for password hashing: one per core, so hashing never takes every core."""
+
+T = TypeVar("T")
+
+
+async def off_the_loop(work: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(HASHING, work, *args)
 
 
 class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
@@ -35,3 +64,50 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         self, user: User, request: Request | None = None, response: Any = None
     ) -> None:
         logger.info("user logged in: %s", user.id)
+
+    async def create(
+        self,
+        user_create: schemas.BaseUserCreate,
+        safe: bool = False,
+        request: Request | None = None,
+    ) -> User:
+        await self.validate_password(user_create.password, user_create)
+        if await self.user_db.get_by_email(user_create.email) is not None:
+            raise exceptions.UserAlreadyExists()
+        values: dict[str, Any] = (
+            user_create.create_update_dict()  # type: ignore[no-untyped-call]
+            if safe
+            else user_create.create_update_dict_superuser()  # type: ignore[no-untyped-call]
+        )
+        values["hashed_password"] = await off_the_loop(
+            self.password_helper.hash, values.pop("password")
+        )
+        created = await self.user_db.create(values)
+        await self.on_after_register(created, request)
+        return created
+
+    async def authenticate(self, credentials: OAuth2PasswordRequestForm) -> User | None:
+        try:
+            user = await self.get_by_email(credentials.username)
+        except exceptions.UserNotExists:
+            # Hash anyway, so that an unknown email takes as long as a wrong password.
+            await off_the_loop(self.password_helper.hash, credentials.password)
+            return None
+        verified, new_hash = await off_the_loop(
+            self.password_helper.verify_and_update, credentials.password, user.hashed_password
+        )
+        if not verified:
+            return None
+        if new_hash is not None:
+            await self.user_db.update(user, {"hashed_password": new_hash})
+        return user
+
+    async def _update(self, user: User, update_dict: dict[str, Any]) -> User:
+        password = update_dict.get("password")
+        if password is None:
+            return await super()._update(user, update_dict)
+        await self.validate_password(password, user)
+        # Hashed here, then passed on as a plain column: one update, as before.
+        hashed = await off_the_loop(self.password_helper.hash, password)
+        rest = {k: v for k, v in update_dict.items() if k != "password"}
+        return await super()._update(user, {**rest, "hashed_password": hashed})

@@ -1,4 +1,5 @@
-"""Login attempts are limited per client address and per email, to slow password guessing.
+"""Login attempts are limited per client address and per email, to slow password guessing;
+sign-ups per client address, to bound account creation (and its password hashing).
 
 A sliding window of attempts per key. With ``ZOO_REDIS_URL`` the windows live
 in Redis, so every worker and every instance counts against one limit;
@@ -119,24 +120,32 @@ class RedisWindow:
 
 
 class LoginRateLimit:
-    """A FastAPI dependency for the login routes: 429 with ``Retry-After`` over the limit."""
+    """A FastAPI dependency for the login and register routes: 429 with ``Retry-After``
+    over the limit."""
 
     def __init__(self, window: Window) -> None:
         self.window = window
 
     async def __call__(self, request: Request) -> None:
-        if request.method != "POST" or not request.url.path.endswith("/login"):
+        if request.method != "POST":
             return
         client = request.client.host if request.client else "unknown"
-        form = await request.form()
-        email = str(form.get("username", "")).strip().lower()
-        waits = [await self.window.retry_after(f"address:{client}")]
-        if email:
-            waits.append(await self.window.retry_after(f"email:{email}"))
-        wait = max(waits)
+        if request.url.path.endswith("/register"):
+            wait = await self.window.retry_after(f"register:address:{client}")
+            what = "sign-ups"
+        elif request.url.path.endswith("/login"):
+            form = await request.form()
+            email = str(form.get("username", "")).strip().lower()
+            waits = [await self.window.retry_after(f"address:{client}")]
+            if email:
+                waits.append(await self.window.retry_after(f"email:{email}"))
+            wait = max(waits)
+            what = "login attempts"
+        else:
+            return
         if wait > 0:
             raise HTTPException(
                 status_code=429,
-                detail="Too many login attempts; try again later",
+                detail=f"Too many {what}; try again later",
                 headers={"Retry-After": str(math.ceil(wait))},
             )

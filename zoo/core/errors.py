@@ -12,6 +12,7 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
     CONFLICT = "CONFLICT"
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -56,3 +57,7 @@ class Unauthenticated(DomainError):
 
 class Conflict(DomainError):
     code = ErrorCode.CONFLICT
+
+
+class TooManySubscriptions(DomainError):
+    code = ErrorCode.TOO_MANY_SUBSCRIPTIONS

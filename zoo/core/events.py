@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from zoo.core.errors import TooManySubscriptions
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 1000
@@ -107,11 +109,21 @@ class Subscriber:
 
 
 class Broker:
-    """Fans changes out to this process's subscribers (the embedded, single-instance broker)."""
+    """Fans changes out to this process's subscribers (the embedded, single-instance broker).
 
-    def __init__(self, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    Every change costs work for each subscriber, so their number is bounded:
+    past ``max_subscribers`` a new subscription is refused.
+    """
+
+    def __init__(
+        self, queue_size: int = DEFAULT_QUEUE_SIZE, max_subscribers: int | None = None
+    ) -> None:
         self.queue_size = queue_size
+        self.max_subscribers = max_subscribers
         self.subscribers: set[Subscriber] = set()
+        self.listeners: list[Callable[[Change], None]] = []
+        """Called with every change this process learns of (its own ones at once, even
+        where they reach subscribers later, through the database), before subscribers."""
 
     async def start(self) -> None:
         """Connect whatever the broker needs; the in-process one needs nothing."""
@@ -123,7 +135,12 @@ class Broker:
     async def publish(self, change: Change) -> None:
         self.deliver(change)
 
+    def tell_listeners(self, change: Change) -> None:
+        for listener in self.listeners:
+            listener(change)
+
     def deliver(self, change: Change) -> None:
+        self.tell_listeners(change)
         delivery = Delivery(change)
         for subscriber in list(self.subscribers):
             subscriber.offer(delivery)
@@ -138,6 +155,11 @@ class _Subscription:
         self.subscriber = Subscriber(broker.queue_size)
 
     async def __aenter__(self) -> Subscriber:
+        limit = self.broker.max_subscribers
+        if limit is not None and len(self.broker.subscribers) >= limit:
+            raise TooManySubscriptions(
+                f"The server has {limit} subscriptions open, its limit; try again later"
+            )
         self.broker.subscribers.add(self.subscriber)
         return self.subscriber
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from zoo.core.events import Broker, Change
+from zoo.core.events import DEFAULT_QUEUE_SIZE, Broker, Change
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,13 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class PostgresBroker(Broker):
-    def __init__(self, database_url: str, queue_size: int | None = None) -> None:
-        super().__init__(*(() if queue_size is None else (queue_size,)))
+    def __init__(
+        self,
+        database_url: str,
+        queue_size: int | None = None,
+        max_subscribers: int | None = None,
+    ) -> None:
+        super().__init__(DEFAULT_QUEUE_SIZE if queue_size is None else queue_size, max_subscribers)
         self.dsn = asyncpg_dsn(database_url)
         self.listener: asyncpg.Connection | None = None
         self.publisher: asyncpg.Connection | None = None
@@ -54,6 +59,7 @@ class PostgresBroker(Broker):
         await super().stop()
 
     async def publish(self, change: Change) -> None:
+        self.tell_listeners(change)
         try:
             async with self.publish_lock:
                 if self.publisher is None or self.publisher.is_closed():

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from zoo.animals.models import Animal
 from zoo.core.loaders import Wanted
 from zoo.exhibits.schemas import (
     ExhibitCreate,
@@ -14,10 +15,12 @@ from zoo.exhibits.schemas import (
     ExhibitUpdate,
 )
 from zoo.graphql.context import Info, Loaders, deferred
+from zoo.graphql.cost import sized_by
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.preload import preloaded_by
 from zoo.graphql.selection import read_attributes, requires
 from zoo.graphql.subscriptions import ChangeKind
+from zoo.staff.models import StaffMember
 
 if TYPE_CHECKING:
     from zoo.animals.types import AnimalType
@@ -53,7 +56,11 @@ class ExhibitType:
 
     @strawberry.field(
         description="Live animals housed here, ordered by id.",
-        metadata={**requires("id"), **preloaded_by(_preload_animals)},
+        metadata={
+            **requires("id"),
+            **preloaded_by(_preload_animals),
+            **sized_by(Animal.exhibit_id),
+        },
     )
     def animals(
         self, info: Info
@@ -63,7 +70,11 @@ class ExhibitType:
 
     @strawberry.field(
         description="Live staff assigned here, ordered by id.",
-        metadata={**requires("id"), **preloaded_by(_preload_staff)},
+        metadata={
+            **requires("id"),
+            **preloaded_by(_preload_staff),
+            **sized_by(StaffMember.exhibit_id),
+        },
     )
     def staff(
         self, info: Info

@@ -88,7 +88,12 @@ class Loaders:
 
 class Context:
     def __init__(
-        self, services: Services, user: User | None, *, json_fragments: bool = False
+        self,
+        services: Services,
+        user: User | None,
+        *,
+        json_fragments: bool = False,
+        max_items: int | None = None,
     ) -> None:
         self.services = services
         self.user = user
@@ -98,6 +103,8 @@ class Context:
         self.json_fragments = json_fragments
         """The result goes straight to orjson (an HTTP response), so the executor may
         hand over finished lists as encoded ``orjson.Fragment`` values."""
+        self.max_items = max_items
+        """Most list items one operation may complete (see ``graphql.execution``)."""
         self.connection_params: object = None
         """Set by strawberry from a WebSocket's ``connection_init`` payload."""
 

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.utils.str_converters import to_camel_case
 
 from zoo.core.errors import DomainError, ErrorCode, InvalidInput
@@ -23,6 +24,7 @@ logger = logging.getLogger("zoo.graphql")
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+BAD_REQUEST = "BAD_REQUEST"
 INTERNAL_MESSAGE = "Internal server error"
 UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
 
@@ -57,6 +59,10 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
             for field in original.fields:
                 message = message.replace(field, to_camel_case(field))
         return _with(error, message, extensions)
+    if isinstance(original, InvalidOperationTypeError):
+        # Legacy graphql-ws runs only subscriptions (strawberry's rule there).
+        message = f"{original.operation_type.value.capitalize()} operations are not run here"
+        return _with(error, message, {"code": BAD_REQUEST})
     if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
         return _with(error, original.message, dict(original.extensions or {}))
     if original is None and (error.extensions or {}).get("code"):

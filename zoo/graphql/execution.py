@@ -10,6 +10,12 @@ the loop would not treat exactly as the stock path does (a null where the
 schema says non-null, a value of an unexpected type, an awaitable), hands the
 list back to the stock path, so results and errors stay identical.
 
+Every list completed, on either path, counts its items against the context's
+``max_items``. Past it, every list completes empty, and the operation ends
+with one ``RESPONSE_TOO_LARGE`` error and no data: a guard on the work
+actually done, which holds when the static cost estimate was wrong (a list
+grew since its size was read).
+
 When the result goes straight to orjson (an HTTP response: the context's
 ``json_fragments``), a finished list is encoded at once and kept as an
 ``orjson.Fragment``: its thousands of dicts and strings are freed then,
@@ -25,7 +31,9 @@ from typing import Any, NamedTuple
 
 import orjson
 from graphql import (
+    ExecutionResult,
     GraphQLBoolean,
+    GraphQLError,
     GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
@@ -43,6 +51,8 @@ from zoo.graphql.selection import strawberry_field
 
 FALLBACK = object()
 """Returned by a builder that met something only the stock path may handle."""
+
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 
 Builder = Callable[[Sequence[Any], Sequence[Callable[[Any], Any]]], Any]
 
@@ -70,6 +80,23 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self._list_plans: dict[tuple[int, int], tuple[Any, ListPlan | None]] = {}
         self._fragments = bool(getattr(self.context_value, "json_fragments", False))
+        self._max_items: int | None = getattr(self.context_value, "max_items", None)
+        self._items = 0
+
+    def _too_many_items(self) -> GraphQLError:
+        return GraphQLError(
+            f"The response would hold more than {self._max_items} list items; "
+            "ask for less (pages with `first`, fewer nested lists)",
+            extensions={"code": RESPONSE_TOO_LARGE, "maxItems": self._max_items},
+        )
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        """Past the item limit, one error and no data: the partial data would be
+        arbitrary, and the same error repeated on every list cut short."""
+        if self._max_items is not None and self._items > self._max_items:
+            self.run_async_work_finished_hook()
+            return ExecutionResult(None, [self._too_many_items()])
+        return super().build_response(data)
 
     def complete_iterable_value(
         self,
@@ -81,6 +108,12 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if isinstance(items, (list, tuple)):
+            if self._max_items is not None:
+                self._items += len(items)
+                if self._items > self._max_items:
+                    # The data is dropped (``build_response``): stop completing lists,
+                    # without an error on each that a raise would cost.
+                    return []
             plan = self._plan(item_type, field_details_list, path)
             if plan is not None:
                 completed = build_list(plan)(items, plan.serializers)

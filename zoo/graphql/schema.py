@@ -7,14 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -25,6 +18,7 @@ from zoo.exhibits.schema import ExhibitMutation, ExhibitQuery, ExhibitSubscripti
 from zoo.graphql.cost import QueryCost
 from zoo.graphql.errors import format_errors
 from zoo.graphql.execution import FastListExecutor
+from zoo.graphql.validation import DocumentLimits, LimitedValidation, cached_validation
 from zoo.staff.schema import StaffMutation, StaffQuery, StaffSubscription
 
 DOCUMENT_CACHE_SIZE = 512
@@ -77,17 +71,21 @@ def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -
     ``fast_lists=False`` keeps graphql-core's stock list completion, to compare against.
     """
     settings = settings or Settings()
-    # The limiters' rules are made once: the validation cache is keyed by the rule
-    # classes, and a limiter built per request would make new ones every time.
-    rules = (
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    )
+    # The extra rules are made once: the validation cache is keyed by the rule classes.
+    rules: tuple[type[ASTValidationRule], ...] = ()
     if not settings.introspection_enabled:
         rules += tuple(DisableIntrospection().validation_rules)
+    limits = DocumentLimits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_selections=settings.max_selections,
+        max_fragments=settings.max_fragments,
+        max_field_pairs=settings.max_field_pairs,
+    )
+    validate = cached_validation(limits, DOCUMENT_CACHE_SIZE)
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: LimitedValidation(validate),
         lambda: QueryCost(settings.max_cost, settings.list_size_estimate),
     ]
     built = ZooSchema(

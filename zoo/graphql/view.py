@@ -32,10 +32,18 @@ from strawberry.types.unset import UnsetType
 
 from zoo.auth.users import Auth
 from zoo.graphql.context import Context
+from zoo.graphql.execution import RESPONSE_TOO_LARGE
 from zoo.graphql.graphiql import with_example_query
+from zoo.graphql.websocket import (
+    LegacyWSHandler,
+    SocketsPerAddress,
+    TextWebSocketAdapter,
+    TransportWSHandler,
+)
 from zoo.http import PAYLOAD_TOO_LARGE, error_body
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
 JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
 REFUSAL_CODES = {
@@ -74,13 +82,41 @@ def negotiate(accept: str) -> str:
     return GRAPHQL_RESPONSE if best == GRAPHQL_RESPONSE else JSON
 
 
+async def refuse_socket(scope: Scope, send: Send, message: str) -> None:
+    """Refuse a WebSocket handshake with a coded 429 where the server can send one
+    (the ASGI ``websocket.http.response`` extension), else with a plain close (403)."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = error_body(message, TOO_MANY_REQUESTS)
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", b"5"),
+                ],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": message})
+
+
 class ZooGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(
         self,
         *args: Any,
         auth: Auth,
         context_getter: Callable[[Request | WebSocket], Awaitable[Context]],
         max_query_length: int = 20_000,
+        max_response_bytes: int = 50_000_000,
+        max_message_bytes: int = 1_000_000,
+        max_sockets_per_address: int = 20,
         require_login: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -88,11 +124,17 @@ class ZooGraphQL(GraphQL[Context, None]):
         self.auth = auth
         self.context_getter = context_getter
         self.max_query_length = max_query_length
+        self.max_response_bytes = max_response_bytes
+        self.max_message_bytes = max_message_bytes
+        self.sockets = SocketsPerAddress(max_sockets_per_address)
         self.require_login = require_login
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's own refusals (bad JSON, a batch, a method, a length) become
         coded GraphQL errors, so that a client handles every error one way."""
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -101,6 +143,22 @@ class ZooGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             response = refusal(exc.status_code, exc.reason)
         await response(scope, receive, send)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A socket within its address's limit; past it, 429 at the handshake."""
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        if not self.sockets.acquire(address):
+            await refuse_socket(
+                scope,
+                send,
+                f"More than {self.sockets.limit} WebSockets open from this address",
+            )
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.sockets.release(address)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -188,8 +246,15 @@ class ZooGraphQL(GraphQL[Context, None]):
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
+        body = self.encode_json(response_data)
+        if len(body) > self.max_response_bytes:
+            body = error_body(
+                f"The response would be larger than {self.max_response_bytes} bytes; "
+                "ask for less (pages with `first`, fewer fields)",
+                RESPONSE_TOO_LARGE,
+            )
         response = Response(
-            self.encode_json(response_data),
+            body,
             media_type=sub_response.media_type or JSON,
             status_code=sub_response.status_code or 200,
         )

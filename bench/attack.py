@@ -1,0 +1,213 @@
+"""``make attack``: normal reads beside an attack mix, against ``zoo serve``.
+
+First the normal traffic alone (a few keep-alive clients reading a page of
+animals), then the same traffic while attackers send, as fast as the server
+answers them: fan-out fragment documents (renamed every time, so no cache
+helps), the nested-list amplification query (five aliased copies, over an
+exhibit of 100 animals), floods of WebSocket connections and subscriptions,
+sign-up floods and slowloris connections. Prints the normal traffic's p50
+and p99 in both phases, their ratio (goal: p99 at most 3x) and its errors
+(goal: none), and what the attackers got back. Loopback only; stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+from bench import datasets
+from bench.http import serve_zoo
+from bench.load import READ, request
+from zoo.animals.models import Animal
+from zoo.config import Settings
+from zoo.db import Database
+from zoo.exhibits.models import Exhibit
+
+NESTED = "animals { id exhibit { animals { id exhibit { animals { id } } } } }"
+
+
+def fan_out(n: int) -> str:
+    tag = uuid.uuid4().hex[:6]
+    fragments = " ".join(
+        f"fragment F{tag}{k} on Query {{ ...F{tag}{k + 1} ...F{tag}{k + 1} }}" for k in range(n)
+    )
+    return f"query {{ ...F{tag}0 }} {fragments} fragment F{tag}{n} on Query {{ __typename }}"
+
+
+def code_of(status: int, body: dict) -> str:
+    errors = body.get("errors") or []
+    return errors[0].get("extensions", {}).get("code", str(status)) if errors else str(status)
+
+
+async def reader_client(
+    port: int, stop: asyncio.Event, latencies: list[float], errors: list[str]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while not stop.is_set():
+            started = time.perf_counter()
+            status, body = await request(reader, writer, "", {"query": READ})
+            latencies.append(time.perf_counter() - started)
+            if status != 200 or "errors" in body:
+                errors.append(f"{status}: {body.get('errors')}")
+    finally:
+        writer.close()
+
+
+async def query_attacker(port: int, stop: asyncio.Event, tally: Counter[str], make: object) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while not stop.is_set():
+            status, body = await request(reader, writer, "", {"query": make()})  # type: ignore[operator]
+            tally[code_of(status, body)] += 1
+    finally:
+        writer.close()
+
+
+async def signup_attacker(port: int, stop: asyncio.Event, tally: Counter[str]) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        while not stop.is_set():
+            body = {"email": f"{uuid.uuid4().hex}@example.com", "password": "a long password"}
+            response = await http.post("/auth/register", json=body)
+            tally[f"register {response.status_code}"] += 1
+
+
+async def socket_attacker(port: int, stop: asyncio.Event, tally: Counter[str]) -> None:
+    sockets = []
+    try:
+        while not stop.is_set():
+            try:
+                ws = await connect(
+                    f"ws://127.0.0.1:{port}/graphql",
+                    subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                )
+            except Exception as exc:
+                tally[f"socket {type(exc).__name__}"] += 1
+                await asyncio.sleep(0.05)
+                continue
+            sockets.append(ws)
+            tally["socket open"] += 1
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            for i in range(25):
+                message = {"id": str(i), "type": "subscribe"}
+                message["payload"] = {"query": "subscription { animalEvents { kind } }"}  # type: ignore[assignment]
+                await ws.send(json.dumps(message))
+    finally:
+        for ws in sockets:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+
+async def slowloris(port: int, stop: asyncio.Event, tally: Counter[str]) -> None:
+    while not stop.is_set():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /health HTTP/1.1\r\nHost: zoo\r\n")
+        try:
+            while not stop.is_set():
+                writer.write(b"X-Slow: 1\r\n")
+                await writer.drain()
+                if await asyncio.wait_for(reader.read(1), 1) == b"":
+                    tally["slowloris cut"] += 1
+                    break
+        except TimeoutError:
+            continue
+        except OSError:
+            tally["slowloris cut"] += 1
+        finally:
+            writer.close()
+
+
+async def phase(
+    port: int, seconds: float, readers: int, attack: bool
+) -> tuple[list[float], list[str], Counter[str]]:
+    stop = asyncio.Event()
+    latencies: list[float] = []
+    errors: list[str] = []
+    tally: Counter[str] = Counter()
+    tasks = [
+        asyncio.create_task(reader_client(port, stop, latencies, errors)) for _ in range(readers)
+    ]
+    if attack:
+        nested = "{ " + " ".join(f"a{i}: exhibit(id: 11) {{ {NESTED} }}" for i in range(5)) + " }"
+        tasks += [
+            asyncio.create_task(query_attacker(port, stop, tally, lambda: fan_out(40))),
+            asyncio.create_task(query_attacker(port, stop, tally, lambda: nested)),
+            asyncio.create_task(signup_attacker(port, stop, tally)),
+            asyncio.create_task(socket_attacker(port, stop, tally)),
+            *(asyncio.create_task(slowloris(port, stop, tally)) for _ in range(20)),
+        ]
+    await asyncio.sleep(seconds)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return latencies, errors, tally
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.attack", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--readers", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="zoo-attack-") as scratch:
+        url = datasets.sqlite_database(Path(scratch) / "attack.db", 10, 20)
+
+        async def crowd() -> None:
+            database = Database(Settings(database_url=url))
+            try:
+                async with database.transaction() as session:
+                    exhibit = Exhibit(name="Crowded")
+                    session.add(exhibit)
+                    await session.flush()
+                    session.add_all(
+                        Animal(name=f"fish {i}", exhibit_id=exhibit.id) for i in range(100)
+                    )
+            finally:
+                await database.dispose()
+
+        asyncio.run(crowd())
+        env = {
+            "ZOO_DATABASE_URL": url,
+            "ZOO_ENV": "production",
+            "ZOO_SECRET": "attack-bench-secret-" + "x" * 32,
+            "ZOO_LOG_LEVEL": "error",
+            "ZOO_HEADER_TIMEOUT_SECONDS": "2",
+        }
+        with serve_zoo(env) as port:
+            quiet, quiet_errors, _ = asyncio.run(phase(port, args.seconds, args.readers, False))
+            loud, loud_errors, tally = asyncio.run(phase(port, args.seconds, args.readers, True))
+
+    def p(values: list[float], q: int) -> float:
+        return statistics.quantiles(values, n=100)[q - 1] * 1000
+
+    ratio = p(loud, 99) / p(quiet, 99)
+    for label, values, errors in (
+        ("alone", quiet, quiet_errors),
+        ("under attack", loud, loud_errors),
+    ):
+        print(
+            f"normal reads {label}: {len(values)} requests, p50 {p(values, 50):.1f} ms,"
+            f" p99 {p(values, 99):.1f} ms, errors {len(errors)}"
+        )
+    print(f"p99 under attack / alone: {ratio:.2f}x (goal <= 3x)")
+    print("attackers got: " + ", ".join(f"{k} x{v}" for k, v in tally.most_common()))
+    for error in loud_errors[:5]:
+        print("  ", error)
+    return 0 if ratio <= 3 and not quiet_errors and not loud_errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

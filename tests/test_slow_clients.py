@@ -1,0 +1,80 @@
+"""Slow clients are cut off: headers, bodies and idle connections each have a deadline.
+
+Run against ``zoo serve`` (the command users run), since the header deadline
+lives in its HTTP protocol, below the app. The deadlines are 1 s here; each
+test allows several times that before it calls the connection held.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bench.http import serve_zoo
+from tests.test_subscriptions import server_env
+
+DEADLINE = 1.0
+PATIENCE = 8.0
+"""How long a test waits for the server to act on a 1 s deadline (a busy CI machine)."""
+
+
+@pytest.fixture
+def port(database_url: str) -> Iterator[int]:
+    env = server_env(
+        database_url,
+        ZOO_HEADER_TIMEOUT_SECONDS=str(DEADLINE),
+        ZOO_BODY_TIMEOUT_SECONDS=str(DEADLINE),
+        ZOO_KEEP_ALIVE_SECONDS="1",
+    )
+    with serve_zoo(env) as port:
+        yield port
+
+
+def read_until_closed(connection: socket.socket) -> tuple[bytes, float]:
+    """Everything the server sends until it closes, and how long that took."""
+    started = time.monotonic()
+    connection.settimeout(PATIENCE)
+    received = b""
+    while True:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return received, time.monotonic() - started
+        received += chunk
+
+
+def test_headers_that_never_finish_are_cut_off(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: zoo\r\n")
+        received, waited = read_until_closed(connection)
+    assert received == b""
+    assert waited < PATIENCE
+
+
+def test_a_connection_that_sends_nothing_is_cut_off(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        received, waited = read_until_closed(connection)
+    assert received == b""
+    assert waited < PATIENCE
+
+
+def test_a_body_that_never_finishes_gets_408(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: zoo\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"query"'
+        )
+        received, _ = read_until_closed(connection)
+    assert received.startswith(b"HTTP/1.1 408"), received
+    assert b'"code":"REQUEST_TIMEOUT"' in received
+
+
+def test_idle_keep_alive_connections_are_closed_and_normal_requests_work(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: zoo\r\n\r\n")
+        received, waited = read_until_closed(connection)
+    assert received.startswith(b"HTTP/1.1 200"), received
+    assert b'"status":"ok"' in received
+    assert waited < PATIENCE

@@ -1,0 +1,125 @@
+"""``/graphql`` over WebSocket: JSON text frames, and the HTTP limits on every message.
+
+The GraphQL-over-WebSocket protocols exchange JSON *text* messages; the
+standard clients (``graphql-ws`` in GraphiQL, Apollo and urql; Python's
+``gql``) reject binary frames. orjson encodes to bytes, so they are decoded
+here (cheap: the bytes are already UTF-8).
+
+A socket would otherwise bypass what HTTP refuses before parsing: a message
+is capped at the body size, a query at the query length, and one client
+address holds a bounded number of sockets.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncGenerator, Mapping
+from json import JSONDecodeError
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+from zoo.http import PAYLOAD_TOO_LARGE
+
+MESSAGE_TOO_BIG = 1009
+"""RFC 6455's close code for a message larger than the server accepts."""
+
+
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        """Strawberry's loop, with each message's size checked before it is decoded."""
+        limit: int = self.view.max_message_bytes  # type: ignore[attr-defined]
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                text = await self.ws.receive_text()
+                if len(text) > limit:
+                    await self.close(MESSAGE_TOO_BIG, f"Message is longer than {limit} characters")
+                    return
+                try:
+                    yield self.view.decode_json(text)
+                except JSONDecodeError as exc:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from exc
+        except KeyError as exc:
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+
+def too_long(query: object, max_length: int) -> GraphQLError | None:
+    if isinstance(query, str) and len(query) > max_length:
+        return GraphQLError(
+            f"Query is longer than {max_length} characters",
+            extensions={"code": PAYLOAD_TOO_LARGE},
+        )
+    return None
+
+
+def _payload(message: Mapping[str, Any]) -> Mapping[str, Any]:
+    payload = message.get("payload")
+    return payload if isinstance(payload, Mapping) else {}
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    """``graphql-transport-ws``: an over-long query is an ``error`` message, as HTTP's 413."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        refused = too_long(_payload(message).get("query"), self.view.max_query_length)  # type: ignore[attr-defined]
+        if refused is not None and self.connection_acknowledged:
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [refused.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    """Legacy ``graphql-ws``: the same, in that protocol's ``error`` message."""
+
+    async def handle_start(self, message: Any) -> None:
+        refused = too_long(_payload(message).get("query"), self.view.max_query_length)  # type: ignore[attr-defined]
+        if refused is not None and self.connection_acknowledged:
+            await self.send_message(
+                {"type": "error", "id": message["id"], "payload": refused.formatted}
+            )
+            return
+        await super().handle_start(message)
+
+
+class SocketsPerAddress:
+    """Open sockets per client address, refused past ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: Counter[str] = Counter()
+
+    def acquire(self, address: str) -> bool:
+        if self.open[address] >= self.limit:
+            return False
+        self.open[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self.open[address] -= 1
+        if self.open[address] <= 0:
+            del self.open[address]
