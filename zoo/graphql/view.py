@@ -43,7 +43,6 @@ from zoo.graphql.websocket import (
 from zoo.http import PAYLOAD_TOO_LARGE, error_body
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
 JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
 REFUSAL_CODES = {
@@ -82,25 +81,21 @@ def negotiate(accept: str) -> str:
     return GRAPHQL_RESPONSE if best == GRAPHQL_RESPONSE else JSON
 
 
-async def refuse_socket(scope: Scope, send: Send, message: str) -> None:
-    """Refuse a WebSocket handshake with a coded 429 where the server can send one
-    (the ASGI ``websocket.http.response`` extension), else with a plain close (403)."""
-    if "websocket.http.response" in scope.get("extensions", {}):
-        body = error_body(message, TOO_MANY_REQUESTS)
-        await send(
-            {
-                "type": "websocket.http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", b"5"),
-                ],
-            }
-        )
-        await send({"type": "websocket.http.response.body", "body": body})
-    else:
-        await send({"type": "websocket.close", "code": 1008, "reason": message})
+TOO_MANY_SOCKETS = 4429
+"""The close code graphql-transport-ws uses for "too many": clients show its reason."""
+
+
+async def refuse_socket(scope: Scope, receive: Receive, send: Send, reason: str) -> None:
+    """Accept the handshake, then close at once with a code and a reason a client can show.
+
+    A refusal at the handshake (403, or a 429 through ASGI's HTTP-response
+    extension) reaches clients as a bare failed upgrade, and uvicorn logs the
+    latter as an error each time.
+    """
+    await receive()  # websocket.connect
+    offered = scope.get("subprotocols") or []
+    await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
+    await send({"type": "websocket.close", "code": TOO_MANY_SOCKETS, "reason": reason})
 
 
 class ZooGraphQL(GraphQL[Context, None]):
@@ -145,14 +140,13 @@ class ZooGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A socket within its address's limit; past it, 429 at the handshake."""
+        """A socket within its address's limit; past it, closed at once (4429)."""
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
         if not self.sockets.acquire(address):
+            limit = self.sockets.limit
             await refuse_socket(
-                scope,
-                send,
-                f"More than {self.sockets.limit} WebSockets open from this address",
+                scope, receive, send, f"More than {limit} WebSockets open from this address"
             )
             return
         try:
