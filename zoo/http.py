@@ -62,8 +62,51 @@ def error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-class BodyTooLarge(Exception):
-    pass
+class Refused(Exception):
+    """A coded refusal made by middleware; raised from a wrapped ``receive``, it answers
+    instead of the app (see :func:`run_refusable`)."""
+
+    def __init__(self, status: int, message: str, code: str, *headers: tuple[bytes, bytes]):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers
+
+
+async def send_refusal(send: Send, refused: Refused) -> None:
+    body = error_body(refused.message, refused.code)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refused.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.get().encode()),
+                *refused.headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def run_refusable(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run ``app``; if ``receive`` raises :class:`Refused` before the app has started its
+    response, send the refusal (after it has, there is nothing left to do but drop)."""
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking_send)
+    except Refused as refused:
+        if started:
+            raise
+        await send_refusal(send, refused)
 
 
 class BodySizeLimit:
@@ -77,12 +120,14 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        too_large = Refused(
+            413, f"Request body is larger than {self.max_bytes} bytes", PAYLOAD_TOO_LARGE
+        )
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await send_refusal(send, too_large)
             return
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -90,41 +135,13 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise too_large
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = error_body(f"Request body is larger than {self.max_bytes} bytes", PAYLOAD_TOO_LARGE)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", request_id.get().encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await run_refusable(self.app, scope, counting_receive, send)
 
 
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
-
-
-class BodyTimedOut(Exception):
-    pass
 
 
 class BodyTimeout:
@@ -146,7 +163,6 @@ class BodyTimeout:
             return
         deadline = time.monotonic() + self.seconds
         complete = False
-        started = False
 
         async def timed_receive() -> Message:
             nonlocal complete
@@ -155,33 +171,13 @@ class BodyTimeout:
             try:
                 message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0))
             except TimeoutError:
-                raise BodyTimedOut from None
+                raise Refused(
+                    408,
+                    f"The request body did not arrive within {self.seconds:g} s",
+                    REQUEST_TIMEOUT,
+                    (b"connection", b"close"),
+                ) from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, timed_receive, tracking_send)
-        except BodyTimedOut:
-            if started:
-                raise
-            body = error_body(
-                f"The request body did not arrive within {self.seconds:g} s", REQUEST_TIMEOUT
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 408,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close"),
-                        (b"x-request-id", request_id.get().encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+        await run_refusable(self.app, scope, timed_receive, send)
