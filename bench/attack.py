@@ -201,9 +201,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--readers", type=int, default=4)
     parser.add_argument("--only", choices=ATTACKS, help="one attacker instead of all")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a PostgreSQL server to use instead of SQLite"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zoo-attack-") as scratch:
-        url = datasets.sqlite_database(Path(scratch) / "attack.db", 10, 20)
+        url = (
+            datasets.postgres_database(args.postgres, "zoo_attack", 10, 20)
+            if args.postgres
+            else datasets.sqlite_database(Path(scratch) / "attack.db", 10, 20)
+        )
 
         async def crowd() -> None:
             database = Database(Settings(database_url=url))
@@ -229,6 +236,9 @@ def main() -> int:
         with serve_zoo(env) as port:
             quiet, quiet_errors = asyncio.run(normal_traffic(port, args.seconds, args.readers))
             loud, loud_errors, tally = under_attack(port, args.seconds, args.readers, args.only)
+
+    if args.postgres:
+        datasets.drop_postgres_database(args.postgres, "zoo_attack")
 
     def p(values: list[float], q: int) -> float:
         return statistics.quantiles(values, n=100)[q - 1] * 1000

@@ -21,6 +21,8 @@ from zoo.animals.models import Animal
 from zoo.app import create_app
 from zoo.config import Settings
 from zoo.graphql.document_shape import field_pairs, measure
+from zoo.graphql.schema import build_schema
+from zoo.graphql.validation import DocumentCache
 from zoo.services import Services
 
 Bounded = Callable[..., Any]
@@ -227,3 +229,40 @@ async def test_list_sizes_are_read_once_per_change(
     await gql.data(query)
     assert len(count_statements.estimates) == 1  # only the exhibit's animals, counted again
     assert "IN (" in count_statements.estimates[0]
+
+
+async def test_only_valid_documents_are_cached(database_url: str) -> None:
+    """Distinct refused documents must not pile up in the cache (and in every full
+    garbage collection); a valid one is parsed and checked once."""
+    settings = Settings(database_url=database_url, env="test")
+    schema = build_schema(settings)
+    app = create_app(settings, schema)
+    cache = schema.documents
+    assert cache is not None
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://cache"
+        ) as client:
+            for n in range(20, 40):
+                assert codes(await post(client, fan_out(n))) == ["QUERY_TOO_LARGE"]
+            assert codes(await post(client, "{ animls { id } }")) == ["GRAPHQL_VALIDATION_FAILED"]
+            assert len(cache.documents) == 0
+            valid = "{ animals { totalCount } }"
+            assert codes(await post(client, valid)) == []
+            document = cache.get(valid)
+            assert document is not None
+            assert codes(await post(client, valid)) == []
+            assert cache.get(valid) is document
+            assert list(cache.documents) == [valid]
+    finally:
+        await dispose(app)
+
+
+def test_the_document_cache_is_bounded_by_text_length() -> None:
+    cache = DocumentCache(max_chars=30)
+    for query in ("{ a }", "{ bb }", "{ ccccccccccccccccccc }"):
+        cache.put(query, parse("{ __typename }"))
+    assert list(cache.documents) == ["{ bb }", "{ ccccccccccccccccccc }"]
+    assert cache.size == 6 + 23
+    cache.put("{ " + "d" * 40 + " }", parse("{ __typename }"))  # longer than the cache
+    assert cache.size == 29

@@ -13,6 +13,12 @@ from redis.asyncio import Redis
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry import Schema
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
 import zoo
 from zoo.auth.rate_limit import LoginRateLimit, MemoryWindow, RedisWindow, Window
@@ -30,6 +36,15 @@ from zoo.http import BodySizeLimit, BodyTimeout, RequestId
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
+
+SUBSCRIPTION_PROTOCOLS = (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    GRAPHQL_SSE_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+"""Every standard way to subscribe: WebSocket (both subprotocols), Server-Sent Events
+(graphql-sse, distinct connections) and Apollo's multipart HTTP subscriptions."""
 
 
 def create_app(settings: Settings | None = None, schema: Schema | None = None) -> FastAPI:
@@ -103,6 +118,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         require_login=settings.subscriptions_require_login,
         keep_alive=True,
         keep_alive_interval=15,
+        subscription_protocols=SUBSCRIPTION_PROTOCOLS,
         context_getter=get_context,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=False,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension
+from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from zoo.animals.schema import AnimalMutation, AnimalQuery, AnimalSubscription
 from zoo.auth.schema import UserQuery
@@ -18,11 +20,12 @@ from zoo.exhibits.schema import ExhibitMutation, ExhibitQuery, ExhibitSubscripti
 from zoo.graphql.cost import QueryCost
 from zoo.graphql.errors import format_errors
 from zoo.graphql.execution import FastListExecutor
-from zoo.graphql.validation import DocumentLimits, LimitedValidation, cached_validation
+from zoo.graphql.validation import CheckedDocuments, DocumentCache, DocumentLimits
 from zoo.staff.schema import StaffMutation, StaffQuery, StaffSubscription
 
-DOCUMENT_CACHE_SIZE = 512
-"""Distinct query documents whose parse and validation are remembered (front ends send few)."""
+DOCUMENT_CACHE_CHARS = 1_000_000
+"""Total length of the valid query documents remembered, parsed and checked (front ends
+send few distinct ones, of a few kilobytes each)."""
 
 
 @strawberry.type
@@ -42,6 +45,7 @@ class Subscription(AnimalSubscription, ExhibitSubscription, StaffSubscription):
 
 class ZooSchema(strawberry.Schema):
     show_error_details = False
+    documents: DocumentCache | None = None
     max_tokens: int | None = None
     validation_rules: tuple[type[ASTValidationRule], ...] = ()
 
@@ -57,6 +61,30 @@ class ZooSchema(strawberry.Schema):
             context.parse_options["max_tokens"] = self.max_tokens
         context.validation_rules += self.validation_rules
         return context
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One result, so never a subscription: run as a query, its event stream became
+        a null and an internal error. It is refused (``InvalidOperationTypeError``),
+        and the view names the transports that stream."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -82,10 +110,9 @@ def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -
         max_fragments=settings.max_fragments,
         max_field_pairs=settings.max_field_pairs,
     )
-    validate = cached_validation(limits, DOCUMENT_CACHE_SIZE)
+    documents = DocumentCache(DOCUMENT_CACHE_CHARS)
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: LimitedValidation(validate),
+        lambda: CheckedDocuments(documents, limits),
         lambda: QueryCost(settings.max_cost, settings.list_size_estimate),
     ]
     built = ZooSchema(
@@ -99,6 +126,7 @@ def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -
     built.show_error_details = settings.show_error_details
     built.max_tokens = settings.max_tokens
     built.validation_rules = rules
+    built.documents = documents
     return built
 
 

@@ -28,6 +28,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from zoo.auth.users import Auth
@@ -45,10 +46,16 @@ from zoo.http import PAYLOAD_TOO_LARGE, error_body
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
+SUBSCRIBE_HOW = (
+    "A subscription streams its events: ask with Accept: text/event-stream (GraphQL over "
+    'SSE), Accept: multipart/mixed;subscriptionSpec="1.0" (Apollo\'s HTTP subscriptions), '
+    "or over a WebSocket (graphql-transport-ws or graphql-ws)"
+)
 REFUSAL_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
     413: PAYLOAD_TOO_LARGE,
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
@@ -199,11 +206,15 @@ class ZooGraphQL(GraphQL[Context, None]):
         return response
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """A mutation over GET is 405 Method Not Allowed, as the spec says (strawberry says 400)."""
+        """A mutation over GET is 405 Method Not Allowed, as the spec says (strawberry says
+        400); a subscription without a streaming ``Accept`` is 406, naming the ways in."""
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as exc:
-            if isinstance(exc.__cause__, InvalidOperationTypeError) and exc.status_code == 400:
+            cause = exc.__cause__
+            if isinstance(cause, InvalidOperationTypeError) and exc.status_code == 400:
+                if cause.operation_type is OperationType.SUBSCRIPTION:
+                    raise HTTPException(406, SUBSCRIBE_HOW) from exc
                 raise HTTPException(405, exc.reason) from exc
             raise
 
