@@ -43,9 +43,17 @@ format: install-dev
 	$(BIN)/ruff format zoo tests migrations bench
 	$(BIN)/ruff check --fix zoo tests migrations bench
 
+# The JavaScript clients of the interop tests (tests/js, pinned by its lockfile).
+# Without npm they are not installed and those tests skip; .ci/run requires them.
+JS_CLIENTS := tests/js/node_modules/.installed
+$(JS_CLIENTS): tests/js/package.json tests/js/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/js --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the JavaScript interop tests will skip"; fi
+
 # The suite runs against SQLite always, and against PostgreSQL when
 # ZOO_TEST_POSTGRES_URL is set (.ci/run sets it; then an unreachable server fails).
-test: lint
+test: lint $(JS_CLIENTS)
 	$(BIN)/pytest
 
 # A longer fuzz run than the one in `make test`.
@@ -67,4 +75,4 @@ schema: install
 	$(BIN)/zoo schema export schema.graphql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache data tests/js/node_modules

@@ -36,7 +36,15 @@ PASSWORD = "correct-horse-battery"
 
 def pytest_report_header() -> list[str]:
     redis = os.environ.get("ZOO_TEST_REDIS_URL", "").strip()
+    node = shutil.which("node")
+    js_clients = (Path(__file__).parent / "js" / "node_modules" / "graphql-ws").is_dir()
     return [
+        "JavaScript clients (graphql-ws, graphql-sse, Apollo): "
+        + (
+            "installed"
+            if node and js_clients
+            else "skipped (Node or tests/js/node_modules is missing; make test runs npm ci)"
+        ),
         f"databases: SQLite and PostgreSQL ({POSTGRES_URL})"
         if POSTGRES_URL
         else "databases: SQLite only; PostgreSQL half skipped (ZOO_TEST_POSTGRES_URL is not set)",

@@ -126,10 +126,21 @@ class Settings(BaseSettings):
         20, ge=1, description="Most operations one WebSocket may run at once"
     )
     max_sockets_per_address: int = Field(
-        20, ge=1, description="Most WebSockets open at once from one client address"
+        20,
+        ge=1,
+        description="Most WebSockets and HTTP subscription streams open at once from one "
+        "client address",
+    )
+    stream_heartbeat_seconds: float = Field(
+        15,
+        gt=0,
+        description="Idle time after which an HTTP subscription stream sends a heartbeat "
+        "(an SSE comment, an empty multipart part), so that proxies keep it open",
     )
     subscriptions_require_login: bool = Field(
-        False, description="Refuse WebSocket connections without a logged-in user"
+        False,
+        description="Refuse WebSocket connections and HTTP subscription streams without a "
+        "logged-in user",
     )
     event_queue_size: int = Field(
         1000, ge=1, description="Events a slow subscriber may have waiting before it is cut off"

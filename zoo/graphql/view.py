@@ -12,7 +12,7 @@ type, and then a request error (unparsable, invalid, bad variables: no
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import cached_property
 from http import HTTPStatus
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -53,17 +53,21 @@ SUBSCRIBE_HOW = (
 )
 REFUSAL_CODES = {
     400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     406: "NOT_ACCEPTABLE",
     413: PAYLOAD_TOO_LARGE,
     415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
 }
 """Codes for what strawberry refuses before any GraphQL runs (it answers in plain text)."""
 
 
 def refusal(status: int, message: str) -> Response:
     headers = {"Allow": ALLOWED_METHODS} if status == 405 else None
+    if status == 429:
+        headers = {"Retry-After": "5"}
     code = REFUSAL_CODES.get(status) or HTTPStatus(status).name
     return Response(error_body(message, code), status, headers, media_type=JSON)
 
@@ -105,6 +109,20 @@ async def refuse_socket(scope: Scope, receive: Receive, send: Send, reason: str)
     await send({"type": "websocket.close", "code": TOO_MANY_SOCKETS, "reason": reason})
 
 
+class CountedStream(StreamingResponse):
+    """A streaming response that says when it is over."""
+
+    def __init__(self, *args: Any, on_done: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_done = on_done
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_done()
+
+
 class ZooGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -119,6 +137,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         max_response_bytes: int = 50_000_000,
         max_message_bytes: int = 1_000_000,
         max_sockets_per_address: int = 20,
+        stream_heartbeat_seconds: float = 15,
         require_login: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -129,6 +148,9 @@ class ZooGraphQL(GraphQL[Context, None]):
         self.max_response_bytes = max_response_bytes
         self.max_message_bytes = max_message_bytes
         self.sockets = SocketsPerAddress(max_sockets_per_address)
+        """Open WebSockets and HTTP subscription streams, per client address."""
+        for transport in self._stream_transport_map.values():
+            transport.heartbeat_interval = stream_heartbeat_seconds
         self.require_login = require_login
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,6 +182,45 @@ class ZooGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
         finally:
             self.sockets.release(address)
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """A subscription over SSE or multipart logs in as a WebSocket does: when
+        subscriptions require a login, an anonymous stream is a 401."""
+        streaming = getattr(request_data, "protocol", "http") != "http"
+        if streaming and self.require_login and context.user is None:
+            raise HTTPException(401, "Log in to subscribe")
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, *args, **kwargs
+        )
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        """An HTTP subscription stream takes a place among its address's sockets, given
+        back when the response ends, however it ends (a vanished client included)."""
+        client = request.client
+        address = str(client.host) if client else "unknown"
+        if not self.sockets.acquire(address):
+            limit = self.sockets.limit
+            return refusal(429, f"More than {limit} subscriptions open from this address")
+        return CountedStream(
+            stream(),
+            status_code=sub_response.status_code or 200,
+            headers={**sub_response.headers, **headers},
+            on_done=lambda: self.sockets.release(address),
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -1,0 +1,305 @@
+"""Subscriptions over HTTP: Server-Sent Events (graphql-sse) and Apollo's multipart protocol.
+
+The server runs in the test's own process (uvicorn, with the app's lifespan),
+so that a test can look at the broker's subscribers and the event loop's
+tasks after a client has gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from bench.http import free_port
+from tests.conftest import PASSWORD, POSTGRES_URL
+from zoo.app import create_app
+from zoo.auth.service import create_user
+from zoo.config import Settings
+
+SSE = {"Accept": "text/event-stream"}
+MULTIPART = {"Accept": 'multipart/mixed;subscriptionSpec="1.0", application/json'}
+EVENTS = "subscription { animalEvents { kind animal { id name species } } }"
+
+Live = Callable[..., Any]
+
+
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+def live(database_url: str) -> Live:
+    """A served app with some settings changed; yields (app, base URL, an admin's token)."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[tuple[Any, str, str]]:
+        settings = Settings(**{"database_url": database_url, "env": "test", **overrides})
+        app = create_app(settings)
+        email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+        await create_user(app.state.database, email, PASSWORD, superuser=True)
+        async with running(app) as base:
+            async with httpx.AsyncClient(base_url=base) as http:
+                login = await http.post(
+                    "/auth/jwt/login", data={"username": email, "password": PASSWORD}
+                )
+            yield app, base, login.json()["access_token"]
+
+    return make
+
+
+async def mutate(base: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base) as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return dict(body["data"])
+
+
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
+    """(event, data) pairs; a comment comes as ("comment", text)."""
+    event, data = "", ""
+    async for line in lines:
+        if line.startswith(":"):
+            yield "comment", line[1:].strip()
+        elif line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data = line.split(":", 1)[1].strip()
+        elif line == "" and event:
+            yield event, data
+            event, data = "", ""
+
+
+async def multipart_parts(chunks: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
+    """The JSON body of each part of a ``multipart/mixed; boundary=graphql`` stream."""
+    buffer = ""
+    async for chunk in chunks:
+        buffer += chunk
+        while True:
+            start = buffer.find("\r\n\r\n")
+            if start < 0:
+                break
+            end = buffer.find("\r\n--graphql", start)
+            if end < 0:
+                break
+            body = buffer[start + 4 : end]
+            buffer = buffer[end + len("\r\n--graphql") :]
+            if body.strip():
+                yield json.loads(body)
+
+
+async def lifecycle(base: str, token: str) -> list[str]:
+    """Create, rename and delete an animal; the kinds its subscribers should see."""
+    made = await mutate(
+        base, token, "mutation($n: String!) { createAnimal(input: {name: $n}) { id } }", n="Ada"
+    )
+    id_ = made["createAnimal"]["id"]
+    await mutate(
+        base,
+        token,
+        'mutation($id: Int!) { updateAnimal(id: $id, input: {species: "owl"}) { id } }',
+        id=id_,
+    )
+    await mutate(base, token, "mutation($id: Int!) { deleteAnimal(id: $id) { id } }", id=id_)
+    return ["CREATED", "UPDATED", "DELETED"]
+
+
+async def until(condition: Callable[[], bool], seconds: float = 5) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition did not come true in time")
+
+
+async def test_sse_stream_delivers_created_updated_deleted(live: Live) -> None:
+    async with live() as (app, base, token), httpx.AsyncClient(base_url=base, timeout=10) as http:
+        broker = app.state.services.events
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            await until(lambda: len(broker.subscribers) == 1)
+            expected = await lifecycle(base, token)
+            kinds, events = [], sse_events(stream.aiter_lines())
+            async for event, data in events:
+                assert event == "next", (event, data)
+                payload = json.loads(data)
+                kinds.append(payload["data"]["animalEvents"]["kind"])
+                if len(kinds) == len(expected):
+                    break
+            assert kinds == expected
+            assert payload["data"]["animalEvents"]["animal"]["species"] == "owl"
+
+
+async def test_multipart_stream_delivers_events_as_apollo_expects(live: Live) -> None:
+    async with live() as (app, base, token), httpx.AsyncClient(base_url=base, timeout=10) as http:
+        broker = app.state.services.events
+        async with http.stream(
+            "POST", "/graphql", json={"query": EVENTS}, headers=MULTIPART
+        ) as stream:
+            assert stream.status_code == 200
+            content_type = stream.headers["content-type"]
+            assert content_type.startswith("multipart/mixed;boundary=graphql")
+            assert "subscriptionSpec=1.0" in content_type
+            await until(lambda: len(broker.subscribers) == 1)
+            expected = await lifecycle(base, token)
+            kinds = []
+            async for part in multipart_parts(stream.aiter_text()):
+                if part == {}:
+                    continue  # a heartbeat
+                kinds.append(part["payload"]["data"]["animalEvents"]["kind"])
+                if len(kinds) == len(expected):
+                    break
+            assert kinds == expected
+
+
+async def test_idle_streams_send_heartbeats(live: Live) -> None:
+    async with (
+        live(stream_heartbeat_seconds=0.3) as (_, base, _token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as sse:
+            event, text = await anext(sse_events(sse.aiter_lines()))
+            assert (event, text) == ("comment", "ping")
+        async with http.stream(
+            "POST", "/graphql", json={"query": EVENTS}, headers=MULTIPART
+        ) as multipart:
+            assert await anext(multipart_parts(multipart.aiter_text())) == {}
+
+
+async def test_a_vanished_subscriber_leaves_nothing_behind(live: Live) -> None:
+    async with live() as (app, base, token):
+        broker = app.state.services.events
+        before = {t for t in asyncio.all_tasks() if not t.done()}
+        for headers in (SSE, MULTIPART):
+            async with (
+                httpx.AsyncClient(base_url=base, timeout=10) as http,
+                http.stream("POST", "/graphql", json={"query": EVENTS}, headers=headers) as stream,
+            ):
+                assert stream.status_code == 200
+                await until(lambda: len(broker.subscribers) == 1)
+            # The client is gone: its subscriber, queue and tasks go too.
+            await until(lambda: not broker.subscribers)
+            await mutate(base, token, 'mutation { createAnimal(input: {name: "After"}) { id } }')
+        await until(lambda: {t for t in asyncio.all_tasks() if not t.done()} <= before)
+
+
+async def test_streams_count_against_the_per_address_limit(live: Live) -> None:
+    async with (
+        live(max_sockets_per_address=1) as (_, base, _token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as one:
+            assert one.status_code == 200
+            second = await http.post("/graphql", json={"query": EVENTS}, headers=SSE)
+            assert second.status_code == 429
+            assert second.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
+            assert second.headers["retry-after"] == "5"
+        await asyncio.sleep(0.2)
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as again:
+            assert again.status_code == 200
+
+
+async def test_streams_log_in_like_sockets(live: Live) -> None:
+    async with (
+        live(subscriptions_require_login=True) as (_, base, token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        for headers in (SSE, MULTIPART):
+            anonymous = await http.post("/graphql", json={"query": EVENTS}, headers=headers)
+            assert anonymous.status_code == 401
+            assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            with_token = {**headers, "Authorization": f"Bearer {token}"}
+            async with http.stream(
+                "POST", "/graphql", json={"query": EVENTS}, headers=with_token
+            ) as stream:
+                assert stream.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"method": "POST", "headers": {}},
+        {"method": "POST", "headers": {"Accept": "application/graphql-response+json"}},
+        {"method": "GET", "headers": {}},
+    ],
+)
+async def test_a_subscription_without_a_stream_is_406_not_an_internal_error(
+    client: httpx.AsyncClient, how: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    if how["method"] == "GET":
+        response = await client.get("/graphql", params={"query": EVENTS}, headers=how["headers"])
+    else:
+        response = await client.post("/graphql", json={"query": EVENTS}, headers=how["headers"])
+    assert response.status_code == 406
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "NOT_ACCEPTABLE"
+    assert "text/event-stream" in error["message"]
+    assert "multipart/mixed" in error["message"]
+    assert "WebSocket" in error["message"]
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_an_sse_subscriber_on_one_instance_sees_a_mutation_on_another(
+    live: Live,
+) -> None:
+    async with live() as (first, a, token), live() as (second, b, _):
+        assert first.state.services.events is not second.state.services.events
+        async with (
+            httpx.AsyncClient(base_url=b, timeout=10) as http,
+            http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as stream,
+        ):
+            await until(lambda: len(second.state.services.events.subscribers) == 1)
+            await mutate(a, token, 'mutation { createAnimal(input: {name: "Far"}) { id } }')
+            event, data = await anext(sse_events(stream.aiter_lines()))
+            assert event == "next"
+            animal = json.loads(data)["data"]["animalEvents"]
+            assert (animal["kind"], animal["animal"]["name"]) == ("CREATED", "Far")
+
+
+async def test_a_same_origin_cookie_logs_a_stream_in(live: Live) -> None:
+    async with (
+        live(subscriptions_require_login=True) as (app, base, _token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        email = f"cookie-{uuid.uuid4().hex[:8]}@example.com"
+        await create_user(app.state.database, email, PASSWORD)
+        login = await http.post(
+            "/auth/cookie/login", data={"username": email, "password": PASSWORD}
+        )
+        assert login.status_code == 204
+        assert http.cookies.get("zoo-auth")
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as stream:
+            assert stream.status_code == 200
+        # EventSource's way: a GET, with the cookie.
+        async with http.stream("GET", "/graphql", params={"query": EVENTS}, headers=SSE) as get:
+            assert get.status_code == 200
+        http.cookies.clear()
+        anonymous = await http.get("/graphql", params={"query": EVENTS}, headers=SSE)
+        assert anonymous.status_code == 401

@@ -1,0 +1,94 @@
+"""The JavaScript clients front ends use (graphql-ws, graphql-sse, Apollo Client), run with
+Node against a real server, each receiving real events for mutations made over HTTP.
+
+The clients are pinned in ``tests/js/package-lock.json`` and installed by
+``make test`` (``npm ci``). Without Node and npm these tests skip, and the
+pytest header says so; ``.ci/run`` requires them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bench.http import serve
+from tests.test_subscriptions import server_env, token_for
+
+JS = Path(__file__).parent / "js"
+NODE = shutil.which("node")
+INSTALLED = (JS / "node_modules" / "graphql-ws").is_dir()
+REQUIRED = os.environ.get("ZOO_TEST_REQUIRE_CLIENTS", "") == "1"
+
+pytestmark = pytest.mark.skipif(
+    not (NODE and INSTALLED) and not REQUIRED,
+    reason="Node or the JavaScript clients are missing (make test installs them with npm)",
+)
+
+
+@pytest.fixture
+def server(database_url: str) -> Iterator[str]:
+    with serve("zoo.main:app", server_env(database_url)) as port:
+        yield f"http://127.0.0.1:{port}/graphql"
+
+
+async def mutate(url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            url,
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return dict(body["data"])
+
+
+@pytest.mark.parametrize("client", ["graphql-ws", "graphql-sse", "apollo-ws", "apollo-multipart"])
+async def test_javascript_client_receives_events(
+    server: str, database_url: str, client: str
+) -> None:
+    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    token = await token_for(database_url, server.removeprefix("http://").split("/")[0])
+    process = await asyncio.create_subprocess_exec(
+        NODE,
+        str(JS / "subscribe.mjs"),
+        client,
+        server,
+        token,
+        "3",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=JS,
+    )
+    assert process.stdout is not None
+    try:
+        ready = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert ready.strip() == b"READY", ready + await process.stderr.read()  # type: ignore[union-attr]
+        made = await mutate(server, token, 'mutation { createAnimal(input: {name: "Js"}) { id } }')
+        id_ = made["createAnimal"]["id"]
+        await mutate(
+            server,
+            token,
+            'mutation($id: Int!) { updateAnimal(id: $id, input: {species: "owl"}) { id } }',
+            id=id_,
+        )
+        await mutate(server, token, "mutation($id: Int!) { deleteAnimal(id: $id) { id } }", id=id_)
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    events = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+    assert process.returncode == 0, (events, err.decode())
+    assert [event["kind"] for event in events] == ["CREATED", "UPDATED", "DELETED"]
+    animal = {k: v for k, v in events[0]["animal"].items() if k != "__typename"}  # Apollo's
+    assert animal == {"id": id_, "name": "Js", "species": None}
+    assert events[1]["animal"]["species"] == "owl"
