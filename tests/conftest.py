@@ -11,7 +11,8 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import event
 
+from bench.http import free_port
 from zoo.__main__ import migrate
 from zoo.app import create_app
 from zoo.auth.service import create_user
@@ -259,3 +262,44 @@ def count_statements(app: Any) -> Iterator[StatementCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
+
+
+Live = Callable[..., Any]
+
+
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[str]:
+    """``app`` served by uvicorn in the test's own process (its lifespan included), so that
+    a test can look inside it (the broker's subscribers, the loop's tasks) as clients use it."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+def live(database_url: str) -> Live:
+    """A served app with some settings changed; yields (app, base URL, an admin's token)."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[tuple[Any, str, str]]:
+        settings = Settings(**{"database_url": database_url, "env": "test", **overrides})
+        app = create_app(settings)
+        email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+        await create_user(app.state.database, email, PASSWORD, superuser=True)
+        async with running(app) as base:
+            async with httpx.AsyncClient(base_url=base) as http:
+                login = await http.post(
+                    "/auth/jwt/login", data={"username": email, "password": PASSWORD}
+                )
+            yield app, base, login.json()["access_token"]
+
+    return make

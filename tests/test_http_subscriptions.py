@@ -11,60 +11,17 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from bench.http import free_port
-from tests.conftest import PASSWORD, POSTGRES_URL
-from zoo.app import create_app
+from tests.conftest import PASSWORD, POSTGRES_URL, Live
 from zoo.auth.service import create_user
-from zoo.config import Settings
 
 SSE = {"Accept": "text/event-stream"}
 MULTIPART = {"Accept": 'multipart/mixed;subscriptionSpec="1.0", application/json'}
 EVENTS = "subscription { animalEvents { kind animal { id name species } } }"
-
-Live = Callable[..., Any]
-
-
-@asynccontextmanager
-async def running(app: Any) -> AsyncIterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture
-def live(database_url: str) -> Live:
-    """A served app with some settings changed; yields (app, base URL, an admin's token)."""
-
-    @asynccontextmanager
-    async def make(**overrides: Any) -> AsyncIterator[tuple[Any, str, str]]:
-        settings = Settings(**{"database_url": database_url, "env": "test", **overrides})
-        app = create_app(settings)
-        email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
-        await create_user(app.state.database, email, PASSWORD, superuser=True)
-        async with running(app) as base:
-            async with httpx.AsyncClient(base_url=base) as http:
-                login = await http.post(
-                    "/auth/jwt/login", data={"username": email, "password": PASSWORD}
-                )
-            yield app, base, login.json()["access_token"]
-
-    return make
 
 
 async def mutate(base: str, token: str, query: str, **variables: Any) -> dict[str, Any]:

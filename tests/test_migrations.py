@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import POSTGRES_URL, _admin, with_database
@@ -111,3 +111,52 @@ def test_documented_workflow_on_a_scratch_copy(tmp_path: Path) -> None:
     run("alembic", "upgrade", "head", cwd=project, url=url)
     run("alembic", "check", cwd=project, url=url)
     assert table_names(url) == TABLES
+
+
+def test_duplicate_emails_are_resolved_before_the_case_blind_index(empty_database: str) -> None:
+    """Accounts that share an email in different cases (made before the index): one is
+    kept (the active, lower-case one), the others deactivated and renamed, never lost."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "7298ba52df32")
+    ids = [uuid.uuid4() for _ in range(3)]
+    rows = [
+        (ids[0], "Keeper@Example.com", True),
+        (ids[1], "keeper@example.com", True),
+        (ids[2], "KEEPER@example.com", False),
+    ]
+
+    async def insert_and_read(after: bool) -> list[tuple[str, str, bool]]:
+        engine = create_async_engine(Settings(database_url=empty_database).database_url)
+        try:
+            async with engine.begin() as connection:
+                if not after:
+                    for id_, email, active in rows:
+                        await connection.execute(
+                            text(
+                                "INSERT INTO users (id, email, hashed_password, is_active,"
+                                " is_superuser, is_verified) VALUES (:id, :email, 'x', :a,"
+                                " false, false)"
+                            ),
+                            {
+                                "id": id_ if "postgresql" in empty_database else str(id_),
+                                "email": email,
+                                "a": active,
+                            },
+                        )
+                result = await connection.execute(
+                    text("SELECT id, email, is_active FROM users ORDER BY email")
+                )
+                return [(str(r[0]).replace("-", ""), r[1], bool(r[2])) for r in result]
+        finally:
+            await engine.dispose()
+
+    asyncio.run(insert_and_read(after=False))
+    command.upgrade(config, "head")
+    after = {id_: (email, active) for id_, email, active in asyncio.run(insert_and_read(True))}
+    assert after[ids[1].hex] == ("keeper@example.com", True)
+    for renamed in (ids[0], ids[2]):
+        email, active = after[renamed.hex]
+        assert email.startswith(f"duplicate-{renamed.hex[:12]}.")
+        assert email.lower().endswith("@example.com")
+        assert active is False
+    assert len(after) == 3

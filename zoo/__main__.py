@@ -80,7 +80,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         reload=args.reload,
         workers=args.workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # Forwarded headers only from the proxies named: anyone else could claim any
+        # address (and with it a fresh login budget) on every request.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         http=HeaderTimeoutProtocol,
         timeout_keep_alive=settings.keep_alive_seconds,
         # A WebSocket message is capped like a request body, before it is read whole.

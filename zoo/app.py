@@ -22,8 +22,10 @@ from strawberry.subscriptions import (
 
 import zoo
 from zoo.auth.rate_limit import LoginRateLimit, MemoryWindow, RedisWindow, Window
+from zoo.auth.routes import sessions_router
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
-from zoo.auth.users import Auth, refuse_cross_origin
+from zoo.auth.sessions import LiveSessions
+from zoo.auth.users import Auth, refuse_cross_origin, refuse_cross_origin_cookie
 from zoo.config import Settings
 from zoo.core.events import Broker
 from zoo.core.pg_events import PostgresBroker
@@ -32,7 +34,7 @@ from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
-from zoo.http import BodySizeLimit, BodyTimeout, RequestId
+from zoo.http import BodySizeLimit, BodyTimeout, NoStore, RequestId
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
@@ -57,7 +59,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         else Broker(settings.event_queue_size, settings.max_subscriptions)
     )
     services = Services.build(database, events, settings.list_sizes_max_age)
-    auth = Auth(settings, database)
+    auth = Auth(settings, database, events)
+    sessions = LiveSessions(auth.user_for_token)
+    events.listeners.append(sessions.note)
     # A Redis that hangs must not hang logins: past a second, the in-process window stands in.
     redis = (
         Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
@@ -99,12 +103,15 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     app.state.shutdown = shutdown
 
     async def get_context(connection: Request | WebSocket) -> Context:
-        user = await auth.user_for(connection)
+        credential = auth.credential_for(connection)
+        user = await auth.user_for_token(credential) if credential else None
         return Context(
             services,
             user,
             json_fragments=connection.scope["type"] == "http",
             max_items=settings.max_response_items,
+            credential=credential,
+            sessions=sessions,
         )
 
     graphql = ZooGraphQL(
@@ -128,23 +135,31 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
 
     users = auth.users
     limited = [Depends(LoginRateLimit(login_window))]
+    same_origin_cookie = Depends(refuse_cross_origin_cookie)
     app.include_router(
-        users.get_auth_router(auth.bearer), prefix="/auth/jwt", tags=["auth"], dependencies=limited
+        users.get_auth_router(auth.bearer),
+        prefix="/auth/jwt",
+        tags=["auth"],
+        dependencies=[same_origin_cookie, *limited],
     )
     app.include_router(
         users.get_auth_router(auth.cookie),
         prefix="/auth/cookie",
         tags=["auth"],
-        dependencies=[Depends(refuse_cross_origin), *limited],
+        dependencies=[Depends(refuse_cross_origin), same_origin_cookie, *limited],
     )
     app.include_router(
         users.get_register_router(UserRead, UserCreate),
         prefix="/auth",
         tags=["auth"],
-        dependencies=limited,
+        dependencies=[same_origin_cookie, *limited],
     )
+    app.include_router(sessions_router(auth), dependencies=[same_origin_cookie])
     app.include_router(
-        users.get_users_router(UserRead, UserUpdate), prefix="/users", tags=["users"]
+        users.get_users_router(UserRead, UserUpdate),
+        prefix="/users",
+        tags=["users"],
+        dependencies=[same_origin_cookie],
     )
 
     @app.get("/health", tags=["health"])
@@ -171,6 +186,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
 
     for unavailable in UNAVAILABLE_ERRORS:
         app.add_exception_handler(unavailable, database_unavailable)
+    app.add_middleware(NoStore, prefixes=("/auth/", "/users/"))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(RequestId)

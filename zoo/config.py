@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         description="Redis for login rate limits shared by every process "
         "(default: each process counts its own)",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses (comma-separated IPs or networks) of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto `zoo serve` believes; none by default",
+    )
     login_attempts_per_minute: int = Field(
         10,
         ge=1,

@@ -181,3 +181,26 @@ class BodyTimeout:
             return message
 
         await run_refusable(self.app, scope, timed_receive, send)
+
+
+class NoStore:
+    """``Cache-Control: no-store`` on every response under ``prefixes``: tokens, cookies
+    and account data must not be kept by a browser's or a proxy's cache."""
+
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+
+        async def no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", ()) if k != b"cache-control"]
+                headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, no_store)

@@ -13,8 +13,9 @@ import asyncio
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -27,9 +28,12 @@ from fastapi_users import (
     schemas,
 )
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
+from sqlalchemy.exc import IntegrityError
 
 from zoo.auth.models import User
 from zoo.auth.schemas import MIN_PASSWORD_LENGTH
+from zoo.auth.sessions import announce_login_change, presented_token, revoke_sessions
+from zoo.core.events import Broker
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +48,67 @@ async def off_the_loop(work: Callable[..., T], *args: Any) -> T:
 
 
 class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
-    def __init__(self, user_db: SQLAlchemyUserDatabase[User, uuid.UUID], secret: str) -> None:
+    def __init__(
+        self,
+        user_db: SQLAlchemyUserDatabase[User, uuid.UUID],
+        secret: str,
+        events: Broker | None = None,
+    ) -> None:
         super().__init__(user_db)
         self.reset_password_token_secret = secret
         self.verification_token_secret = secret
+        self.events = events
+        """Where changes to a user's logins are announced (see ``auth.sessions``)."""
+
+    async def update(
+        self,
+        user_update: schemas.BaseUserUpdate,
+        user: User,
+        safe: bool = False,
+        request: Request | None = None,
+    ) -> User:
+        """A user changing their own password or email proves it is them (the current
+        password); a new password ends every other session of the user (every session,
+        when a superuser sets it)."""
+        values: dict[str, Any] = (
+            user_update.create_update_dict()  # type: ignore[no-untyped-call]
+            if safe
+            else user_update.create_update_dict_superuser()  # type: ignore[no-untyped-call]
+        )
+        current = values.pop("current_password", None)
+        if safe and ("password" in values or "email" in values):
+            proved = (
+                current is not None
+                and (
+                    await off_the_loop(
+                        self.password_helper.verify_and_update, current, user.hashed_password
+                    )
+                )[0]
+            )
+            if not proved:
+                raise InvalidPasswordException(
+                    reason="Give your current password (current_password) to change "
+                    "your password or email"
+                )
+        updated = await self._update(user, values)
+        if "password" in values:
+            keep = presented_token(request) if safe and request is not None else None
+            session = self.user_db.session  # type: ignore[attr-defined]
+            await revoke_sessions(session, updated.id, keep)
+            await session.commit()
+        await self.on_after_update(updated, values, request)
+        return updated
+
+    async def on_after_update(
+        self, user: User, update_dict: dict[str, Any], request: Request | None = None
+    ) -> None:
+        # Deactivated, demoted, a new password: open sockets check their login again.
+        if self.events is not None:
+            await announce_login_change(self.events, user.id)
+
+    async def on_after_delete(self, user: User, request: Request | None = None) -> None:
+        if self.events is not None:
+            await announce_login_change(self.events, user.id)
 
     async def validate_password(self, password: str, user: schemas.BaseUserCreate | User) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -82,9 +143,20 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         values["hashed_password"] = await off_the_loop(
             self.password_helper.hash, values.pop("password")
         )
-        created = await self.user_db.create(values)
+        async with self._one_account_per_email():
+            created = await self.user_db.create(values)
         await self.on_after_register(created, request)
         return created
+
+    @asynccontextmanager
+    async def _one_account_per_email(self) -> AsyncIterator[None]:
+        """The database's unique index (on the email, ignoring case) has the last word when
+        two sign-ups race past the existence check: the loser is told the email is taken."""
+        try:
+            yield
+        except IntegrityError:
+            await self.user_db.session.rollback()  # type: ignore[attr-defined]
+            raise exceptions.UserAlreadyExists() from None
 
     async def authenticate(self, credentials: OAuth2PasswordRequestForm) -> User | None:
         try:
@@ -105,9 +177,11 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
     async def _update(self, user: User, update_dict: dict[str, Any]) -> User:
         password = update_dict.get("password")
         if password is None:
-            return await super()._update(user, update_dict)
+            async with self._one_account_per_email():
+                return await super()._update(user, update_dict)
         await self.validate_password(password, user)
         # Hashed here, then passed on as a plain column: one update, as before.
         hashed = await off_the_loop(self.password_helper.hash, password)
         rest = {k: v for k, v in update_dict.items() if k != "password"}
-        return await super()._update(user, {**rest, "hashed_password": hashed})
+        async with self._one_account_per_email():
+            return await super()._update(user, {**rest, "hashed_password": hashed})

@@ -21,4 +21,7 @@ class UserCreate(schemas.BaseUserCreate):
 
 
 class UserUpdate(schemas.BaseUserUpdate):
-    pass
+    current_password: str | None = Field(
+        None,
+        description="Your current password: needed to change your own password or email.",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
@@ -26,10 +27,11 @@ from starlette.requests import HTTPConnection
 
 from zoo.auth.manager import UserManager
 from zoo.auth.models import AccessToken, User
+from zoo.auth.sessions import COOKIE_NAME, announce_login_change, bearer_token
 from zoo.config import Settings
+from zoo.core.events import Broker
 from zoo.db import Database
 
-COOKIE_NAME = "zoo-auth"
 CSRF_SAFE_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
 
 
@@ -57,6 +59,18 @@ def is_same_origin(request: HTTPConnection) -> bool:
     return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
+async def refuse_cross_origin_cookie(request: Request) -> None:
+    """Any route the cookie can authenticate refuses it from another origin.
+
+    fastapi-users authenticates every protected route (``/auth/jwt/logout``,
+    ``/users/...``) with either backend, so a page elsewhere could have a
+    visitor's browser post to them with the visitor's cookie. Bearer tokens
+    are not sent by browsers on their own, so requests with only a token pass.
+    """
+    if COOKIE_NAME in request.cookies and not is_same_origin(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="CROSS_ORIGIN_REQUEST")
+
+
 async def refuse_cross_origin(request: Request) -> None:
     """Cookie login and logout only from this server's own pages.
 
@@ -67,10 +81,23 @@ async def refuse_cross_origin(request: Request) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="CROSS_ORIGIN_REQUEST")
 
 
+class AnnouncingStrategy(DatabaseStrategy[User, uuid.UUID, AccessToken]):
+    """Database sessions whose logout is announced, so that open sockets drop it too."""
+
+    def __init__(self, *args: Any, events: Broker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.events = events
+
+    async def destroy_token(self, token: str, user: User) -> None:
+        await super().destroy_token(token, user)
+        await announce_login_change(self.events, user.id)
+
+
 class Auth:
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(self, settings: Settings, database: Database, events: Broker) -> None:
         self.settings = settings
         self.database = database
+        self.events = events
         secret = settings.secret.get_secret_value()
         lifetime = settings.token_lifetime_seconds
 
@@ -93,14 +120,14 @@ class Auth:
         async def get_user_manager(
             user_db: SQLAlchemyUserDatabase[User, uuid.UUID] = Depends(get_user_db),
         ) -> AsyncIterator[UserManager]:
-            yield UserManager(user_db, secret)
+            yield UserManager(user_db, secret, events)
 
         def database_strategy(
             access_token_db: SQLAlchemyAccessTokenDatabase[AccessToken] = Depends(
                 get_access_token_db
             ),
         ) -> DatabaseStrategy[User, uuid.UUID, AccessToken]:
-            return DatabaseStrategy(access_token_db, lifetime_seconds=lifetime)
+            return AnnouncingStrategy(access_token_db, lifetime_seconds=lifetime, events=events)
 
         self.bearer = AuthenticationBackend(
             name="bearer",
@@ -120,15 +147,19 @@ class Auth:
         )
         self.users = FastAPIUsers[User, uuid.UUID](get_user_manager, [self.bearer, self.cookie])
 
+    def credential_for(self, request: HTTPConnection) -> str | None:
+        """The session token a GraphQL request presents: its bearer token, else the
+        cookie where the cookie may authenticate it (see ``cookie_is_csrf_safe``)."""
+        token = bearer_token(request.headers.get("authorization", ""))
+        if token:
+            return token
+        cookie = request.cookies.get(COOKIE_NAME)
+        return cookie if cookie and cookie_is_csrf_safe(request) else None
+
     async def user_for(self, request: HTTPConnection) -> User | None:
         """The user behind a GraphQL request, or None (no, bad, expired or revoked credentials)."""
-        authorization = request.headers.get("authorization", "")
-        if bearer_token(authorization):
-            return await self.user_for_authorization(authorization)
-        cookie = request.cookies.get(COOKIE_NAME)
-        if not (cookie and cookie_is_csrf_safe(request)):
-            return None
-        return await self.user_for_token(cookie)
+        credential = self.credential_for(request)
+        return await self.user_for_token(credential) if credential else None
 
     async def user_for_authorization(self, authorization: str) -> User | None:
         """The user behind an ``Authorization: Bearer ...`` value, or None."""
@@ -144,8 +175,3 @@ class Auth:
                 lifetime_seconds=self.settings.token_lifetime_seconds,
             )
             return await strategy.read_token(token, manager)
-
-
-def bearer_token(authorization: str) -> str:
-    scheme, _, token = authorization.strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""

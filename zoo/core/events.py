@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from zoo.core.errors import TooManySubscriptions
+from zoo.core.errors import TooManySubscriptions, Unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class SubscriberTooSlow(Exception):
 
 _OVERFLOWED = "overflowed"
 _CLOSED = "closed"
+_LOGIN_ENDED = "login ended"
 
 
 class Subscriber:
@@ -91,6 +92,13 @@ class Subscriber:
                 self.queue.get_nowait()
             self._end(_CLOSED)
 
+    def end_login(self) -> None:
+        """The login this subscription runs under was revoked: end it with that error."""
+        if not self.ended:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self._end(_LOGIN_ENDED)
+
     def _end(self, reason: str) -> None:
         self.ended = True
         self.queue.put_nowait(reason)
@@ -104,6 +112,8 @@ class Subscriber:
             raise SubscriberTooSlow("too many events were waiting; subscribe again")
         if item == _CLOSED:
             raise StopAsyncIteration
+        if item == _LOGIN_ENDED:
+            raise Unauthenticated("Your session has ended; log in again")
         assert isinstance(item, Delivery)
         return item
 

@@ -13,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
 from zoo.animals.models import Animal
 from zoo.auth.models import User
+from zoo.auth.sessions import LiveSessions, Session
 from zoo.core.loaders import Handover, Wanted, handed_over
 from zoo.exhibits.loaders import exhibits_by_id
 from zoo.exhibits.models import Exhibit
@@ -94,9 +95,14 @@ class Context:
         *,
         json_fragments: bool = False,
         max_items: int | None = None,
+        credential: str | None = None,
+        sessions: LiveSessions | None = None,
     ) -> None:
         self.services = services
         self.user = user
+        self.session = Session(credential, user) if credential and user else None
+        """The login behind a long-lived connection, checked again as it goes."""
+        self.sessions = sessions
         self.loaders = Loaders(services)
         self.read_attributes: dict[tuple[int, ...], Wanted] = {}
         """What each list field of this request's query reads (see ``graphql.selection``)."""

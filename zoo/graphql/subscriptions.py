@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import nullcontext
 from typing import Any
 
 import strawberry
@@ -25,15 +26,23 @@ async def changes(
     renewed for every event: nested fields then show the data as it is now.
     """
     context = info.context
+    session, sessions = context.session, context.sessions
     async with context.services.events.subscribe() as subscriber:
-        async for delivery in subscriber:
-            change = delivery.change
-            if change.entity != entity:
-                continue
-            if exhibit_id is not None and exhibit_id not in change.exhibit_ids:
-                continue
-            row = await delivery.row(load)
-            if row is None:
-                continue
-            context.loaders = Loaders(context.services)
-            yield change.kind, row
+        # A revoked login ends the subscription with UNAUTHENTICATED (on an HTTP stream;
+        # a socket is closed as well, see ``graphql.websocket``).
+        with (
+            sessions.watched(session, subscriber.end_login)
+            if session is not None and sessions is not None
+            else nullcontext()
+        ):
+            async for delivery in subscriber:
+                change = delivery.change
+                if change.entity != entity:
+                    continue
+                if exhibit_id is not None and exhibit_id not in change.exhibit_ids:
+                    continue
+                row = await delivery.row(load)
+                if row is None:
+                    continue
+                context.loaders = Loaders(context.services)
+                yield change.kind, row

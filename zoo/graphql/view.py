@@ -31,6 +31,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
+from zoo.auth.sessions import Session, bearer_token
 from zoo.auth.users import Auth
 from zoo.graphql.context import Context
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
@@ -237,10 +238,14 @@ class ZooGraphQL(GraphQL[Context, None]):
             value = params.get("Authorization", params.get("authorization", ""))
             authorization = value if isinstance(value, str) else ""
         if authorization:
-            user = await self.auth.user_for_authorization(authorization)
-            if user is None:
+            token = bearer_token(authorization)
+            user = await self.auth.user_for_token(token) if token else None
+            if user is None or not user.is_active:
                 raise ConnectionRejectionError({"reason": "invalid or expired token"})
             context.user = user
+            context.session = Session(token, user)
+        elif context.user is not None and not context.user.is_active:
+            raise ConnectionRejectionError({"reason": "this account is inactive"})
         if self.require_login and context.user is None:
             raise ConnectionRejectionError({"reason": "log in to subscribe"})
         return None

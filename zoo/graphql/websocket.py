@@ -7,13 +7,16 @@ here (cheap: the bytes are already UTF-8).
 
 A socket would otherwise bypass what HTTP refuses before parsing: a message
 is capped at the body size, a query at the query length, and one client
-address holds a bounded number of sockets.
+address holds a bounded number of sockets. Its login is kept current
+(``auth.sessions``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncGenerator, Mapping
+from contextlib import AbstractContextManager
 from json import JSONDecodeError
 from typing import Any
 
@@ -80,10 +83,61 @@ def _payload(message: Mapping[str, Any]) -> Mapping[str, Any]:
     return payload if isinstance(payload, Mapping) else {}
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+SESSION_ENDED = 4403
+"""graphql-transport-ws's "Forbidden": the login this socket runs under has ended."""
+
+
+class LoginKept:
+    """A socket's login holds only while it is valid: it is checked again before each
+    operation, and a revocation announced anywhere closes the socket (4403)."""
+
+    websocket: Any
+    context: Any
+    _watch: AbstractContextManager[None] | None = None
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()  # type: ignore[misc]
+        finally:
+            if self._watch is not None:
+                self._watch.__exit__(None, None, None)
+
+    def watch_login(self) -> None:
+        """Once the socket is acknowledged: close it when its login ends."""
+        session, sessions = self.context.session, self.context.sessions
+        if session is not None and sessions is not None and self._watch is None:
+            self._watch = sessions.watched(session, self._login_ended)
+            self._watch.__enter__()
+
+    def _login_ended(self) -> None:
+        task = asyncio.ensure_future(self._close_for_login())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _close_for_login(self) -> None:
+        await self.websocket.close(SESSION_ENDED, "Your session has ended; log in again")
+
+    async def login_holds(self) -> bool:
+        session, sessions = self.context.session, self.context.sessions
+        if session is None or sessions is None:
+            return True
+        if await sessions.check(session):
+            self.context.user = session.user
+            return True
+        await self._close_for_login()
+        return False
+
+
+class TransportWSHandler(LoginKept, BaseGraphQLTransportWSHandler[Any, Any]):
     """``graphql-transport-ws``: an over-long query is an ``error`` message, as HTTP's 413."""
 
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.watch_login()
+
     async def handle_subscribe(self, message: Any) -> None:
+        if self.connection_acknowledged and not await self.login_holds():
+            return
         refused = too_long(_payload(message).get("query"), self.view.max_query_length)  # type: ignore[attr-defined]
         if refused is not None and self.connection_acknowledged:
             await self.send_message(
@@ -93,10 +147,17 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         await super().handle_subscribe(message)
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Any, Any]):
+class LegacyWSHandler(LoginKept, BaseGraphQLWSHandler[Any, Any]):
     """Legacy ``graphql-ws``: the same, in that protocol's ``error`` message."""
 
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.watch_login()
+
     async def handle_start(self, message: Any) -> None:
+        if self.connection_acknowledged and not await self.login_holds():
+            return
         refused = too_long(_payload(message).get("query"), self.view.max_query_length)  # type: ignore[attr-defined]
         if refused is not None and self.connection_acknowledged:
             await self.send_message(

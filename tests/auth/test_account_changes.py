@@ -1,0 +1,95 @@
+"""A stolen token is not a takeover: changing the password or email takes the current
+password, a new password ends the other sessions, and sessions can be ended at will."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.auth.test_auth import cookie_login
+from tests.conftest import PASSWORD, Account, login
+
+NEW = "a-brand-new-password"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def me(client: httpx.AsyncClient, token: str) -> int:
+    return (await client.get("/users/me", headers=bearer(token))).status_code
+
+
+async def test_password_and_email_changes_need_the_current_password(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    for change in ({"password": NEW}, {"email": "thief@example.com"}):
+        for proof in ({}, {"current_password": "a wrong guess"}):
+            refused = await client.patch(
+                "/users/me", json={**change, **proof}, headers=bearer(user.token)
+            )
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["detail"]["code"] == "UPDATE_USER_INVALID_PASSWORD"
+    # Nothing changed: the old password still logs in, the email is the same.
+    assert await login(client, user.email, PASSWORD)
+    proved = await client.patch(
+        "/users/me",
+        json={"email": "new-" + user.email, "current_password": PASSWORD},
+        headers=bearer(user.token),
+    )
+    assert proved.status_code == 200, proved.text
+    assert proved.json()["email"] == "new-" + user.email
+
+
+async def test_a_new_password_ends_every_other_session(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    other = await login(client, user.email)
+    await cookie_login(client, user.email)
+    cookie = client.cookies["zoo-auth"]
+    client.cookies.clear()
+    changed = await client.patch(
+        "/users/me",
+        json={"password": NEW, "current_password": PASSWORD},
+        headers=bearer(user.token),
+    )
+    assert changed.status_code == 200, changed.text
+    assert await me(client, user.token) == 200  # the session that changed it stays
+    assert await me(client, other) == 401
+    stolen = await client.get("/users/me", headers={"Cookie": f"zoo-auth={cookie}"})
+    assert stolen.status_code == 401
+    assert await login(client, user.email, NEW)
+
+
+async def test_logout_all_ends_every_session(client: httpx.AsyncClient, user: Account) -> None:
+    second = await login(client, user.email)
+    ended = await client.post("/auth/logout-all", headers=bearer(second))
+    assert ended.status_code == 204
+    assert await me(client, user.token) == 401
+    assert await me(client, second) == 401
+    assert (await client.post("/auth/logout-all")).status_code == 401
+
+
+async def test_a_superuser_ends_a_users_sessions(
+    client: httpx.AsyncClient, user: Account, admin: Account
+) -> None:
+    refused = await client.post(f"/users/{admin.id}/logout-all", headers=bearer(user.token))
+    assert refused.status_code == 403
+    ended = await client.post(f"/users/{user.id}/logout-all", headers=bearer(admin.token))
+    assert ended.status_code == 204
+    assert await me(client, user.token) == 401
+    assert await me(client, admin.token) == 200
+    missing = await client.post(
+        "/users/00000000-0000-0000-0000-000000000000/logout-all", headers=bearer(admin.token)
+    )
+    assert missing.status_code == 404
+
+
+async def test_a_superuser_resets_a_password_without_knowing_it_and_ends_all_sessions(
+    client: httpx.AsyncClient, user: Account, admin: Account
+) -> None:
+    reset = await client.patch(
+        f"/users/{user.id}", json={"password": NEW}, headers=bearer(admin.token)
+    )
+    assert reset.status_code == 200, reset.text
+    assert await me(client, user.token) == 401
+    assert await login(client, user.email, NEW)

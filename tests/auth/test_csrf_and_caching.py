@@ -1,0 +1,79 @@
+"""Every route the cookie can authenticate refuses it from another origin; no auth response
+may be cached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.auth.test_auth import cookie_login
+from tests.conftest import PASSWORD, Account
+
+EVIL = {"Origin": "https://evil.example"}
+
+
+def cookie_routes(app: Any) -> list[tuple[str, str]]:
+    """(method, path) of every state-changing REST route (from the app's own OpenAPI
+    description): all of them accept the cookie."""
+    return [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(("/auth/", "/users/"))
+        for method in operations
+        if method.upper() in {"POST", "PUT", "PATCH", "DELETE"}
+    ]
+
+
+async def test_every_cookie_route_refuses_another_origin(
+    app: Any, client: httpx.AsyncClient, user: Account
+) -> None:
+    routes = cookie_routes(app)
+    # The list comes from the app: a new route is covered without editing this test.
+    assert ("POST", "/auth/jwt/logout") in routes
+    assert ("PATCH", "/users/me") in routes
+    assert len(routes) >= 8
+    await cookie_login(client, user.email)
+    for method, path in routes:
+        response = await client.request(
+            method, path.replace("{id}", user.id), json={}, headers=EVIL
+        )
+        assert response.status_code == 403, (method, path, response.text)
+        assert response.json() == {"detail": "CROSS_ORIGIN_REQUEST"}
+    # Nothing was done: the session is still there.
+    assert (await client.get("/users/me")).status_code == 200
+
+
+async def test_jwt_logout_with_the_cookie_from_another_origin_keeps_the_session(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    await cookie_login(client, user.email)
+    refused = await client.post("/auth/jwt/logout", headers=EVIL)
+    assert refused.status_code == 403
+    assert (await client.get("/users/me")).status_code == 200
+
+
+async def test_a_bearer_token_from_another_origin_still_works(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    """Browsers never send a bearer token on their own: no forgery to fear."""
+    headers = {**EVIL, "Authorization": f"Bearer {user.token}"}
+    assert (await client.get("/users/me", headers=headers)).status_code == 200
+    assert (await client.post("/auth/jwt/logout", headers=headers)).status_code == 204
+
+
+async def test_auth_responses_are_never_cached(client: httpx.AsyncClient, user: Account) -> None:
+    login = await client.post(
+        "/auth/jwt/login", data={"username": user.email, "password": PASSWORD}
+    )
+    wrong = await client.post(
+        "/auth/jwt/login", data={"username": user.email, "password": "not it at all"}
+    )
+    me = await client.get("/users/me", headers={"Authorization": f"Bearer {user.token}"})
+    register = await client.post("/auth/register", json={"email": user.email, "password": "x"})
+    cookie = await client.post(
+        "/auth/cookie/login", data={"username": user.email, "password": PASSWORD}
+    )
+    for response in (login, wrong, me, register, cookie):
+        assert response.headers["cache-control"] == "no-store", response.request.url
+    assert (await client.get("/health")).headers.get("cache-control") != "no-store"

@@ -1,0 +1,200 @@
+"""A login held by a socket or a stream ends when the login does: logout, deactivation,
+demotion and deletion reach open connections at once, on every instance."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import PASSWORD, POSTGRES_URL, Live
+from tests.test_http_subscriptions import SSE, sse_events
+from zoo.auth.service import create_user
+
+EVENTS = "subscription { exhibitEvents { kind } }"
+
+
+async def login(base: str, email: str) -> str:
+    async with httpx.AsyncClient(base_url=base) as http:
+        response = await http.post(
+            "/auth/jwt/login", data={"username": email, "password": PASSWORD}
+        )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+async def account(app: Any, base: str, superuser: bool = False) -> tuple[str, str, str]:
+    """A new user: (email, id, bearer token)."""
+    email = f"live-{uuid.uuid4().hex[:8]}@example.com"
+    user = await create_user(app.state.database, email, PASSWORD, superuser=superuser)
+    return email, str(user.id), await login(base, email)
+
+
+async def socket(base: str, token: str) -> ClientConnection:
+    ws = await connect(
+        base.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]
+    )  # type: ignore[list-item]
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
+    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+    return ws
+
+
+async def run(ws: ClientConnection, query: str, id_: str | None = None) -> dict[str, Any]:
+    id_ = id_ or uuid.uuid4().hex
+    await ws.send(json.dumps({"id": id_, "type": "subscribe", "payload": {"query": query}}))
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        if message.get("id") == id_ and message["type"] in {"next", "error"}:
+            return dict(message)
+
+
+async def closed_with(ws: ClientConnection) -> int:
+    async def drain() -> None:
+        while True:
+            await asyncio.wait_for(ws.recv(), 5)
+
+    with pytest.raises(ConnectionClosed) as closed:
+        await drain()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
+async def as_admin(base: str, token: str, method: str, path: str, **body: Any) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base) as http:
+        return await http.request(
+            method, path, json=body or None, headers={"Authorization": f"Bearer {token}"}
+        )
+
+
+CREATE = 'mutation { createExhibit(input: {name: "Socket"}) { id } }'
+
+
+async def test_logging_out_closes_the_socket_that_logged_in_with_that_token(live: Live) -> None:
+    async with live() as (app, base, _):
+        _, _, token = await account(app, base)
+        ws = await socket(base, token)
+        assert "errors" not in (await run(ws, CREATE))["payload"]
+        response = await as_admin(base, token, "POST", "/auth/jwt/logout")
+        assert response.status_code == 204
+        assert await closed_with(ws) == 4403
+        # A socket opened with the dead token is refused at once.
+        with pytest.raises(ConnectionClosed):
+            await socket(base, token)
+
+
+async def test_deactivation_and_deletion_close_the_users_sockets(live: Live) -> None:
+    async with live() as (app, base, admin_token):
+        for change in ({"is_active": False}, None):
+            _, user_id, token = await account(app, base)
+            ws = await socket(base, token)
+            if change is None:
+                response = await as_admin(base, admin_token, "DELETE", f"/users/{user_id}")
+            else:
+                response = await as_admin(base, admin_token, "PATCH", f"/users/{user_id}", **change)
+            assert response.status_code in {200, 204}, response.text
+            assert await closed_with(ws) == 4403
+
+
+async def test_a_demoted_superuser_cannot_delete_on_an_open_socket(live: Live) -> None:
+    async with live() as (app, base, admin_token):
+        _, boss_id, boss_token = await account(app, base, superuser=True)
+        ws = await socket(base, boss_token)
+        made = await run(ws, CREATE)
+        exhibit_id = made["payload"]["data"]["createExhibit"]["id"]
+        response = await as_admin(
+            base, admin_token, "PATCH", f"/users/{boss_id}", is_superuser=False
+        )
+        assert response.status_code == 200, response.text
+        refused = await run(ws, f"mutation {{ deleteExhibit(id: {exhibit_id}) {{ deletedAt }} }}")
+        assert refused["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        still = await as_admin(
+            base, admin_token, "POST", "/graphql", query=f"{{ exhibit(id: {exhibit_id}) {{ id }} }}"
+        )
+        assert still.json()["data"]["exhibit"] == {"id": exhibit_id}
+        await ws.close()
+
+
+async def test_a_deactivated_users_token_gets_no_ack_when_a_login_is_required(live: Live) -> None:
+    async with live(subscriptions_require_login=True) as (app, base, _):
+        _, user_id, token = await account(app, base)
+        ws = await socket(base, token)
+        await ws.close()
+        # Deactivated directly in the database: no announcement, the token row stays.
+        async with app.state.database.transaction() as session:
+            from zoo.auth.models import User
+
+            user = await session.get(User, uuid.UUID(user_id))
+            user.is_active = False
+        with pytest.raises(ConnectionClosed) as refused:
+            await socket(base, token)
+        assert refused.value.rcvd is not None
+        assert refused.value.rcvd.code == 4403
+
+
+async def test_a_stream_ends_with_unauthenticated_when_its_login_is_revoked(live: Live) -> None:
+    async with live() as (app, base, _), httpx.AsyncClient(base_url=base, timeout=10) as http:
+        _, _, token = await account(app, base)
+        headers = {**SSE, "Authorization": f"Bearer {token}"}
+        async with http.stream(
+            "POST", "/graphql", json={"query": EVENTS}, headers=headers
+        ) as stream:
+            assert stream.status_code == 200
+            broker = app.state.services.events
+            for _ in range(100):
+                if broker.subscribers:
+                    break
+                await asyncio.sleep(0.02)
+            assert (await as_admin(base, token, "POST", "/auth/jwt/logout")).status_code == 204
+            event, data = await anext(sse_events(stream.aiter_lines()))
+            assert event == "next"
+            assert json.loads(data)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_logout_on_one_instance_closes_the_socket_on_another(live: Live) -> None:
+    async with live() as (app, a, _), live() as (_, b, _):
+        _, _, token = await account(app, a)
+        ws = await socket(b, token)
+        assert (await as_admin(a, token, "POST", "/auth/jwt/logout")).status_code == 204
+        assert await closed_with(ws) == 4403
+
+
+async def test_racing_sign_ups_in_different_cases_make_one_account(live: Live) -> None:
+    async with (
+        live(login_attempts_per_minute=10_000) as (_, base, _token),
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+    ):
+        for _ in range(3):
+            local = uuid.uuid4().hex[:10]
+            spellings = [
+                f"{local}@zoo.example",
+                f"{local.upper()}@ZOO.EXAMPLE",
+                f"{local.capitalize()}@Zoo.Example",
+                f"{local}@ZOO.example",
+            ]
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        "/auth/register", json={"email": spellings[i % 4], "password": PASSWORD}
+                    )
+                    for i in range(20)
+                )
+            )
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses == [201] + [400] * 19, statuses
+            refusals = {r.json()["detail"] for r in responses if r.status_code == 400}
+            assert refusals == {"REGISTER_USER_ALREADY_EXISTS"}
+            for spelling in spellings:
+                login = await http.post(
+                    "/auth/jwt/login", data={"username": spelling, "password": PASSWORD}
+                )
+                assert login.status_code == 200, login.text

@@ -1,0 +1,59 @@
+"""Account routes fastapi-users lacks: ending every session of an account.
+
+A stolen token or cookie otherwise stays good until it expires, whatever its
+owner does; here the owner (or a superuser) ends all of them at once, and
+every open socket and stream of theirs closes with them (``auth.sessions``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+
+from zoo.auth.manager import UserManager
+from zoo.auth.models import User
+from zoo.auth.sessions import COOKIE_NAME, announce_login_change, revoke_sessions
+from zoo.auth.users import Auth
+
+
+async def end_sessions(auth: Auth, manager: UserManager, user_id: uuid.UUID) -> None:
+    # The request's own session: it already holds SQLite's write turn (``Auth``).
+    session = manager.user_db.session  # type: ignore[attr-defined]
+    await revoke_sessions(session, user_id, keep=None)
+    await session.commit()
+    await announce_login_change(auth.events, user_id)
+
+
+def sessions_router(auth: Auth) -> APIRouter:
+    router = APIRouter()
+    current_user = auth.users.current_user(active=True)
+    superuser = auth.users.current_user(active=True, superuser=True)
+    user_manager = auth.users.get_user_manager
+
+    @router.post("/auth/logout-all", status_code=204, tags=["auth"])
+    async def logout_everywhere(
+        user: User = Depends(current_user), manager: UserManager = Depends(user_manager)
+    ) -> Response:
+        """End every session of the logged-in user: tokens, cookies, sockets, streams."""
+        await end_sessions(auth, manager, user.id)
+        response = Response(status_code=status.HTTP_204_NO_CONTENT)
+        response.delete_cookie(COOKIE_NAME, secure=auth.settings.secure_cookies, httponly=True)
+        return response
+
+    @router.post(
+        "/users/{id}/logout-all",
+        status_code=204,
+        tags=["users"],
+        dependencies=[Depends(superuser)],
+    )
+    async def end_a_users_sessions(
+        id: uuid.UUID, manager: UserManager = Depends(user_manager)
+    ) -> Response:
+        """A superuser ends every session of a user (a stolen account, a leaver)."""
+        if await manager.user_db.get(id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Not Found")
+        await end_sessions(auth, manager, id)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return router

@@ -1,0 +1,127 @@
+"""Logins held by long-lived connections (a WebSocket, a subscription stream), kept current.
+
+A request checks its token once, which is enough for a request. A socket
+lives for hours: checked only when it opened, a token logged out, a user
+deactivated or a superuser demoted kept every power it had on that socket.
+So a connection's :class:`Session` is checked again before each operation it
+runs, and a change to a user's logins (a logout, an update, a deletion) is
+announced through the event broker, so that every instance checks that
+user's open sessions again at once and ends those no longer valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from zoo.auth.models import AccessToken
+from zoo.core.events import Broker, Change, ChangeKind
+
+logger = logging.getLogger(__name__)
+
+COOKIE_NAME = "zoo-auth"
+
+USER_ENTITY = "User"
+"""The entity of the events that say a user's logins changed (the id is the UUID's int)."""
+
+Verify = Callable[[str], Awaitable[Any | None]]
+"""The live, active user a credential names, or None."""
+
+
+async def announce_login_change(events: Broker, user_id: uuid.UUID) -> None:
+    await events.publish(Change(USER_ENTITY, ChangeKind.UPDATED, user_id.int))
+
+
+def bearer_token(authorization: str) -> str:
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def presented_token(request: HTTPConnection) -> str | None:
+    """The session token a request came with (its bearer token, else the cookie)."""
+    return bearer_token(request.headers.get("authorization", "")) or request.cookies.get(
+        COOKIE_NAME
+    )
+
+
+async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID, keep: str | None) -> None:
+    """Delete the user's session rows (bearer tokens and cookies alike), but ``keep``."""
+    tokens = AccessToken.__table__.c
+    statement = delete(AccessToken).where(tokens.user_id == user_id)
+    if keep:
+        statement = statement.where(tokens.token != keep)
+    await session.execute(statement)
+
+
+class Session:
+    """The credential a connection logged in with, and the user it names as of the last check."""
+
+    def __init__(self, credential: str, user: Any) -> None:
+        self.credential = credential
+        self.user = user
+        self.ended = False
+        self.on_end: set[Callable[[], None]] = set()
+
+    def end(self) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        for callback in list(self.on_end):
+            callback()
+
+
+class LiveSessions:
+    """This process's sessions in use by long-lived connections, by user."""
+
+    def __init__(self, verify: Verify) -> None:
+        self.verify = verify
+        self.by_user: dict[uuid.UUID, set[Session]] = {}
+        self._checks: set[asyncio.Task[bool]] = set()
+
+    async def check(self, session: Session) -> bool:
+        """Whether the session still stands (its user refreshed); ends it if not."""
+        if session.ended:
+            return False
+        user = await self.verify(session.credential)
+        if user is None or not user.is_active:
+            session.end()
+            return False
+        session.user = user
+        return True
+
+    @contextmanager
+    def watched(self, session: Session, on_end: Callable[[], None]) -> Iterator[None]:
+        """While the block runs, ``on_end`` is called if the session is ended."""
+        users = self.by_user.setdefault(session.user.id, set())
+        users.add(session)
+        session.on_end.add(on_end)
+        try:
+            yield
+        finally:
+            session.on_end.discard(on_end)
+            if not session.on_end:
+                users.discard(session)
+                if not users:
+                    self.by_user.pop(session.user.id, None)
+
+    def note(self, change: Change) -> None:
+        """A broker listener: a user's logins changed somewhere; check their sessions here."""
+        if change.entity != USER_ENTITY:
+            return
+        for session in list(self.by_user.get(uuid.UUID(int=change.id), ())):
+            task = asyncio.ensure_future(self.check(session))
+            self._checks.add(task)
+            task.add_done_callback(self._checked)
+
+    def _checked(self, task: asyncio.Task[bool]) -> None:
+        self._checks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("could not check a session again: %s", task.exception())
