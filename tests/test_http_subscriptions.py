@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 
 from tests.conftest import PASSWORD, POSTGRES_URL, Live
 from zoo.auth.service import create_user
+from zoo.core.events import Change, ChangeKind
 
 SSE = {"Accept": "text/event-stream"}
 MULTIPART = {"Accept": 'multipart/mixed;subscriptionSpec="1.0", application/json'}
@@ -260,3 +262,45 @@ async def test_a_same_origin_cookie_logs_a_stream_in(live: Live) -> None:
         http.cookies.clear()
         anonymous = await http.get("/graphql", params={"query": EVENTS}, headers=SSE)
         assert anonymous.status_code == 401
+
+
+async def test_a_subscriber_that_stops_reading_is_cut_off(live: Live) -> None:
+    """A client that keeps the connection but reads nothing: once the buffers between are
+    full, the stream gives up on it, and its subscription and its place are freed."""
+    # A queue long enough never to overflow: only the stalled send can end this stream.
+    async with live(stream_send_timeout_seconds=0.5, event_queue_size=100_000) as (
+        app,
+        base,
+        token,
+    ):
+        broker = app.state.services.events
+        view_sockets = app.state.graphql.sockets
+        made = await mutate(
+            base,
+            token,
+            'mutation($d: String) { createExhibit(input: {name: "Fat", description: $d}) { id } }',
+            d="x" * 1900,
+        )
+        exhibit_id = made["createExhibit"]["id"]
+        host, port = base.removeprefix("http://").split(":")
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((host, int(port)))
+        body = json.dumps({"query": "subscription { exhibitEvents { exhibit { description } } }"})
+        sock.sendall(
+            (
+                f"POST /graphql HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+            ).encode()
+        )
+        try:
+            await until(lambda: len(broker.subscribers) == 1)
+            change = Change("Exhibit", ChangeKind.UPDATED, exhibit_id)
+            for _ in range(8000):  # up to 16 MB of events, never read
+                await broker.publish(change)
+                await asyncio.sleep(0.001)  # as fast as the stream takes them
+                if not broker.subscribers:
+                    break
+            await until(lambda: not broker.subscribers and not view_sockets.open, seconds=10)
+        finally:
+            sock.close()

@@ -21,7 +21,14 @@ from strawberry.subscriptions import (
 )
 
 import zoo
-from zoo.auth.rate_limit import LoginRateLimit, MemoryWindow, RedisWindow, Window
+from zoo.auth.rate_limit import (
+    LoginGuard,
+    LoginRateLimit,
+    MemoryWindow,
+    Outage,
+    RedisWindow,
+    Window,
+)
 from zoo.auth.routes import sessions_router
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
 from zoo.auth.sessions import LiveSessions
@@ -68,11 +75,14 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         if settings.redis_url
         else None
     )
-    login_window: Window = (
-        RedisWindow(redis, settings.login_attempts_per_minute)
-        if redis is not None
-        else MemoryWindow(settings.login_attempts_per_minute)
-    )
+    outage = Outage()
+
+    def window(limit: int, seconds: float) -> Window:
+        if redis is None:
+            return MemoryWindow(limit, seconds)
+        return RedisWindow(redis, limit, seconds, outage=outage)
+
+    login_guard = LoginGuard(settings.login_attempts_per_minute, window)
 
     async def shutdown() -> None:
         await events.stop()
@@ -122,6 +132,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         max_message_bytes=settings.max_body_bytes,
         max_sockets_per_address=settings.max_sockets_per_address,
         stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
+        stream_send_timeout=settings.stream_send_timeout_seconds,
         max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
         require_login=settings.subscriptions_require_login,
         keep_alive=True,
@@ -132,9 +143,10 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         multipart_uploads_enabled=False,
     )
     app.router.routes += [Route("/graphql", graphql), WebSocketRoute("/graphql", graphql)]
+    app.state.graphql = graphql
 
     users = auth.users
-    limited = [Depends(LoginRateLimit(login_window))]
+    limited = [Depends(LoginRateLimit(login_guard))]
     same_origin_cookie = Depends(refuse_cross_origin_cookie)
     app.include_router(
         users.get_auth_router(auth.bearer),

@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         description="Most WebSockets and HTTP subscription streams open at once from one "
         "client address",
     )
+    stream_send_timeout_seconds: float = Field(
+        30,
+        gt=0,
+        description="Time an HTTP subscription stream waits for a client that stopped "
+        "reading before it ends the stream",
+    )
     stream_heartbeat_seconds: float = Field(
         15,
         gt=0,

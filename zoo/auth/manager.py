@@ -31,6 +31,7 @@ from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 from sqlalchemy.exc import IntegrityError
 
 from zoo.auth.models import User
+from zoo.auth.rate_limit import record_login
 from zoo.auth.schemas import MIN_PASSWORD_LENGTH
 from zoo.auth.sessions import announce_login_change, presented_token, revoke_sessions
 from zoo.core.events import Broker
@@ -159,6 +160,11 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
             raise exceptions.UserAlreadyExists() from None
 
     async def authenticate(self, credentials: OAuth2PasswordRequestForm) -> User | None:
+        user = await self._authenticate(credentials)
+        await record_login(credentials.username, succeeded=user is not None)
+        return user
+
+    async def _authenticate(self, credentials: OAuth2PasswordRequestForm) -> User | None:
         try:
             user = await self.get_by_email(credentials.username)
         except exceptions.UserNotExists:

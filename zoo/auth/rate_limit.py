@@ -1,7 +1,21 @@
-"""Login attempts are limited per client address and per email, to slow password guessing;
-sign-ups per client address, to bound account creation (and its password hashing).
+"""Login and sign-up limits: slow password guessing without locking the owner out.
 
-A sliding window of attempts per key. With ``ZOO_REDIS_URL`` the windows live
+A login is refused (429, with ``Retry-After``) when
+
+- its client address made ``N`` attempts in the last minute (``N`` is
+  ``ZOO_LOGIN_ATTEMPTS_PER_MINUTE``), times three: one office behind one
+  address holds many people;
+- this address failed ``N`` times for this email in the last minute;
+- the email failed ``10 N`` times in the last 15 minutes from anywhere, and
+  this address has never logged in to it (in the last 30 days): a guessing
+  campaign spread over many addresses is stopped, while the owner, at a
+  known address, still gets in.
+
+Only failures count against an email, so nobody can lock an account by
+typing wrong passwords for it. Sign-ups are limited per address (``N`` a
+minute), to bound account creation and its password hashing.
+
+A sliding window of events per key. With ``ZOO_REDIS_URL`` the windows live
 in Redis, so every worker and every instance counts against one limit;
 without it each process counts its own (several workers each allow the
 limit). If Redis cannot be reached (or does not answer within a second), the
@@ -18,6 +32,7 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Protocol
 
 from fastapi import HTTPException, Request
@@ -25,6 +40,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 WINDOW_SECONDS = 60.0
+EMAIL_WINDOW_SECONDS = 15 * 60.0
+KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600.0
 KEY_PREFIX = "zoo:login:"
 REDIS_RETRY_SECONDS = 10.0
 
@@ -34,8 +51,9 @@ logger = logging.getLogger("zoo.auth")
 class Window(Protocol):
     limit: int
 
-    async def retry_after(self, key: str) -> float:
-        """Record an attempt for ``key``; 0 when allowed, else seconds until one would be."""
+    async def retry_after(self, key: str, record: bool = True) -> float:
+        """0 when ``key`` is under its limit (and, with ``record``, count one more),
+        else the seconds until it will be."""
         ...
 
 
@@ -51,13 +69,15 @@ class MemoryWindow:
         self.clock = clock
         self.hits: dict[str, deque[float]] = defaultdict(deque)
 
-    async def retry_after(self, key: str) -> float:
+    async def retry_after(self, key: str, record: bool = True) -> float:
         now = self.clock()
         hits = self.hits[key]
         while hits and hits[0] <= now - self.window:
             hits.popleft()
         if len(hits) >= self.limit:
             return hits[0] + self.window - now
+        if not record:
+            return 0.0
         hits.append(now)
         if len(self.hits) > 100_000:  # forget idle keys rather than grow without bound
             for idle in [k for k, v in self.hits.items() if not v or v[-1] <= now - self.window]:
@@ -65,8 +85,8 @@ class MemoryWindow:
         return 0.0
 
 
-# One round trip, atomic: drop attempts older than the window, then refuse (with
-# the wait) or record this one. The server's clock serves every instance alike.
+# One round trip, atomic: drop events older than the window, then refuse (with
+# the wait) or, when asked to, record this one. The server's clock serves every instance alike.
 _SLIDING_WINDOW = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -77,10 +97,34 @@ if redis.call('ZCARD', KEYS[1]) >= limit then
     local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
     return tonumber(oldest[2]) + window_ms - now_ms
 end
+if ARGV[4] ~= '1' then
+    return 0
+end
 redis.call('ZADD', KEYS[1], now_ms, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window_ms)
 return 0
 """
+
+
+class Outage:
+    """When Redis was last found unreachable: shared by the windows on one client, so
+    that an outage is logged once and waited out by all of them."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.down_until = 0.0
+
+    @property
+    def down(self) -> bool:
+        return self.clock() < self.down_until
+
+    def begin(self, exc: BaseException) -> None:
+        self.down_until = self.clock() + REDIS_RETRY_SECONDS
+        logger.warning(
+            "login rate limit: Redis unreachable, counting in process for %.0f s: %s",
+            REDIS_RETRY_SECONDS,
+            exc,
+        )
 
 
 class RedisWindow:
@@ -91,6 +135,7 @@ class RedisWindow:
         window: float = WINDOW_SECONDS,
         prefix: str = KEY_PREFIX,
         clock: Callable[[], float] = time.monotonic,
+        outage: Outage | None = None,
     ) -> None:
         self.client = client
         self.limit = limit
@@ -98,49 +143,99 @@ class RedisWindow:
         self.prefix = prefix
         self.script = client.register_script(_SLIDING_WINDOW)
         self.fallback = MemoryWindow(limit, window, clock)
-        self.clock = clock
-        self.down_until = 0.0
+        self.outage = outage or Outage(clock)
 
-    async def retry_after(self, key: str) -> float:
-        if self.clock() < self.down_until:
-            return await self.fallback.retry_after(key)
+    @property
+    def down_until(self) -> float:
+        return self.outage.down_until
+
+    @down_until.setter
+    def down_until(self, value: float) -> None:
+        self.outage.down_until = value
+
+    async def retry_after(self, key: str, record: bool = True) -> float:
+        if self.outage.down:
+            return await self.fallback.retry_after(key, record)
         try:
             wait_ms = await self.script(
-                keys=[self.prefix + key], args=[self.window_ms, self.limit, uuid.uuid4().hex]
+                keys=[self.prefix + key],
+                args=[self.window_ms, self.limit, uuid.uuid4().hex, "1" if record else "0"],
             )
         except (RedisError, OSError) as exc:
-            self.down_until = self.clock() + REDIS_RETRY_SECONDS
-            logger.warning(
-                "login rate limit: Redis unreachable, counting in process for %.0f s: %s",
-                REDIS_RETRY_SECONDS,
-                exc,
-            )
-            return await self.fallback.retry_after(key)
+            self.outage.begin(exc)
+            return await self.fallback.retry_after(key, record)
         return max(int(wait_ms), 0) / 1000
+
+
+WindowFactory = Callable[[int, float], Window]
+"""Makes a window of ``limit`` events per ``seconds`` (in Redis or in process)."""
+
+
+class LoginGuard:
+    """The windows behind the limits above, and what a login's outcome records in them."""
+
+    def __init__(self, per_minute: int, window: WindowFactory) -> None:
+        self.addresses = window(3 * per_minute, WINDOW_SECONDS)
+        self.pairs = window(per_minute, WINDOW_SECONDS)
+        self.emails = window(10 * per_minute, EMAIL_WINDOW_SECONDS)
+        self.known = window(1, KNOWN_ADDRESS_SECONDS)
+        self.sign_ups = window(per_minute, WINDOW_SECONDS)
+
+    async def login_wait(self, email: str, address: str) -> float:
+        waits = [await self.addresses.retry_after(f"address:{address}")]
+        if email:
+            waits.append(await self.pairs.retry_after(f"pair:{email}:{address}", record=False))
+            if not await self._known(email, address):
+                waits.append(await self.emails.retry_after(f"email:{email}", record=False))
+        return max(waits)
+
+    async def record(self, email: str, address: str, succeeded: bool) -> None:
+        email = email.strip().lower()
+        if succeeded:
+            await self.known.retry_after(f"known:{email}:{address}")
+            return
+        await self.pairs.retry_after(f"pair:{email}:{address}")
+        await self.emails.retry_after(f"email:{email}")
+
+    async def _known(self, email: str, address: str) -> bool:
+        """Whether this address logged in to this email lately (its window is full)."""
+        return await self.known.retry_after(f"known:{email}:{address}", record=False) > 0
+
+
+_login_attempt: ContextVar[tuple[LoginGuard, str] | None] = ContextVar(
+    "login_attempt", default=None
+)
+
+
+async def record_login(email: str, succeeded: bool) -> None:
+    """Called with a login's outcome (``UserManager.authenticate``), within the request
+    that :class:`LoginRateLimit` let through."""
+    attempt = _login_attempt.get()
+    if attempt is not None:
+        guard, address = attempt
+        await guard.record(email, address, succeeded)
 
 
 class LoginRateLimit:
     """A FastAPI dependency for the login and register routes: 429 with ``Retry-After``
     over the limit."""
 
-    def __init__(self, window: Window) -> None:
-        self.window = window
+    def __init__(self, guard: LoginGuard) -> None:
+        self.guard = guard
 
     async def __call__(self, request: Request) -> None:
         if request.method != "POST":
             return
         client = request.client.host if request.client else "unknown"
         if request.url.path.endswith("/register"):
-            wait = await self.window.retry_after(f"register:address:{client}")
+            wait = await self.guard.sign_ups.retry_after(f"register:address:{client}")
             what = "sign-ups"
         elif request.url.path.endswith("/login"):
             form = await request.form()
             email = str(form.get("username", "")).strip().lower()
-            waits = [await self.window.retry_after(f"address:{client}")]
-            if email:
-                waits.append(await self.window.retry_after(f"email:{email}"))
-            wait = max(waits)
+            wait = await self.guard.login_wait(email, client)
             what = "login attempts"
+            _login_attempt.set((self.guard, client))
         else:
             return
         if wait > 0:

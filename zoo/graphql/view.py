@@ -12,6 +12,9 @@ type, and then a request error (unparsable, invalid, bad variables: no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import cached_property
 from http import HTTPStatus
@@ -21,7 +24,7 @@ import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -43,6 +46,8 @@ from zoo.graphql.websocket import (
     TransportWSHandler,
 )
 from zoo.http import PAYLOAD_TOO_LARGE, error_body
+
+logger = logging.getLogger("zoo.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -111,17 +116,40 @@ async def refuse_socket(scope: Scope, receive: Receive, send: Send, reason: str)
 
 
 class CountedStream(StreamingResponse):
-    """A streaming response that says when it is over."""
+    """A streaming response that says when it is over, and gives up on a client that
+    stops reading: a send still blocked after ``send_timeout`` seconds ends it (and with it
+    the subscription), instead of holding the connection for as long as the client likes."""
 
-    def __init__(self, *args: Any, on_done: Callable[[], None], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, on_done: Callable[[], None], send_timeout: float, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.on_done = on_done
+        self.send_timeout = send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def timed_send(message: Message) -> None:
+            try:
+                await asyncio.wait_for(send(message), self.send_timeout)
+            except TimeoutError:
+                raise SubscriberStalled from None
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, timed_send)
+        except SubscriberStalled:
+            logger.info("ended a subscription stream whose client stopped reading")
         finally:
+            # Cut short, the stream would wait for the garbage collector to end its
+            # subscription: end it now.
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
             self.on_done()
+
+
+class SubscriberStalled(Exception):
+    pass
 
 
 class ZooGraphQL(GraphQL[Context, None]):
@@ -139,6 +167,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         max_message_bytes: int = 1_000_000,
         max_sockets_per_address: int = 20,
         stream_heartbeat_seconds: float = 15,
+        stream_send_timeout: float = 30,
         require_login: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -148,6 +177,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         self.max_query_length = max_query_length
         self.max_response_bytes = max_response_bytes
         self.max_message_bytes = max_message_bytes
+        self.stream_send_timeout = stream_send_timeout
         self.sockets = SocketsPerAddress(max_sockets_per_address)
         """Open WebSockets and HTTP subscription streams, per client address."""
         for transport in self._stream_transport_map.values():
@@ -221,6 +251,7 @@ class ZooGraphQL(GraphQL[Context, None]):
             status_code=sub_response.status_code or 200,
             headers={**sub_response.headers, **headers},
             on_done=lambda: self.sockets.release(address),
+            send_timeout=self.stream_send_timeout,
         )
 
     async def get_context(
