@@ -124,3 +124,38 @@ async def test_subscriptions_per_socket_and_per_server_are_bounded(limited_serve
     assert refused["payload"]["errors"][0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
     await first.close()
     await second.close()
+
+
+MALFORMED = [
+    "[1, 2]",
+    '"connection_init"',
+    '{"type": 5}',
+    '{"type": "subscribe", "id": ["1"], "payload": {"query": "{ __typename }"}}',
+    '{"type": "subscribe", "id": "1", "payload": "{ __typename }"}',
+    '{"type": "subscribe", "id": "1", "payload": {"query": "{ __typename }", "variables": []}}',
+    '{"type": "ping", "payload": "hello"}',
+]
+LEGACY_MALFORMED = [
+    "[1, 2]",
+    '{"type": "start", "id": "1"}',
+    '{"type": "start", "id": 1, "payload": {"query": "{ __typename }"}}',
+    '{"type": "stop"}',
+]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "messages"),
+    [("graphql-transport-ws", MALFORMED), ("graphql-ws", LEGACY_MALFORMED)],
+)
+async def test_malformed_messages_close_with_4400_and_a_reason(
+    limited_server: str, protocol: str, messages: list[str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    for message in messages:
+        ws = await acknowledged(limited_server, protocol)
+        await ws.send(message)
+        with pytest.raises(ConnectionClosed) as closed:
+            await reply(ws, "next")
+        assert closed.value.rcvd is not None, message
+        assert closed.value.rcvd.code == 4400, (message, closed.value.rcvd)
+        assert closed.value.rcvd.reason, message
+    assert "Traceback" not in capfd.readouterr().err

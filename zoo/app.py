@@ -41,7 +41,7 @@ from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
-from zoo.http import BodySizeLimit, BodyTimeout, NoStore, RequestId
+from zoo.http import BodySizeLimit, BodyTimeout, NoStore, RequestId, SecurityHeaders
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
@@ -105,6 +105,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         version=zoo.__version__,
         description="GraphQL at /graphql; REST routes for login and users.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.api_docs_enabled else None,
+        redoc_url="/redoc" if settings.api_docs_enabled else None,
+        openapi_url="/openapi.json" if settings.api_docs_enabled else None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -199,6 +202,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     for unavailable in UNAVAILABLE_ERRORS:
         app.add_exception_handler(unavailable, database_unavailable)
     app.add_middleware(NoStore, prefixes=("/auth/", "/users/"))
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(RequestId)

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         None, description="Secure flag on the auth cookie (default: on in production)"
     )
     graphiql: bool | None = Field(None, description="Serve GraphiQL (default: off in production)")
+    api_docs: bool | None = Field(
+        None,
+        description="Serve the REST routes' OpenAPI description at /docs, /redoc and "
+        "/openapi.json (default: off in production)",
+    )
     debug: bool = Field(False, description="Show exception text in errors (development only)")
     introspection: bool | None = Field(
         None, description="Answer introspection queries (default: off in production)"
@@ -220,6 +225,10 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.is_production if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        return not self.is_production if self.api_docs is None else self.api_docs
 
     @property
     def graphiql_enabled(self) -> bool:

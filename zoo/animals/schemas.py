@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from zoo.core.schemas import Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
+from zoo.core.schemas import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
 
 NAME = "The animal's name, 1 to 200 characters."
 DESCRIPTION = "A few words about the animal."
@@ -41,8 +41,8 @@ class AnimalRead(ReadSchema):
 
 
 class AnimalFilter(Schema):
-    name_contains: str | None = Field(
+    name_contains: FilterText | None = Field(
         None, description="Only animals whose name contains this, ignoring case."
     )
-    species: str | None = Field(None, description="Only animals of exactly this species.")
+    species: FilterText | None = Field(None, description="Only animals of exactly this species.")
     exhibit_id: int | None = Field(None, description="Only animals housed in this exhibit.")

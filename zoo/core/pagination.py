@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -20,9 +20,12 @@ from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import InvalidInput
+from zoo.core.schemas import TEXT_MAX_LENGTH
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_ID = 2**31 - 1
+"""The largest integer a column holds on both databases (PostgreSQL's INTEGER)."""
 
 T = TypeVar("T")
 
@@ -77,19 +80,19 @@ def decode_cursor(cursor: str, ordering: str, value_type: type) -> SortKey:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (binascii.Error, UnicodeError, ValueError):
+    except (binascii.Error, UnicodeError, ValueError, RecursionError):
         raise malformed from None
     if not (isinstance(decoded, list) and len(decoded) == 3):
         raise malformed
     cursor_ordering, value, id_ = decoded
-    if type(id_) is not int:
+    if type(id_) is not int or not 0 <= id_ <= MAX_ID:
         raise malformed
     if cursor_ordering != ordering:
         raise InvalidInput.for_field("after", "was issued for a different orderBy")
     if value is not None:
         try:
             value = _coerce(value, value_type)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise malformed from None
     return SortKey(ordering, value, id_)
 
@@ -101,13 +104,19 @@ def _coerce(value: Any, value_type: type) -> Any:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError
-        return parsed
+        # Stored in UTC: a moment outside 1..9999 there (0001-01-01T00:00+01:00) cannot be.
+        return parsed.astimezone(UTC)
     if value_type is int:
-        if type(value) is not int:
+        if type(value) is not int or not -MAX_ID - 1 <= value <= MAX_ID:
             raise TypeError
         return value
     if not isinstance(value, value_type):
         raise TypeError
+    if isinstance(value, str):
+        # What a stored value can be: never NUL or half a surrogate pair.
+        if "\x00" in value or len(value) > TEXT_MAX_LENGTH:
+            raise ValueError
+        value.encode("utf-8")
     return value
 
 

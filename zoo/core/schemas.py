@@ -19,13 +19,37 @@ from zoo.core.errors import InvalidInput
 NAME_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 2000
 
+
+def _storable(value: str) -> str:
+    """Text both databases store alike: PostgreSQL refuses NUL, and no UTF-8 database
+    can hold half a surrogate pair (SQLite kept both, PostgreSQL failed with a 500)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must not contain unpaired surrogates") from None
+    return value
+
+
+Storable = AfterValidator(_storable)
+
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX_LENGTH),
+    Storable,
 ]
 """A required display name: trimmed, 1..200 characters."""
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=TEXT_MAX_LENGTH)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=TEXT_MAX_LENGTH), Storable
+]
 """Any other free text: trimmed, at most 2000 characters."""
+
+FilterText = Annotated[str, StringConstraints(max_length=TEXT_MAX_LENGTH), Storable]
+"""A value to filter by: no longer than the longest text it could match (a 50,000
+character ``nameContains`` made SQLite's LIKE fail as "pattern too complex", which
+read as the database being down)."""
 
 
 def _not_cleared(value: str | None) -> str:

@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from zoo.core.schemas import Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
+from zoo.core.schemas import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
 
 NAME = "The exhibit's name, 1 to 200 characters."
 DESCRIPTION = "What visitors see there."
@@ -36,7 +36,7 @@ class ExhibitRead(ReadSchema):
 
 
 class ExhibitFilter(Schema):
-    name_contains: str | None = Field(
+    name_contains: FilterText | None = Field(
         None, description="Only exhibits whose name contains this, ignoring case."
     )
-    location: str | None = Field(None, description="Only exhibits at exactly this location.")
+    location: FilterText | None = Field(None, description="Only exhibits at exactly this location.")

@@ -115,6 +115,17 @@ async def refuse_socket(scope: Scope, receive: Receive, send: Send, reason: str)
     await send({"type": "websocket.close", "code": TOO_MANY_SOCKETS, "reason": reason})
 
 
+class _WithContentType:
+    """A request adapter whose content type is given (normalised), the rest its own."""
+
+    def __init__(self, request: Any, content_type: str) -> None:
+        self._request = request
+        self.content_type = content_type
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
 class CountedStream(StreamingResponse):
     """A streaming response that says when it is over, and gives up on a client that
     stops reading: a send still blocked after ``send_timeout`` seconds ends it (and with it
@@ -283,9 +294,16 @@ class ZooGraphQL(GraphQL[Context, None]):
 
     async def parse_http_body(self, request: Any) -> Any:
         """Refuse a body that is not JSON (415, where strawberry says 400) and an
-        oversized query text, before the parser ever sees it."""
-        if request.method == "POST" and JSON not in (request.content_type or ""):
-            raise HTTPException(415, f"A POST body must be {JSON}")
+        oversized query text, before the parser ever sees it.
+
+        Media types compare exactly and ignoring case, as RFC 9110 says: strawberry's
+        own check is a substring test (``application/jsonx`` passed, ``APPLICATION/JSON``
+        did not)."""
+        if request.method == "POST":
+            media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+            if media_type != JSON:
+                raise HTTPException(415, f"A POST body must be {JSON}")
+            request = _WithContentType(request, JSON)
         data = await super().parse_http_body(request)
         for operation in data if isinstance(data, list) else [data]:
             if operation.query is not None and len(operation.query) > self.max_query_length:

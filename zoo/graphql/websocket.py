@@ -127,8 +127,49 @@ class LoginKept:
         return False
 
 
+PROTOCOL_ERROR = 4400
+"""graphql-transport-ws's close code for a message the protocol does not allow."""
+
+_ID_MESSAGES = {"subscribe", "complete", "start", "stop"}
+_OPERATION_MESSAGES = {"subscribe", "start"}
+
+
+def malformed(message: object) -> str | None:
+    """Why a WebSocket message does not fit the protocols' shapes, or None when it does.
+
+    Strawberry reads fields of a message as if it had the right shape: a list, a
+    string payload or a list ``id`` raised where it read them, which dropped the
+    socket without a close frame and logged a traceback.
+    """
+    if not isinstance(message, dict):
+        return "A message must be a JSON object"
+    kind = message.get("type")
+    if not isinstance(kind, str):
+        return "A message needs a string type"
+    if kind in _ID_MESSAGES and not isinstance(message.get("id"), str):
+        return f"A {kind} message needs a string id"
+    payload = message.get("payload")
+    if kind in _OPERATION_MESSAGES:
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return f"A {kind} message needs a payload with a query string"
+        for key, kinds in (("variables", dict), ("operationName", str), ("extensions", dict)):
+            if payload.get(key) is not None and not isinstance(payload[key], kinds):
+                return f"The payload's {key} has the wrong type"
+    elif payload is not None and not isinstance(payload, dict):
+        return f"A {kind} message's payload must be an object"
+    return None
+
+
 class TransportWSHandler(LoginKept, BaseGraphQLTransportWSHandler[Any, Any]):
-    """``graphql-transport-ws``: an over-long query is an ``error`` message, as HTTP's 413."""
+    """``graphql-transport-ws``: an over-long query is an ``error`` message, as HTTP's 413;
+    a malformed message closes the socket with 4400 and the reason."""
+
+    async def handle_message(self, message: Any) -> None:
+        reason = malformed(message)
+        if reason is not None:
+            await self.websocket.close(PROTOCOL_ERROR, reason)
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
@@ -149,6 +190,13 @@ class TransportWSHandler(LoginKept, BaseGraphQLTransportWSHandler[Any, Any]):
 
 class LegacyWSHandler(LoginKept, BaseGraphQLWSHandler[Any, Any]):
     """Legacy ``graphql-ws``: the same, in that protocol's ``error`` message."""
+
+    async def handle_message(self, message: Any) -> None:
+        reason = malformed(message)
+        if reason is not None:
+            await self.websocket.close(PROTOCOL_ERROR, reason)
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, EmailStr, Field
 
-from zoo.core.schemas import Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
+from zoo.core.schemas import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
 
 NAME = "The staff member's full name, 1 to 200 characters."
 JOB_TITLE = "What they do here."
@@ -56,8 +56,10 @@ class StaffMemberRead(ReadSchema):
 
 
 class StaffMemberFilter(Schema):
-    name_contains: str | None = Field(
+    name_contains: FilterText | None = Field(
         None, description="Only staff whose name contains this, ignoring case."
     )
-    job_title: str | None = Field(None, description="Only staff with exactly this job title.")
+    job_title: FilterText | None = Field(
+        None, description="Only staff with exactly this job title."
+    )
     exhibit_id: int | None = Field(None, description="Only staff assigned to this exhibit.")
