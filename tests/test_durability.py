@@ -131,3 +131,59 @@ async def test_postgres_outage_is_reported_and_healed(database_url: str) -> None
     finally:
         await proxy.cut()
         await dispose(app)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_stalled_database_is_a_fast_503_not_a_hang(database_url: str) -> None:
+    """The server answers but sends nothing: every request gives up after the configured
+    timeouts (1 s here) with SERVICE_UNAVAILABLE, and all is well once it answers again."""
+    target = urlsplit(POSTGRES_URL)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    through_proxy = database_url.replace(
+        f"{target.hostname}:{target.port or 5432}", f"127.0.0.1:{proxy.port}"
+    )
+    timeouts = {"db_connect_timeout": 1, "db_statement_timeout": 1, "db_pool_timeout": 1}
+    app = create_app(Settings(database_url=through_proxy, env="test", **timeouts))
+    query = {"query": "{ animals { totalCount } }"}
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://stall") as client:
+            await create_user(app.state.database, "stall@example.com", "stall password")
+            form = {"username": "stall@example.com", "password": "stall password"}
+            token = (await client.post("/auth/jwt/login", data=form)).json()["access_token"]
+            bearer = {"Authorization": f"Bearer {token}"}
+            assert (await client.get("/health")).status_code == 200
+
+            proxy.stall()
+            loop = asyncio.get_running_loop()
+            for request in (
+                client.get("/health"),
+                client.post("/graphql", json=query),
+                client.post("/graphql", json=query, headers=bearer),
+                client.post("/auth/jwt/login", data=form),
+            ):
+                started = loop.time()
+                response = await asyncio.wait_for(request, 15)
+                assert loop.time() - started < 10, response.request.url
+                assert response.status_code in {200, 503}, response.text
+                if response.request.url.path == "/graphql" and response.status_code == 200:
+                    code = response.json()["errors"][0]["extensions"]["code"]
+                    assert code == "SERVICE_UNAVAILABLE"
+                else:
+                    assert response.status_code == 503
+                assert "Traceback" not in response.text
+
+            proxy.resume()
+            for _ in range(20):
+                if (await client.get("/health")).status_code == 200:
+                    break
+                await asyncio.sleep(0.5)
+            assert (await client.post("/graphql", json=query, headers=bearer)).json() == {
+                "data": {"animals": {"totalCount": 0}}
+            }
+    finally:
+        proxy.resume()
+        await proxy.cut()
+        await dispose(app)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry import Schema
@@ -38,10 +39,10 @@ from zoo.core.events import Broker
 from zoo.core.pg_events import PostgresBroker
 from zoo.db import UNAVAILABLE_ERRORS, Database, is_unavailable
 from zoo.graphql.context import Context
-from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+from zoo.graphql.errors import INTERNAL_MESSAGE, SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
-from zoo.http import BodySizeLimit, BodyTimeout, NoStore, RequestId, SecurityHeaders
+from zoo.http import BodySizeLimit, BodyTimeout, NoStore, RequestId, SecurityHeaders, request_id
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
@@ -192,14 +193,20 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         return JSONResponse({"status": "ok", "database": "ok", "version": zoo.__version__})
 
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        """Outside GraphQL execution (auth routes, resolving the user): 503, not a 500."""
+        """Outside GraphQL execution (auth routes, resolving the user): 503 when the
+        database could not be reached (a dropped connection included), else a coded 500."""
         if not is_unavailable(exc):
-            raise exc
+            logger.error("database error (request %s)", request_id.get(), exc_info=exc)
+            error = {
+                "message": INTERNAL_MESSAGE,
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id.get()},
+            }
+            return JSONResponse({"errors": [error]}, status_code=500)
         logger.warning("database unavailable: %s", exc)
         error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": SERVICE_UNAVAILABLE}}
         return JSONResponse({"errors": [error]}, status_code=503, headers={"Retry-After": "5"})
 
-    for unavailable in UNAVAILABLE_ERRORS:
+    for unavailable in (*UNAVAILABLE_ERRORS, DBAPIError):
         app.add_exception_handler(unavailable, database_unavailable)
     app.add_middleware(NoStore, prefixes=("/auth/", "/users/"))
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)

@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     max_query_length: int = Field(
         20_000, ge=100, description="Longest query text, refused before parsing"
     )
+    db_connect_timeout: float = Field(
+        5, gt=0, description="Seconds to open a PostgreSQL connection before giving up (503)"
+    )
+    db_statement_timeout: float = Field(
+        15, gt=0, description="Seconds one PostgreSQL statement may take before giving up (503)"
+    )
+    db_pool_timeout: float = Field(
+        5, gt=0, description="Seconds to wait for a free pooled connection before giving up (503)"
+    )
     events: Literal["auto", "memory", "postgres"] = Field(
         "auto",
         description="Subscription broker: in-process, or PostgreSQL LISTEN/NOTIFY across "

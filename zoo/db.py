@@ -87,6 +87,17 @@ class Database:
             engine_options.setdefault("pool_reset_on_return", None)
         else:
             engine_options.setdefault("pool_pre_ping", True)
+            # A server that accepts but never answers (a hung host, a dead network path)
+            # would hold each request for minutes: connecting, each statement and waiting
+            # for a pooled connection all give up in seconds, as an outage (503).
+            engine_options.setdefault(
+                "connect_args",
+                {
+                    "timeout": settings.db_connect_timeout,
+                    "command_timeout": settings.db_statement_timeout,
+                },
+            )
+            engine_options.setdefault("pool_timeout", settings.db_pool_timeout)
         self.engine = create_async_engine(self.url, **engine_options)
         self.reader = self.writer = self.engine
         if self.is_sqlite:
