@@ -14,12 +14,11 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from bench.http import serve
+from tests.test_http_subscriptions import lifecycle
 from tests.test_subscriptions import server_env, token_for
 
 JS = Path(__file__).parent / "js"
@@ -36,19 +35,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def server(database_url: str) -> Iterator[str]:
     with serve("zoo.main:app", server_env(database_url)) as port:
-        yield f"http://127.0.0.1:{port}/graphql"
-
-
-async def mutate(url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient() as http:
-        response = await http.post(
-            url,
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    return dict(body["data"])
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize("client", ["graphql-ws", "graphql-sse", "apollo-ws", "apollo-multipart"])
@@ -56,12 +43,12 @@ async def test_javascript_client_receives_events(
     server: str, database_url: str, client: str
 ) -> None:
     assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
-    token = await token_for(database_url, server.removeprefix("http://").split("/")[0])
+    token = await token_for(database_url, server.removeprefix("http://"))
     process = await asyncio.create_subprocess_exec(
         NODE,
         str(JS / "subscribe.mjs"),
         client,
-        server,
+        f"{server}/graphql",
         token,
         "3",
         stdout=asyncio.subprocess.PIPE,
@@ -72,15 +59,7 @@ async def test_javascript_client_receives_events(
     try:
         ready = await asyncio.wait_for(process.stdout.readline(), 20)
         assert ready.strip() == b"READY", ready + await process.stderr.read()  # type: ignore[union-attr]
-        made = await mutate(server, token, 'mutation { createAnimal(input: {name: "Js"}) { id } }')
-        id_ = made["createAnimal"]["id"]
-        await mutate(
-            server,
-            token,
-            'mutation($id: Int!) { updateAnimal(id: $id, input: {species: "owl"}) { id } }',
-            id=id_,
-        )
-        await mutate(server, token, "mutation($id: Int!) { deleteAnimal(id: $id) { id } }", id=id_)
+        expected = await lifecycle(server, token)
         out, err = await asyncio.wait_for(process.communicate(), 20)
     finally:
         if process.returncode is None:
@@ -88,7 +67,7 @@ async def test_javascript_client_receives_events(
             await process.wait()
     events = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
     assert process.returncode == 0, (events, err.decode())
-    assert [event["kind"] for event in events] == ["CREATED", "UPDATED", "DELETED"]
+    assert [event["kind"] for event in events] == expected
     animal = {k: v for k, v in events[0]["animal"].items() if k != "__typename"}  # Apollo's
-    assert animal == {"id": id_, "name": "Js", "species": None}
+    assert animal == {"id": events[2]["animal"]["id"], "name": "Ada", "species": None}
     assert events[1]["animal"]["species"] == "owl"

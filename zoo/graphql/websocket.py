@@ -87,13 +87,47 @@ SESSION_ENDED = 4403
 """graphql-transport-ws's "Forbidden": the login this socket runs under has ended."""
 
 
-class LoginKept:
-    """A socket's login holds only while it is valid: it is checked again before each
-    operation, and a revocation announced anywhere closes the socket (4403)."""
+class SocketRules:
+    """What both subprotocols' handlers add to strawberry's: a malformed message closes
+    the socket (4400, with the reason); the socket's login holds only while it is valid
+    (checked again before each operation; a revocation announced anywhere closes the
+    socket, 4403); an over-long query is refused as HTTP refuses it (413's code)."""
 
     websocket: Any
     context: Any
+    view: Any
+    connection_acknowledged: bool
     _watch: AbstractContextManager[None] | None = None
+
+    async def handle_message(self, message: Any) -> None:
+        reason = malformed(message)
+        if reason is not None:
+            await self.websocket.close(PROTOCOL_ERROR, reason)
+            return
+        await super().handle_message(message)  # type: ignore[misc]
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)  # type: ignore[misc]
+        if self.connection_acknowledged:
+            self.watch_login()
+
+    async def admit(self, message: Any) -> bool:
+        """Whether to start this operation; if not, the socket is closed or the refusal sent.
+
+        Before the socket is acknowledged, strawberry refuses it (4401) as it should.
+        """
+        if not self.connection_acknowledged:
+            return True
+        if not await self.login_holds():
+            return False
+        refused = too_long(_payload(message).get("query"), self.view.max_query_length)
+        if refused is None:
+            return True
+        await self.send_refusal(message["id"], refused)
+        return False
+
+    async def send_refusal(self, id_: str, error: GraphQLError) -> None:
+        raise NotImplementedError
 
     async def handle(self) -> None:
         try:
@@ -160,59 +194,26 @@ def malformed(message: object) -> str | None:
     return None
 
 
-class TransportWSHandler(LoginKept, BaseGraphQLTransportWSHandler[Any, Any]):
-    """``graphql-transport-ws``: an over-long query is an ``error`` message, as HTTP's 413;
-    a malformed message closes the socket with 4400 and the reason."""
-
-    async def handle_message(self, message: Any) -> None:
-        reason = malformed(message)
-        if reason is not None:
-            await self.websocket.close(PROTOCOL_ERROR, reason)
-            return
-        await super().handle_message(message)
-
-    async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged:
-            self.watch_login()
+class TransportWSHandler(SocketRules, BaseGraphQLTransportWSHandler[Any, Any]):
+    """``graphql-transport-ws``."""
 
     async def handle_subscribe(self, message: Any) -> None:
-        if self.connection_acknowledged and not await self.login_holds():
-            return
-        refused = too_long(_payload(message).get("query"), self.view.max_query_length)  # type: ignore[attr-defined]
-        if refused is not None and self.connection_acknowledged:
-            await self.send_message(
-                {"id": message["id"], "type": "error", "payload": [refused.formatted]}
-            )
-            return
-        await super().handle_subscribe(message)
+        if await self.admit(message):
+            await super().handle_subscribe(message)
+
+    async def send_refusal(self, id_: str, error: GraphQLError) -> None:
+        await self.send_message({"id": id_, "type": "error", "payload": [error.formatted]})
 
 
-class LegacyWSHandler(LoginKept, BaseGraphQLWSHandler[Any, Any]):
-    """Legacy ``graphql-ws``: the same, in that protocol's ``error`` message."""
-
-    async def handle_message(self, message: Any) -> None:
-        reason = malformed(message)
-        if reason is not None:
-            await self.websocket.close(PROTOCOL_ERROR, reason)
-            return
-        await super().handle_message(message)
-
-    async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged:
-            self.watch_login()
+class LegacyWSHandler(SocketRules, BaseGraphQLWSHandler[Any, Any]):
+    """Legacy ``graphql-ws``."""
 
     async def handle_start(self, message: Any) -> None:
-        if self.connection_acknowledged and not await self.login_holds():
-            return
-        refused = too_long(_payload(message).get("query"), self.view.max_query_length)  # type: ignore[attr-defined]
-        if refused is not None and self.connection_acknowledged:
-            await self.send_message(
-                {"type": "error", "id": message["id"], "payload": refused.formatted}
-            )
-            return
-        await super().handle_start(message)
+        if await self.admit(message):
+            await super().handle_start(message)
+
+    async def send_refusal(self, id_: str, error: GraphQLError) -> None:
+        await self.send_message({"type": "error", "id": id_, "payload": error.formatted})
 
 
 class SocketsPerAddress:
