@@ -42,7 +42,7 @@ from zoo.graphql.context import Context
 from zoo.graphql.errors import INTERNAL_MESSAGE, SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
-from zoo.http import BodySizeLimit, BodyTimeout, NoStore, RequestId, SecurityHeaders, request_id
+from zoo.http import BodySizeLimit, BodyTimeout, RequestId, ResponseHeaders, request_id
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
@@ -208,8 +208,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
 
     for unavailable in (*UNAVAILABLE_ERRORS, DBAPIError):
         app.add_exception_handler(unavailable, database_unavailable)
-    app.add_middleware(NoStore, prefixes=("/auth/", "/users/"))
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(
+        ResponseHeaders, hsts=settings.secure_cookies, no_store_prefixes=("/auth/", "/users/")
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
     app.add_middleware(RequestId)

@@ -19,6 +19,13 @@ request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def client_address(scope: Scope) -> str:
+    """The client's address, as every per-address limit counts it (behind a trusted proxy,
+    the address it forwarded: see ``ZOO_TRUSTED_PROXIES``)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 class RequestIdFilter(logging.Filter):
     """Stamps every log record with the id of the request it was written for."""
 
@@ -183,35 +190,16 @@ class BodyTimeout:
         await run_refusable(self.app, scope, timed_receive, send)
 
 
-class NoStore:
-    """``Cache-Control: no-store`` on every response under ``prefixes``: tokens, cookies
-    and account data must not be kept by a browser's or a proxy's cache."""
-
-    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
-        self.app = app
-        self.prefixes = prefixes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
-            await self.app(scope, receive, send)
-            return
-
-        async def no_store(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", ()) if k != b"cache-control"]
-                headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, no_store)
-
-
-class SecurityHeaders:
+class ResponseHeaders:
     """Headers every response carries: no MIME sniffing, no referrer leaking URLs, no
-    framing by other sites (clickjacking), and HSTS where the site is served over HTTPS."""
+    framing by other sites (clickjacking), HSTS where the site is served over HTTPS; and
+    ``Cache-Control: no-store`` under ``no_store_prefixes``, whose tokens, cookies and
+    account data no browser or proxy cache may keep. One middleware, one wrapped ``send``
+    per request, for all of them."""
 
-    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool, no_store_prefixes: tuple[str, ...]) -> None:
         self.app = app
+        self.no_store_prefixes = no_store_prefixes
         self.headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
@@ -224,10 +212,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        no_store = scope["path"].startswith(self.no_store_prefixes)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *self.headers]
+                headers = list(message.get("headers", ()))
+                if no_store:
+                    headers = [(k, v) for k, v in headers if k != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = [*headers, *self.headers]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -39,6 +39,8 @@ from fastapi import HTTPException, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from zoo.http import client_address
+
 WINDOW_SECONDS = 60.0
 EMAIL_WINDOW_SECONDS = 15 * 60.0
 KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600.0
@@ -226,7 +228,7 @@ class LoginRateLimit:
     async def __call__(self, request: Request) -> None:
         if request.method != "POST":
             return
-        client = request.client.host if request.client else "unknown"
+        client = client_address(request.scope)
         if request.url.path.endswith("/register"):
             wait = await self.guard.sign_ups.retry_after(f"register:address:{client}")
             what = "sign-ups"

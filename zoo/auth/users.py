@@ -161,11 +161,6 @@ class Auth:
         credential = self.credential_for(request)
         return await self.user_for_token(credential) if credential else None
 
-    async def user_for_authorization(self, authorization: str) -> User | None:
-        """The user behind an ``Authorization: Bearer ...`` value, or None."""
-        token = bearer_token(authorization)
-        return await self.user_for_token(token) if token else None
-
     async def user_for_token(self, token: str) -> User | None:
         """The user whose live session ``token`` names (from a header or the cookie)."""
         async with self.database.read_session() as session:

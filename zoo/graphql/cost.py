@@ -197,7 +197,7 @@ class QueryCost(SchemaExtension):
 
         Strawberry runs the validation hooks of every request anyway; a hook
         around execution of its own cost about 4 % of executing a small query.
-        Placed after ``LimitedValidation``, this sees a document already found
+        Placed after ``CheckedDocuments``, this sees a document already found
         valid (an empty error list) or invalid (then it leaves the errors be).
         """
         context = self.execution_context

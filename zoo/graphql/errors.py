@@ -28,11 +28,10 @@ BAD_REQUEST = "BAD_REQUEST"
 INTERNAL_MESSAGE = "Internal server error"
 UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
 
-# strawberry's limiters report plain errors; these give them codes a client can act on.
+# graphql-core's token limit and strawberry's introspection rule report plain errors;
+# these give them codes a client can act on (the document limits carry their own).
 LIMIT_CODES = (
     ("Document contains more than", "TOO_MANY_TOKENS"),
-    ("exceeds maximum operation depth", "QUERY_TOO_DEEP"),
-    ("aliases found. Allowed:", "TOO_MANY_ALIASES"),
     ("GraphQL introspection has been disabled", "INTROSPECTION_DISABLED"),
 )
 

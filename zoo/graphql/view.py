@@ -45,7 +45,7 @@ from zoo.graphql.websocket import (
     TextWebSocketAdapter,
     TransportWSHandler,
 )
-from zoo.http import PAYLOAD_TOO_LARGE, error_body
+from zoo.http import PAYLOAD_TOO_LARGE, client_address, error_body
 
 logger = logging.getLogger("zoo.graphql")
 
@@ -212,8 +212,7 @@ class ZooGraphQL(GraphQL[Context, None]):
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A socket within its address's limit; past it, closed at once (4429)."""
-        client = scope.get("client")
-        address = str(client[0]) if client else "unknown"
+        address = client_address(scope)
         if not self.sockets.acquire(address):
             limit = self.sockets.limit
             await refuse_socket(
@@ -252,8 +251,7 @@ class ZooGraphQL(GraphQL[Context, None]):
     ) -> Response:
         """An HTTP subscription stream takes a place among its address's sockets, given
         back when the response ends, however it ends (a vanished client included)."""
-        client = request.client
-        address = str(client.host) if client else "unknown"
+        address = client_address(request.scope)
         if not self.sockets.acquire(address):
             limit = self.sockets.limit
             return refusal(429, f"More than {limit} subscriptions open from this address")
