@@ -266,3 +266,26 @@ def test_the_document_cache_is_bounded_by_text_length() -> None:
     assert cache.size == 6 + 23
     cache.put("{ " + "d" * 40 + " }", parse("{ __typename }"))  # longer than the cache
     assert cache.size == 29
+
+
+async def test_an_address_that_keeps_sending_documents_over_the_limits_is_turned_away(
+    database_url: str,
+) -> None:
+    app = create_app(Settings(database_url=database_url, env="test", max_refusals_per_minute=3))
+
+    def client_from(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 4321))
+        return httpx.AsyncClient(transport=transport, base_url="http://bounded")
+
+    try:
+        async with client_from("192.0.2.7") as flooder, client_from("192.0.2.8") as neighbour:
+            for query in (fan_out(20), "{ __typename }", fan_out(30), fan_out(40)):
+                expected = [] if query == "{ __typename }" else ["QUERY_TOO_LARGE"]
+                assert codes(await post(flooder, query)) == expected  # valid work is not counted
+            refused = await flooder.post("/graphql", json={"query": "{ __typename }"})
+            assert refused.status_code == 429
+            assert refused.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_REQUESTS"
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            assert await post(neighbour, "{ __typename }") == {"data": {"__typename": "Query"}}
+    finally:
+        await dispose(app)

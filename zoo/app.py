@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         max_response_bytes=settings.max_response_bytes,
         max_message_bytes=settings.max_body_bytes,
         max_sockets_per_address=settings.max_sockets_per_address,
+        max_refusals_per_minute=settings.max_refusals_per_minute,
         stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
         stream_send_timeout=settings.stream_send_timeout_seconds,
         max_subscriptions_per_connection=settings.max_subscriptions_per_socket,

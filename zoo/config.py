@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         description="Most WebSockets and HTTP subscription streams open at once from one "
         "client address",
     )
+    max_refusals_per_minute: int = Field(
+        30,
+        ge=1,
+        description="Documents over a limit (size, depth, aliases, cost, response size) one "
+        "client address may send in a minute; past it, its GraphQL requests get 429 unread",
+    )
     stream_send_timeout_seconds: float = Field(
         30,
         gt=0,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import cached_property
 from http import HTTPStatus
@@ -39,6 +40,7 @@ from zoo.auth.users import Auth
 from zoo.graphql.context import Context
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
 from zoo.graphql.graphiql import with_example_query
+from zoo.graphql.refusals import TARPIT_SECONDS, RefusalsPerAddress
 from zoo.graphql.websocket import (
     LegacyWSHandler,
     SocketsPerAddress,
@@ -70,10 +72,10 @@ REFUSAL_CODES = {
 """Codes for what strawberry refuses before any GraphQL runs (it answers in plain text)."""
 
 
-def refusal(status: int, message: str) -> Response:
+def refusal(status: int, message: str, retry_after: float = 5) -> Response:
     headers = {"Allow": ALLOWED_METHODS} if status == 405 else None
     if status == 429:
-        headers = {"Retry-After": "5"}
+        headers = {"Retry-After": str(math.ceil(retry_after))}
     code = REFUSAL_CODES.get(status) or HTTPStatus(status).name
     return Response(error_body(message, code), status, headers, media_type=JSON)
 
@@ -177,6 +179,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         max_response_bytes: int = 50_000_000,
         max_message_bytes: int = 1_000_000,
         max_sockets_per_address: int = 20,
+        max_refusals_per_minute: int = 30,
         stream_heartbeat_seconds: float = 15,
         stream_send_timeout: float = 30,
         require_login: bool = False,
@@ -191,23 +194,34 @@ class ZooGraphQL(GraphQL[Context, None]):
         self.stream_send_timeout = stream_send_timeout
         self.sockets = SocketsPerAddress(max_sockets_per_address)
         """Open WebSockets and HTTP subscription streams, per client address."""
+        self.refusals = RefusalsPerAddress(max_refusals_per_minute)
         for transport in self._stream_transport_map.values():
             transport.heartbeat_interval = stream_heartbeat_seconds
         self.require_login = require_login
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's own refusals (bad JSON, a batch, a method, a length) become
-        coded GraphQL errors, so that a client handles every error one way."""
+        coded GraphQL errors, so that a client handles every error one way; an address
+        that keeps sending documents over the limits is turned away unread."""
         if scope["type"] == "websocket":
             await self._socket(scope, receive, send)
             return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        address = client_address(scope)
+        wait = await self.refusals.wait(address)
+        if wait:
+            await asyncio.sleep(min(wait, TARPIT_SECONDS))
+            message = "Too many documents over the limits from this address; wait and retry"
+            await refusal(429, message, wait)(scope, receive, send)
+            return
         try:
             response = await self.run(Request(scope, receive=receive))
         except HTTPException as exc:
             response = refusal(exc.status_code, exc.reason)
+            if exc.status_code == 413:
+                await self.refusals.note(address, [PAYLOAD_TOO_LARGE])
         await response(scope, receive, send)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -351,6 +365,8 @@ class ZooGraphQL(GraphQL[Context, None]):
         body: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
+            codes = [(error.extensions or {}).get("code") for error in result.errors]
+            await self.refusals.note(client_address(request.scope), codes)
             if result.data is None and all(error.path is None for error in result.errors):
                 # A request error: nothing was executed, so there is no data entry.
                 del body["data"]
