@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -62,7 +63,12 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     schema = schema or build_schema(settings)
     database = Database(settings)
     events: Broker = (
-        PostgresBroker(settings.database_url, settings.event_queue_size, settings.max_subscriptions)
+        PostgresBroker(
+            settings.database_url,
+            settings.event_queue_size,
+            settings.max_subscriptions,
+            timeout=settings.db_statement_timeout,
+        )
         if settings.events_through_postgres
         else Broker(settings.event_queue_size, settings.max_subscriptions)
     )
@@ -181,9 +187,11 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:
-        """200 after a database round trip; 503 with the reason when the database is unreachable."""
+        """200 after a database round trip; 503 with the reason when the database is
+        unreachable or slower than ``ZOO_HEALTH_TIMEOUT_SECONDS``, so that a load balancer
+        hears about a stalled database before its own probe times out."""
         try:
-            await database.ping()
+            await asyncio.wait_for(database.ping(), settings.health_timeout_seconds)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise

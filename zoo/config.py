@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(
         5, gt=0, description="Seconds to wait for a free pooled connection before giving up (503)"
     )
+    health_timeout_seconds: float = Field(
+        2, gt=0, description="Seconds /health waits for the database before answering 503"
+    )
     events: Literal["auto", "memory", "postgres"] = Field(
         "auto",
         description="Subscription broker: in-process, or PostgreSQL LISTEN/NOTIFY across "

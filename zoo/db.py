@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection
@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import PoolResetState
 
 from zoo.config import Settings
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_MODE = "zoo_sqlite_begin"
@@ -119,6 +121,27 @@ class Database:
         async with self.reader.connect() as connection:
             yield connection
 
+    async def fetch(self, run: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``run`` on a read connection (see :meth:`reading_again`)."""
+
+        async def attempt() -> T:
+            async with self.read() as connection:
+                return await run(connection)
+
+        return await self.reading_again(attempt)
+
+    async def reading_again(self, read: Callable[[], Awaitable[T]]) -> T:
+        """Run ``read`` once more, on a fresh connection, if its connection was lost on
+        the way (a server restart, a killed backend, a reset network path): the pool's
+        pre-ping cannot see a connection die while in use. Reads only: a read has no
+        effect to repeat, a write's outcome is unknown and it is never repeated."""
+        try:
+            return await read()
+        except exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        return await read()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One session, one transaction: committed if the block succeeds, rolled back if not."""
@@ -150,23 +173,48 @@ class Database:
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
-    exc.OperationalError,
     exc.InterfaceError,
     exc.TimeoutError,
 )
-"""Errors that mean the database could not be reached, rather than a bug or a bad statement."""
+"""Errors that always mean the database could not be reached (or its connection broke):
+a refused or reset socket, a timeout, a pool with no connection to spare."""
+
+_BROKEN_CONNECTION = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "InternalClientError",  # asyncpg's protocol state broke: "another operation is in progress"
+    }
+)
+_OUTAGE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03", "57014")
+"""PostgreSQL: connection exceptions, insufficient resources (too many connections, disk
+full, out of memory), shutdowns and restarts, a statement cancelled by its timeout."""
+_SQLITE_OUTAGES = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database file",
+    "disk i/o error",
+    "database or disk is full",
+)
+"""SQLite's operational errors that a retry later can cure; the rest ("no such table",
+"LIKE or GLOB pattern too complex", ...) are bugs or bad statements."""
 
 
 def is_unavailable(error: BaseException | None) -> bool:
-    """The database could not be reached (as opposed to a bug or a bad statement)."""
+    """The database could not be reached or could not serve now, so that a retry later can
+    succeed (a 503), as opposed to a bug or a bad statement (a 500 with a request id)."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
     while error is not None:
-        if isinstance(error, UNAVAILABLE_ERRORS) or type(error).__name__ in {
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "ConnectionFailureError",
-        }:
+        if isinstance(error, UNAVAILABLE_ERRORS) or type(error).__name__ in _BROKEN_CONNECTION:
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
+            return True
+        if isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(
+            _SQLITE_OUTAGES
+        ):
             return True
         error = error.__cause__ or error.__context__
     return False

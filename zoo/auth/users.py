@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -163,6 +164,9 @@ class Auth:
 
     async def user_for_token(self, token: str) -> User | None:
         """The user whose live session ``token`` names (from a header or the cookie)."""
+        return await self.database.reading_again(partial(self._user_for_token, token))
+
+    async def _user_for_token(self, token: str) -> User | None:
         async with self.database.read_session() as session:
             manager = UserManager(SQLAlchemyUserDatabase(session, User), "")
             strategy = DatabaseStrategy[User, uuid.UUID, AccessToken](

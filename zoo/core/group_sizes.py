@@ -50,8 +50,7 @@ async def largest_group(database: Database, column: Column, among: set[int] | No
     statement = select(func.coalesce(func.max(counts.c.n), 0)).execution_options(
         **{PURPOSE: "list sizes"}
     )
-    async with database.read() as connection:
-        largest = await connection.scalar(statement)
+    largest = await database.fetch(lambda connection: connection.scalar(statement))
     return int(largest or 0)
 
 

@@ -13,6 +13,7 @@ from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.models import Entity
@@ -80,9 +81,12 @@ def _live_by_ids(model: type[Any]) -> Select[Any]:
 async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> list[Any]:
     """The live row for each id (as a record), or None where it is missing or deleted."""
     make = records_of(model).make
-    async with database.read() as connection:
+
+    async def read(connection: AsyncConnection) -> dict[int, Any]:
         result = await connection.execute(_live_by_ids(model), {"ids": list(set(ids))})
-        found = {row.id: row for row in map(make, result.tuples())}
+        return {row.id: row for row in map(make, result.tuples())}
+
+    found = await database.fetch(read)
     return [found.get(id_) for id_ in ids]
 
 
@@ -100,11 +104,15 @@ async def live_grouped_by(
     shape = records_of(model, only)
     values = list({value for value, _ in keys})
     make, position = shape.make, shape.position(column.key)
-    groups: dict[int, list[Any]] = defaultdict(list)
-    async with database.read() as connection:
+
+    async def read(connection: AsyncConnection) -> dict[int, list[Any]]:
+        groups: dict[int, list[Any]] = defaultdict(list)
         result = await connection.execute(_live_grouped(column, only), {"values": values})
         for row in result.tuples():
             groups[row[position]].append(make(row))
+        return groups
+
+    groups = await database.fetch(read)
     return [groups.get(value, []) for value, _ in keys]
 
 
@@ -144,7 +152,10 @@ async def live_count_grouped_by(
     database: Database, column: InstrumentedAttribute[Any], keys: Sequence[int]
 ) -> list[int]:
     """How many live rows hold each key in ``column``."""
-    async with database.read() as connection:
+
+    async def read(connection: AsyncConnection) -> dict[int, int]:
         result = await connection.execute(_live_counts(column), {"values": list(set(keys))})
-        counts: dict[int, int] = dict(result.tuples().all())
+        return dict(result.tuples().all())
+
+    counts = await database.fetch(read)
     return [counts.get(key, 0) for key in keys]

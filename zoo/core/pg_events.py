@@ -33,9 +33,11 @@ class PostgresBroker(Broker):
         database_url: str,
         queue_size: int | None = None,
         max_subscribers: int | None = None,
+        timeout: float = 5,
     ) -> None:
         super().__init__(DEFAULT_QUEUE_SIZE if queue_size is None else queue_size, max_subscribers)
         self.dsn = asyncpg_dsn(database_url)
+        self.timeout = timeout
         self.listener: asyncpg.Connection | None = None
         self.publisher: asyncpg.Connection | None = None
         self.publish_lock = asyncio.Lock()
@@ -59,15 +61,28 @@ class PostgresBroker(Broker):
         await super().stop()
 
     async def publish(self, change: Change) -> None:
+        """Announce a committed change. The write has succeeded whatever happens here: a
+        lost, stalled or broken connection loses the announcement (logged), never fails
+        the mutation nor holds it longer than the timeout."""
         self.tell_listeners(change)
-        try:
-            async with self.publish_lock:
+        async with self.publish_lock:
+            try:
                 if self.publisher is None or self.publisher.is_closed():
-                    self.publisher = await asyncpg.connect(self.dsn, timeout=5)
-                await self.publisher.execute("SELECT pg_notify($1, $2)", CHANNEL, change.to_json())
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            # The change is committed; only its announcement is lost. Say so, don't fail.
-            logger.warning("could not publish %s: %s", change, exc)
+                    self.publisher = await asyncpg.connect(self.dsn, timeout=self.timeout)
+                await self.publisher.execute(
+                    "SELECT pg_notify($1, $2)", CHANNEL, change.to_json(), timeout=self.timeout
+                )
+            except (
+                OSError,
+                TimeoutError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+            ) as exc:
+                logger.warning("could not publish %s: %s", change, exc)
+                if self.publisher is not None:
+                    self.publisher.terminate()  # a connection in an unknown state: start anew
+                    self.publisher = None
 
     def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -80,7 +95,7 @@ class PostgresBroker(Broker):
     async def _keep_listening(self) -> None:
         while True:
             try:
-                self.listener = await asyncpg.connect(self.dsn, timeout=5)
+                self.listener = await asyncpg.connect(self.dsn, timeout=self.timeout)
                 await self.listener.add_listener(CHANNEL, self._on_notification)
                 self.listening.set()
                 closed = asyncio.Event()
@@ -88,7 +103,7 @@ class PostgresBroker(Broker):
                 await closed.wait()
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # the keeper must outlive any failure, or events stop
                 logger.warning("event listener lost its connection: %s", exc)
             self.listening.clear()
             await asyncio.sleep(RECONNECT_SECONDS)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import NotFound
@@ -85,8 +85,11 @@ class EntityService(Generic[M, F]):
         column = self.orderings[page.order_by]
         statement = self.page_statement(where, page)
         make = records_of(self.model).make
-        async with self.database.read() as connection:
-            rows = list(map(make, (await connection.execute(statement)).tuples()))
+
+        async def read(connection: AsyncConnection) -> list[Any]:
+            return list(map(make, (await connection.execute(statement)).tuples()))
+
+        rows = await self.database.fetch(read)
         items = rows[: page.first]
         return Page(
             items=items,
@@ -99,8 +102,8 @@ class EntityService(Generic[M, F]):
         statement = (
             select(func.count()).select_from(self.model).where(self.model.deleted_at.is_(None))
         )
-        async with self.database.read() as connection:
-            total = await connection.scalar(statement.where(*self.filter_clauses(where)))
+        statement = statement.where(*self.filter_clauses(where))
+        total = await self.database.fetch(lambda connection: connection.scalar(statement))
         return int(total or 0)
 
     # Writes -------------------------------------------------------------------------
@@ -142,8 +145,11 @@ class EntityService(Generic[M, F]):
 
     async def _record(self, *where: ColumnElement[bool]) -> Any | None:
         shape = records_of(self.model)
-        async with self.database.read() as connection:
-            row = (await connection.execute(shape.select().where(*where))).first()
+
+        async def read(connection: AsyncConnection) -> Any:
+            return (await connection.execute(shape.select().where(*where))).first()
+
+        row = await self.database.fetch(read)
         return None if row is None else shape.make(row)
 
     async def _announce(self, kind: ChangeKind, row: M, exhibit_before: int | None = None) -> None:

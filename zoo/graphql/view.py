@@ -38,6 +38,7 @@ from strawberry.types.unset import UnsetType
 from zoo.auth.sessions import Session, bearer_token
 from zoo.auth.users import Auth
 from zoo.graphql.context import Context
+from zoo.graphql.errors import SERVICE_UNAVAILABLE
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
 from zoo.graphql.graphiql import with_example_query
 from zoo.graphql.refusals import TARPIT_SECONDS, RefusalsPerAddress
@@ -52,6 +53,8 @@ from zoo.http import PAYLOAD_TOO_LARGE, client_address, error_body
 logger = logging.getLogger("zoo.graphql")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+RETRY_AFTER_SECONDS = "5"
+"""When a client should try again after the database was unavailable."""
 JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
 SUBSCRIBE_HOW = (
@@ -367,6 +370,8 @@ class ZooGraphQL(GraphQL[Context, None]):
             body["errors"] = [error.formatted for error in result.errors]
             codes = [(error.extensions or {}).get("code") for error in result.errors]
             await self.refusals.note(client_address(request.scope), codes)
+            if SERVICE_UNAVAILABLE in codes:
+                request.state.graphql_response.headers["Retry-After"] = RETRY_AFTER_SECONDS
             if result.data is None and all(error.path is None for error in result.errors):
                 # A request error: nothing was executed, so there is no data entry.
                 del body["data"]

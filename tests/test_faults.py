@@ -1,0 +1,351 @@
+"""Faults under load: a PostgreSQL whose connections die while a mixed load runs.
+
+Each run serves the app over real HTTP, drives eight clients (anonymous reads,
+logged-in reads that look the token up, writes) and breaks the database's
+connections over and over: backends terminated by the server, or every TCP
+connection reset by a proxy in the middle of whatever it carried. The bounds
+hold for every request: a 200 or a coded 503, never a 500, an uncoded error
+or a dropped client connection; no answer slower than the database timeouts
+plus a margin; every acknowledged write present afterwards, and no write
+present that was never asked for; the server recovers by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.util import await_only
+
+from tests.conftest import PASSWORD, POSTGRES_URL, TABLES, _admin, asyncpg_dsn, dispose, running
+from tests.proxy import TcpProxy
+from zoo.app import create_app
+from zoo.auth.service import create_user
+from zoo.config import Settings
+from zoo.db import is_unavailable
+
+TIMEOUT = 2.0
+"""Every database timeout in these runs: connect, statement, pool checkout."""
+MARGIN = 4.0
+
+READ = "{ animals(first: 10) { totalCount edges { node { id name } } } }"
+ME = "{ me { email } }"
+CREATE = "mutation($name: String!) { createAnimal(input: {name: $name}) { id name } }"
+
+
+@pytest.fixture
+def postgres_database(request: pytest.FixtureRequest) -> str:
+    if not POSTGRES_URL:
+        pytest.skip("ZOO_TEST_POSTGRES_URL is not set")
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_admin(url, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    return url
+
+
+@dataclass
+class Storm:
+    statuses: Counter[int] = field(default_factory=Counter)
+    codes: Counter[str] = field(default_factory=Counter)
+    faults: list[str] = field(default_factory=list)
+    acknowledged: dict[str, int] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
+    slowest: float = 0.0
+
+
+async def client_run(base: str, token: str, number: int, stop: asyncio.Event, storm: Storm) -> None:
+    rng = random.Random(number)
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        step = 0
+        while not stop.is_set():
+            step += 1
+            roll = rng.random()
+            name = f"fault {number}-{step}"
+            if roll < 0.4:
+                payload, headers = {"query": READ}, {}
+            elif roll < 0.6:
+                payload, headers = {"query": ME}, bearer
+            else:
+                payload, headers = {"query": CREATE, "variables": {"name": name}}, bearer
+            started = time.perf_counter()
+            try:
+                response = await http.post("/graphql", json=payload, headers=headers)
+            except httpx.HTTPError as exc:
+                storm.faults.append(f"connection: {exc!r}")
+                continue
+            storm.slowest = max(storm.slowest, time.perf_counter() - started)
+            storm.statuses[response.status_code] += 1
+            try:
+                body = response.json()
+            except ValueError:
+                storm.faults.append(f"{response.status_code} not JSON: {response.text[:200]}")
+                continue
+            errors = body.get("errors") or []
+            for error in errors:
+                storm.codes[(error.get("extensions") or {}).get("code", "(none)")] += 1
+            if response.status_code not in {200, 503}:
+                storm.faults.append(f"{response.status_code}: {errors}")
+            if "variables" in payload:
+                created = (body.get("data") or {}).get("createAnimal")
+                if created:
+                    storm.acknowledged[name] = created["id"]
+                else:
+                    storm.unknown.add(name)
+
+
+async def weather(
+    base: str, token: str, fault: Callable[[], Awaitable[None]], seconds: float = 6
+) -> Storm:
+    """Eight clients for ``seconds`` while ``fault`` strikes every 0.4 s."""
+    storm = Storm()
+    stop = asyncio.Event()
+    clients = [asyncio.create_task(client_run(base, token, n, stop, storm)) for n in range(8)]
+    strikes = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.4)
+        await fault()
+        strikes += 1
+    stop.set()
+    await asyncio.gather(*clients)
+    assert strikes >= 10
+    return storm
+
+
+async def recovered(base: str, token: str) -> None:
+    """Without a restart: /health, a read and a write all succeed within a few seconds."""
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(50):
+            if (await http.get("/health")).status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        read = await http.post("/graphql", json={"query": READ})
+        assert "errors" not in read.json(), read.text
+        write = await http.post(
+            "/graphql",
+            json={"query": CREATE, "variables": {"name": "after the storm"}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert write.json()["data"]["createAnimal"]["name"] == "after the storm"
+
+
+async def check(storm: Storm, url: str) -> None:
+    assert storm.faults == [], storm.faults[:10]
+    assert set(storm.statuses) <= {200, 503}, storm.statuses
+    assert set(storm.codes) <= {"SERVICE_UNAVAILABLE"}, storm.codes
+    assert storm.statuses[200] > 100, storm.statuses  # the load ran
+    assert storm.codes["SERVICE_UNAVAILABLE"] > 0, storm.codes  # and the faults hit it
+    assert storm.slowest < TIMEOUT + MARGIN, storm.slowest
+    assert len(storm.acknowledged) > 20, storm
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await connection.fetch("SELECT id, name FROM animals WHERE name LIKE 'fault %'")
+    finally:
+        await connection.close()
+    stored = {row["name"]: row["id"] for row in rows}
+    for name, id_ in storm.acknowledged.items():
+        assert stored.get(name) == id_, f"acknowledged write lost: {name} ({id_})"
+    assert set(stored) <= set(storm.acknowledged) | storm.unknown
+
+
+@asynccontextmanager
+async def start(url: str) -> AsyncIterator[tuple[str, str]]:
+    settings = Settings(
+        database_url=url,
+        env="test",
+        db_connect_timeout=TIMEOUT,
+        db_statement_timeout=TIMEOUT,
+        db_pool_timeout=TIMEOUT,
+        login_attempts_per_minute=10_000,
+    )
+    app = create_app(settings)
+    await create_user(app.state.database, "storm@example.com", PASSWORD)
+    async with running(app) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            login = await http.post(
+                "/auth/jwt/login", data={"username": "storm@example.com", "password": PASSWORD}
+            )
+        yield base, login.json()["access_token"]
+
+
+async def test_backends_terminated_under_load(postgres_database: str) -> None:
+    admin = await asyncpg.connect(asyncpg_dsn(postgres_database))
+    name = urlsplit(postgres_database).path.lstrip("/")
+
+    async def terminate() -> None:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+
+    try:
+        async with start(postgres_database) as (base, token):
+            storm = await weather(base, token, terminate)
+            await recovered(base, token)
+    finally:
+        await admin.close()
+    await check(storm, postgres_database)
+
+
+async def test_connections_reset_mid_write_under_load(postgres_database: str) -> None:
+    target = urlsplit(postgres_database)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    through_proxy = postgres_database.replace(
+        f"{target.hostname}:{target.port or 5432}", f"127.0.0.1:{proxy.port}"
+    )
+
+    async def reset() -> None:
+        await proxy.cut()
+        await proxy.restore()
+
+    try:
+        async with start(through_proxy) as (base, token):
+            storm = await weather(base, token, reset)
+            await recovered(base, token)
+    finally:
+        await proxy.cut()
+    await check(storm, postgres_database)
+
+
+@asynccontextmanager
+async def killing_the_backend(app: Any, statement_start: str) -> AsyncIterator[list[int]]:
+    """Terminate the server process behind the first statement that starts with
+    ``statement_start``, just before it is sent: the connection dies in use, after the
+    pool's pre-ping found it alive."""
+    admin = await asyncpg.connect(asyncpg_dsn(app.state.settings.database_url))
+    killed: list[int] = []
+
+    def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if killed or not statement.startswith(statement_start):
+            return
+        pid = conn.connection.dbapi_connection.driver_connection.get_server_pid()
+        await_only(admin.execute("SELECT pg_terminate_backend($1)", pid))
+        await_only(asyncio.sleep(0.1))
+        killed.append(pid)
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", kill)
+    try:
+        yield killed
+    finally:
+        event.remove(engine, "before_cursor_execute", kill)
+        await admin.close()
+
+
+async def test_a_read_whose_connection_dies_is_read_again(
+    postgres_database: str,
+) -> None:
+    settings = Settings(database_url=postgres_database, env="test")
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
+            user = await create_user(app.state.database, "reader@example.com", PASSWORD)
+            assert user.email == "reader@example.com"
+            async with killing_the_backend(app, "SELECT animals") as killed:
+                response = await http.post("/graphql", json={"query": READ})
+            assert killed, "the listener never fired"
+            assert response.json() == {"data": {"animals": {"totalCount": 0, "edges": []}}}
+    finally:
+        await dispose(app)
+
+
+async def test_a_write_whose_connection_dies_is_not_repeated(postgres_database: str) -> None:
+    app = create_app(Settings(database_url=postgres_database, env="test"))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
+            await create_user(app.state.database, "writer@example.com", PASSWORD)
+            form = {"username": "writer@example.com", "password": PASSWORD}
+            token = (await http.post("/auth/jwt/login", data=form)).json()["access_token"]
+            async with killing_the_backend(app, "INSERT INTO animals") as killed:
+                response = await http.post(
+                    "/graphql",
+                    json={"query": CREATE, "variables": {"name": "never twice"}},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            assert killed
+            error = response.json()["errors"][0]
+            assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            after = await http.post("/graphql", json={"query": READ})
+            assert after.json()["data"]["animals"]["totalCount"] == 0
+    finally:
+        await dispose(app)
+
+
+async def test_a_statement_error_is_a_500_with_a_request_id_not_an_outage(
+    database_url: str,
+) -> None:
+    """A table gone missing (a bug, a botched migration) is not "try again later"."""
+    app = create_app(Settings(database_url=database_url, env="test"))
+    transport = httpx.ASGITransport(app=app)
+    rename = "ALTER TABLE animals RENAME TO {} "
+    database = app.state.database
+    try:
+        async with database.transaction() as session:
+            await session.execute(text(rename.format("animals_away")))
+        async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
+            response = await http.post("/graphql", json={"query": READ})
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR", error
+        assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+        assert "animals_away" not in response.text
+        assert "Traceback" not in response.text
+        assert "retry-after" not in response.headers
+    finally:
+        async with database.transaction() as session:
+            await session.execute(text("ALTER TABLE animals_away RENAME TO animals"))
+        await dispose(app)
+
+
+def test_sqlite_errors_that_time_can_cure_are_outages_and_others_are_not(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x TEXT)")
+    holder.execute("BEGIN IMMEDIATE")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        other.execute("BEGIN IMMEDIATE")
+    assert is_unavailable(locked.value)
+    with pytest.raises(sqlite3.OperationalError) as missing:
+        other.execute("SELECT * FROM nowhere")
+    assert not is_unavailable(missing.value)
+    with pytest.raises(sqlite3.OperationalError) as complex_pattern:
+        other.execute("SELECT 'a' LIKE ?", ("%a" * 60_000,))
+    assert not is_unavailable(complex_pattern.value)
+    holder.close()
+    other.close()
+
+
+async def test_postgresql_errors_that_time_can_cure_are_outages_and_others_are_not(
+    postgres_database: str,
+) -> None:
+    with pytest.raises(ConnectionRefusedError) as refused:
+        await asyncpg.connect("postgresql://postgres@127.0.0.1:1/test", timeout=2)
+    assert is_unavailable(refused.value)
+    connection = await asyncpg.connect(asyncpg_dsn(postgres_database))
+    try:
+        with pytest.raises(asyncpg.PostgresError) as syntax:
+            await connection.execute("SELEC 1")
+        assert not is_unavailable(syntax.value)
+        with pytest.raises(asyncpg.PostgresError) as cancelled:
+            await connection.execute("SET statement_timeout = 10; SELECT pg_sleep(1)")
+        assert cancelled.value.sqlstate == "57014"
+        assert is_unavailable(cancelled.value)
+    finally:
+        await connection.close()
