@@ -6,7 +6,7 @@ ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load attack clean
+.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load attack graphiql-assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ fuzz: install-dev
 # Not in CI: a bounded load test against a server on 127.0.0.1.
 load: install-dev
 	$(BIN)/python -m bench.load
+
+# GraphiQL's vendored files, fetched again with npm at the versions
+# zoo/graphql/static/vendor/manifest.json pins and checked against its hashes.
+# Upgrade one: make graphiql-assets UPGRADE="--upgrade graphiql@3.9.0"
+graphiql-assets: install-dev
+	$(BIN)/python -m zoo.graphql.explorer_assets $(UPGRADE)
 
 # Not in CI: normal reads beside an attack mix; reports their p99 against reads alone.
 attack: install-dev

@@ -48,6 +48,12 @@ def pytest_report_header() -> list[str]:
             if node and js_clients
             else "skipped (Node or tests/js/node_modules is missing; make test runs npm ci)"
         ),
+        "browser (GraphiQL in Chromium, via Playwright): "
+        + (
+            "/usr/bin/chromium"
+            if Path("/usr/bin/chromium").exists()
+            else "skipped (no /usr/bin/chromium; apt-get install -y chromium)"
+        ),
         f"databases: SQLite and PostgreSQL ({POSTGRES_URL})"
         if POSTGRES_URL
         else "databases: SQLite only; PostgreSQL half skipped (ZOO_TEST_POSTGRES_URL is not set)",

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError
 from starlette.routing import Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.subscriptions import (
@@ -41,6 +42,8 @@ from zoo.core.pg_events import PostgresBroker
 from zoo.db import UNAVAILABLE_ERRORS, Database, is_unavailable
 from zoo.graphql.context import Context
 from zoo.graphql.errors import INTERNAL_MESSAGE, SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+from zoo.graphql.explorer_assets import STATIC
+from zoo.graphql.graphiql import STATIC_PATH
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
 from zoo.http import BodySizeLimit, BodyTimeout, RequestId, ResponseHeaders, request_id
@@ -154,6 +157,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         multipart_uploads_enabled=False,
     )
     app.router.routes += [Route("/graphql", graphql), WebSocketRoute("/graphql", graphql)]
+    if settings.graphiql_enabled:
+        app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="graphiql-static")
     app.state.graphql = graphql
 
     users = auth.users

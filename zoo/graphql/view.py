@@ -17,14 +17,13 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from functools import cached_property
 from http import HTTPStatus
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -37,10 +36,10 @@ from strawberry.types.unset import UnsetType
 
 from zoo.auth.sessions import Session, bearer_token
 from zoo.auth.users import Auth
+from zoo.graphql import graphiql
 from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
-from zoo.graphql.graphiql import with_example_query
 from zoo.graphql.refusals import TARPIT_SECONDS, RefusalsPerAddress
 from zoo.graphql.websocket import (
     LegacyWSHandler,
@@ -325,9 +324,10 @@ class ZooGraphQL(GraphQL[Context, None]):
                 raise HTTPException(413, f"Query is longer than {self.max_query_length} characters")
         return data
 
-    @cached_property
-    def graphql_ide_html(self) -> str:
-        return with_example_query(super().graphql_ide_html)
+    async def render_graphql_ide(self, request: Request) -> Response:
+        response = HTMLResponse(graphiql.page(request.scope.get("root_path", "")))
+        response.headers["Content-Security-Policy"] = graphiql.CONTENT_SECURITY_POLICY
+        return response
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         response = await super().get_sub_response(request)

@@ -1,0 +1,260 @@
+"""GraphiQL in a real browser (Debian's Chromium, driven by Playwright) with the internet cut.
+
+Every request to another origin is aborted, as on a machine without internet
+access; the page must still render, run the example query, list the schema,
+log a person in and out, take a token from the Headers tab and show a
+subscription's events. A screenshot of each step is written to a folder the
+test prints (``ZOO_TEST_SCREENSHOTS``, or one under the system's temp dir), so
+a person can look at what the page showed.
+
+Without Chromium (``/usr/bin/chromium``) these tests skip and pytest's header
+says so; ``.ci/run`` installs it and requires them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, Live
+from zoo.auth.service import create_user
+from zoo.seed import seed
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRED = os.environ.get("ZOO_TEST_REQUIRE_CLIENTS", "") == "1"
+SCREENSHOTS = Path(
+    os.environ.get("ZOO_TEST_SCREENSHOTS") or Path(tempfile.gettempdir()) / "zoo-graphiql"
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() and not REQUIRED,
+    reason="Chromium is missing (apt-get install -y chromium; .ci/run installs it)",
+)
+
+
+class Explorer:
+    """The GraphiQL page, driven as a person would, with what it did recorded."""
+
+    def __init__(self, page: Any, base: str, app: Any, admin_token: str, shots: Path) -> None:
+        self.page = page
+        self.base = base
+        self.app = app
+        self.admin_token = admin_token
+        self.shots = shots
+        self.problems: list[str] = []
+        """Console errors, page errors, CSP violations."""
+        self.elsewhere: list[str] = []
+        """Requests (and sockets) to any origin but the server's: every one is aborted."""
+        self.step = 0
+        self.expected_failures: set[str] = set()
+        """Paths whose 4xx the browser reports as an error on purpose (a wrong password)."""
+
+    async def open(self) -> None:
+        origin = urlsplit(self.base).netloc
+
+        async def only_this_server(route: Any) -> None:
+            if urlsplit(route.request.url).netloc == origin:
+                await route.continue_()
+            else:
+                self.elsewhere.append(route.request.url)
+                await route.abort()
+
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("websocket", self._socket)
+        await self.page.route("**/*", only_this_server)
+        response = await self.page.goto(f"{self.base}/graphql")
+        assert response.status == 200
+        await self.page.wait_for_selector(".graphiql-query-editor .CodeMirror", timeout=20_000)
+
+    def _console(self, message: Any) -> None:
+        path = urlsplit(message.location.get("url", "")).path
+        if message.text.startswith("Failed to load resource") and path in self.expected_failures:
+            return
+        if message.type in {"error", "warning"}:
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def _socket(self, socket: Any) -> None:
+        if urlsplit(socket.url).netloc != urlsplit(self.base).netloc:
+            self.elsewhere.append(socket.url)
+
+    async def shot(self, name: str) -> None:
+        self.step += 1
+        await self.page.screenshot(path=str(self.shots / f"{self.step:02d}-{name}.png"))
+
+    async def set_editor(self, selector: str, text: str) -> None:
+        """Replace an editor's text through CodeMirror, as typing would (without its
+        bracket auto-closing, which makes typed text unpredictable)."""
+        await self.page.eval_on_selector(
+            selector, "(element, text) => element.CodeMirror.setValue(text)", text
+        )
+        # GraphiQL reads the operation's name from the editor after a debounce: running
+        # at once would send the previous document's name with the new document.
+        await self.page.wait_for_timeout(500)
+
+    async def run(self, query: str | None = None) -> None:
+        if query is not None:
+            await self.set_editor(".graphiql-query-editor .CodeMirror", query)
+        await self.page.click(".graphiql-query-editor .CodeMirror-lines")
+        await self.page.keyboard.press("Control+Enter")
+
+    async def result(self) -> str:
+        value: str = await self.page.eval_on_selector(
+            ".result-window .CodeMirror", "element => element.CodeMirror.getValue()"
+        )
+        return value
+
+    async def result_containing(self, text: str) -> dict[str, Any]:
+        """The result pane's JSON, once it contains ``text``."""
+        try:
+            await self.page.wait_for_function(
+                "text => document.querySelector('.result-window .CodeMirror')"
+                ".CodeMirror.getValue().includes(text)",
+                arg=text,
+                timeout=15_000,
+            )
+        except Exception as exc:
+            shown = await self.result()
+            raise AssertionError(f"the result never showed {text!r}; it shows {shown!r}") from exc
+        parsed: dict[str, Any] = json.loads(await self.result())
+        return parsed
+
+    async def set_headers(self, headers: dict[str, str]) -> None:
+        await self.page.click("button:has-text('Headers')")
+        await self.set_editor(
+            ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror", json.dumps(headers)
+        )
+
+
+def shots_folder(request: pytest.FixtureRequest) -> Path:
+    """An empty folder for this test's screenshots."""
+    assert CHROMIUM.exists(), "Chromium is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    shots = SCREENSHOTS / request.node.name.replace("[", "-").rstrip("]")
+    shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob("*.png"):
+        old.unlink()
+    return shots
+
+
+@pytest.fixture
+async def explorer(
+    live: Live, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> AsyncIterator[Explorer]:
+    from playwright.async_api import async_playwright
+
+    shots = shots_folder(request)
+    async with live() as (app, base, token), async_playwright() as playwright:
+        await seed(app.state.services)
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            explorer = Explorer(page, base, app, token, shots)
+            await explorer.open()
+            yield explorer
+        finally:
+            await browser.close()
+            with capsys.disabled():
+                print(f"\nGraphiQL screenshots: {shots}")
+    assert explorer.elsewhere == [], explorer.elsewhere
+    assert explorer.problems == [], explorer.problems
+
+
+async def test_the_page_runs_the_example_and_lists_the_schema_offline(
+    explorer: Explorer,
+) -> None:
+    await explorer.shot("opened")
+    await explorer.run()
+    data = (await explorer.result_containing("Big Cat Exhibit"))["data"]
+    assert data["exhibits"]["totalCount"] == 4
+    await explorer.shot("example-query-ran")
+    await explorer.page.click("[aria-label='Show Documentation Explorer']")
+    docs = explorer.page.locator(".graphiql-doc-explorer")
+    await docs.get_by_text("Query", exact=True).first.wait_for()
+    await docs.get_by_text("Mutation", exact=True).first.wait_for()
+    await docs.get_by_text("Query", exact=True).first.click()
+    await docs.get_by_text("exhibits", exact=True).first.wait_for()
+    await explorer.shot("docs-explorer")
+
+
+async def test_a_person_logs_in_with_the_form_or_a_token_and_out_again(
+    explorer: Explorer,
+) -> None:
+    page = explorer.page
+    create = 'mutation { createExhibit(input: {name: "%s"}) { id name } }'
+
+    await explorer.set_headers({"Authorization": f"Bearer {explorer.admin_token}"})
+    await explorer.run(create % "With a token")
+    created = await explorer.result_containing("With a token")
+    assert created["data"]["createExhibit"]["name"] == "With a token"
+    await explorer.shot("token-in-headers")
+    await explorer.set_headers({})
+
+    await explorer.run(create % "Anonymous")
+    refused = await explorer.result_containing("UNAUTHENTICATED")
+    assert refused["data"] is None
+
+    await create_user(explorer.app.state.database, "keeper@example.com", PASSWORD)
+    await page.fill("#zoo-login input[name=username]", "keeper@example.com")
+    await page.fill("#zoo-login input[name=password]", "wrong password")
+    explorer.expected_failures.add("/auth/cookie/login")
+    await page.click("#zoo-login button[type=submit]")
+    await page.get_by_text("Wrong email or password.").wait_for()
+    explorer.expected_failures.clear()
+    await page.fill("#zoo-login input[name=password]", PASSWORD)
+    await page.click("#zoo-login button[type=submit]")
+    await page.locator("#zoo-email", has_text="keeper@example.com").wait_for()
+    await page.locator("#zoo-login").wait_for(state="hidden")
+    await explorer.shot("logged-in")
+
+    await explorer.run("{ me { email } }")
+    me = await explorer.result_containing("keeper@example.com")
+    assert me["data"]["me"]["email"] == "keeper@example.com"
+    await explorer.run(create % "With the cookie")
+    created = await explorer.result_containing("With the cookie")
+    assert created["data"]["createExhibit"]["name"] == "With the cookie"
+    await explorer.shot("mutation-with-the-cookie")
+
+    await page.click("#zoo-logout")
+    await page.locator("#zoo-login").wait_for(state="visible")
+    await explorer.run(create % "After logout")
+    refused = await explorer.result_containing("UNAUTHENTICATED")
+    assert refused["data"] is None
+    await explorer.shot("logged-out")
+
+
+async def test_a_subscription_shows_events_for_mutations_made_elsewhere(
+    explorer: Explorer,
+) -> None:
+    await explorer.run("subscription { animalEvents { kind animal { name } } }")
+    async with httpx.AsyncClient(base_url=explorer.base) as http:
+        bearer = {"Authorization": f"Bearer {explorer.admin_token}"}
+        create = 'mutation { createAnimal(input: {name: "Okapi"}) { id } }'
+        for _ in range(50):  # until the browser's subscription is open and hears it
+            response = await http.post("/graphql", json={"query": create}, headers=bearer)
+            assert "errors" not in response.json(), response.text
+            if "Okapi" in await explorer.result():
+                break
+            await asyncio.sleep(0.2)
+    event = await explorer.result_containing("Okapi")
+    assert event["data"]["animalEvents"] == {"kind": "CREATED", "animal": {"name": "Okapi"}}
+    await explorer.shot("subscription-event")
