@@ -6,7 +6,7 @@ ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load attack graphiql-assets clean
+.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load attack graphiql-assets bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,15 @@ fuzz: install-dev
 # Not in CI: a bounded load test against a server on 127.0.0.1.
 load: install-dev
 	$(BIN)/python -m bench.load
+
+# Not in CI: Zoo beside PostGraphile 5 on the same PostgreSQL rows (bench/peers.py).
+# Needs npm; Node 22 comes from the npm registry (bench/peers/package.json).
+PEERS := bench/peers/node_modules/.installed
+$(PEERS): bench/peers/package.json bench/peers/package-lock.json
+	npm ci --prefix bench/peers --no-audit --no-fund --loglevel=error && touch $@
+
+bench-peers: install-dev $(PEERS)
+	$(BIN)/python -m bench.peers
 
 # GraphiQL's vendored files, fetched again with npm at the versions
 # zoo/graphql/static/vendor/manifest.json pins and checked against its hashes.

@@ -31,6 +31,14 @@ QUERIES = [
         ... on Animal { description } } } } } }""",
     """{ exhibits { edges { node { animals { ...Bits } } } } }
        fragment Bits on Animal { id createdAt }""",
+    # Connections: edges with their nodes, and relations loaded ahead, on the fast path.
+    """{ animals(first: 100, orderBy: {field: NAME}) { edges { cursor node { id name species
+        exhibit { __typename id name location createdAt } } }
+        pageInfo { endCursor hasNextPage } } }""",
+    """{ staff(first: 100) { edges { node { id name exhibit { id name } } } } }""",
+    # Not loaded ahead (under a directive): the relation is awaited on the stock path.
+    """query($skip: Boolean!) { animals { edges { node { id
+        exhibit @include(if: $skip) { name } } } } }""",
 ]
 
 
@@ -150,3 +158,24 @@ async def test_lists_are_encoded_early_only_for_results_going_to_orjson(
     expected = list if not fragments else orjson.Fragment
     assert all(isinstance(value, expected) for value in animals)
     assert orjson.dumps(result.data) == orjson.dumps(stock.data)
+
+
+async def test_a_connection_page_with_a_bad_value_falls_back_with_identical_errors(
+    client: httpx.AsyncClient,
+    stock: httpx.AsyncClient,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await make_zoo(services)
+    original = type(services.animals).list
+
+    async def corrupt(self: Any, *args: Any) -> Any:
+        page = await original(self, *args)
+        page.items[1] = page.items[1]._replace(name=None)
+        return page
+
+    monkeypatch.setattr(type(services.animals), "list", corrupt)
+    query = "{ animals { edges { cursor node { id name exhibit { name } } } } }"
+    fast, slow = await both(client, stock, query)
+    assert b'"errors"' in fast
+    assert fast == slow

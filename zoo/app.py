@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
@@ -220,7 +221,10 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": SERVICE_UNAVAILABLE}}
         return JSONResponse({"errors": [error]}, status_code=503, headers={"Retry-After": "5"})
 
-    for unavailable in (*UNAVAILABLE_ERRORS, DBAPIError):
+    # asyncpg raises its own errors, unwrapped by SQLAlchemy, when a new connection
+    # is dropped while it is being opened.
+    asyncpg_errors = (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresError)
+    for unavailable in (*UNAVAILABLE_ERRORS, DBAPIError, *asyncpg_errors):
         app.add_exception_handler(unavailable, database_unavailable)
     app.add_middleware(
         ResponseHeaders, hsts=settings.secure_cookies, no_store_prefixes=("/auth/", "/users/")

@@ -88,7 +88,12 @@ class Database:
             # "reset" hook sends one only when a transaction is actually open.
             engine_options.setdefault("pool_reset_on_return", None)
         else:
-            engine_options.setdefault("pool_pre_ping", True)
+            # No ping per checkout (a round trip, and BEGIN/ROLLBACK around it, before
+            # every request's first statement). A connection that died in the pool fails
+            # its first statement instead; SQLAlchemy then invalidates the whole pool (so
+            # a server restart costs one failure, not one per pooled connection), and a
+            # read is read again on a fresh connection (``reading_again``).
+            engine_options.setdefault("pool_pre_ping", False)
             # A server that accepts but never answers (a hung host, a dead network path)
             # would hold each request for minutes: connecting, each statement and waiting
             # for a pooled connection all give up in seconds, as an outage (503).
@@ -102,6 +107,10 @@ class Database:
             engine_options.setdefault("pool_timeout", settings.db_pool_timeout)
         self.engine = create_async_engine(self.url, **engine_options)
         self.reader = self.writer = self.engine
+        if not self.is_sqlite:
+            # Reads are single statements (or a token and its user): in autocommit they
+            # skip the BEGIN and ROLLBACK round trips a transaction would add.
+            self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             # A lone SELECT is atomic in SQLite; an explicit BEGIN would only cost a

@@ -12,8 +12,9 @@ from zoo.animals.schemas import (
     AnimalUpdate,
 )
 from zoo.graphql.context import Info, deferred
+from zoo.graphql.execution import at_once
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.preload import preload_exhibits, preloaded_by
+from zoo.graphql.preload import exhibit_at_once, preload_exhibits, preloaded_by
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 
@@ -37,7 +38,11 @@ class AnimalType:
 
     @strawberry.field(
         description="The live exhibit housing the animal, or null.",
-        metadata={**requires("exhibit_id"), **preloaded_by(preload_exhibits)},
+        metadata={
+            **requires("exhibit_id"),
+            **preloaded_by(preload_exhibits),
+            **at_once(exhibit_at_once),
+        },
     )
     def exhibit(
         self, info: Info

