@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     db_statement_timeout: float = Field(
         15, gt=0, description="Seconds one PostgreSQL statement may take before giving up (503)"
     )
+    db_pool_size: int = Field(
+        10,
+        ge=1,
+        description="Database connections each server process keeps open; as many again "
+        "may open for a burst, and close when it is over",
+    )
     db_pool_timeout: float = Field(
         5, gt=0, description="Seconds to wait for a free pooled connection before giving up (503)"
     )

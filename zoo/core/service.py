@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -35,6 +35,9 @@ from zoo.db import Database
 M = TypeVar("M", bound=Entity)
 F = TypeVar("F", bound=BaseModel)
 
+PAGE_LIMIT = bindparam("page_limit", type_=Integer)
+"""A page's row limit, bound per request, so that one statement serves every ``first``."""
+
 
 class EntityService(Generic[M, F]):
     model: ClassVar[type[Any]]
@@ -45,6 +48,7 @@ class EntityService(Generic[M, F]):
     def __init__(self, database: Database, events: Broker | None = None) -> None:
         self.database = database
         self.events = events or Broker()
+        self._first_pages: dict[tuple[str, bool], Select[Any]] = {}
 
     # Hooks for the domain's rules -------------------------------------------------
 
@@ -67,9 +71,16 @@ class EntityService(Generic[M, F]):
         return await self._record(self.model.id == id_, self.model.deleted_at.is_(None))
 
     def page_statement(self, where: F | None, page: PageRequest) -> Select[Any]:
-        """The keyset query for one page (one row more than asked, to see if more follow)."""
-        column = self.orderings[page.order_by]
+        """The keyset query for one page, taking one row more than asked (to see if more
+        follow) as the ``page_limit`` parameter.
+
+        An unfiltered first page, the most common, is built once per ordering and
+        reused: building a statement and its cache key cost as much as running it.
+        """
         desc = page.direction is OrderDirection.DESC
+        if where is None and page.after is None:
+            return self._first_page(page.order_by, desc)
+        column = self.orderings[page.order_by]
         statement = (
             records_of(self.model)
             .select()
@@ -78,7 +89,21 @@ class EntityService(Generic[M, F]):
         if page.after is not None:
             key = decode_cursor(page.after, page.order_by, _python_type(column))
             statement = statement.where(after_clause(column, self.model.id, desc, key))
-        return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(page.first + 1)
+        return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(PAGE_LIMIT)
+
+    def _first_page(self, order_by: str, desc: bool) -> Select[Any]:
+        cached = self._first_pages.get((order_by, desc))
+        if cached is None:
+            column = self.orderings[order_by]
+            cached = (
+                records_of(self.model)
+                .select()
+                .where(self.model.deleted_at.is_(None))
+                .order_by(*order_clauses(column, self.model.id, desc))
+                .limit(PAGE_LIMIT)
+            )
+            self._first_pages[(order_by, desc)] = cached
+        return cached
 
     async def list(self, where: F | None, page: PageRequest) -> Page[Any]:
         """A page of live rows, as records (see :mod:`zoo.core.records`)."""
@@ -86,8 +111,10 @@ class EntityService(Generic[M, F]):
         statement = self.page_statement(where, page)
         make = records_of(self.model).make
 
+        limit = {PAGE_LIMIT.key: page.first + 1}
+
         async def read(connection: AsyncConnection) -> list[Any]:
-            return list(map(make, (await connection.execute(statement)).tuples()))
+            return list(map(make, (await connection.execute(statement, limit)).tuples()))
 
         rows = await self.database.fetch(read)
         items = rows[: page.first]
