@@ -39,10 +39,11 @@ async def test_deep_page_plan_uses_the_index(
     service = getattr(services, entity)
     first = await service.list(None, PageRequest(first=1, order_by=ordering, direction=direction))
     page = PageRequest(first=20, after=first.cursors[0], order_by=ordering, direction=direction)
+    statement, parameters = service.page_query(None, page)
     sql = str(
-        service.page_statement(None, page)
-        .params(page_limit=21)
-        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        statement.params(**parameters).compile(
+            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+        )
     )
     async with services.database.read() as connection:
         # The tables are tiny here; forbid sequential scans to ask whether an index fits.

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, or_, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import InvalidInput
@@ -120,6 +120,10 @@ def _coerce(value: Any, value_type: type) -> Any:
     return value
 
 
+AFTER_ID = "after_id"
+AFTER_VALUE = "after_value"
+
+
 def order_clauses(
     column: InstrumentedAttribute[Any], id_column: InstrumentedAttribute[Any], desc: bool
 ) -> list[ColumnElement[Any]]:
@@ -135,22 +139,28 @@ def after_clause(
     column: InstrumentedAttribute[Any],
     id_column: InstrumentedAttribute[Any],
     desc: bool,
-    key: SortKey,
+    null_key: bool,
 ) -> ColumnElement[bool]:
-    """Rows strictly after ``key`` in the order :func:`order_clauses` gives."""
+    """Rows strictly after a key in the order :func:`order_clauses` gives, the key bound
+    as parameters (:func:`after_parameters`): one statement serves every cursor."""
+    after_id = bindparam(AFTER_ID, type_=id_column.type)
     if column is id_column:
-        return id_column < key.id if desc else id_column > key.id
+        return id_column < after_id if desc else id_column > after_id
     nullable = bool(column.property.columns[0].nullable)
-    if key.value is None:
+    if null_key:
         # NULLs sort last ascending: only NULLs with a larger id follow; descending, every
         # non-NULL follows the NULL block.
         if desc:
-            return or_(column.is_not(None), and_(column.is_(None), id_column < key.id))
-        return and_(column.is_(None), id_column > key.id)
+            return or_(column.is_not(None), and_(column.is_(None), id_column < after_id))
+        return and_(column.is_(None), id_column > after_id)
     row = tuple_(column, id_column)
-    # Bind through the column's type, so UTCDateTime stores the value as it stores rows.
-    key_row = tuple_(literal(key.value, column.type), literal(key.id, id_column.type))
+    # Bound through the column's type, so UTCDateTime stores the value as it stores rows.
+    key_row = tuple_(bindparam(AFTER_VALUE, type_=column.type), after_id)
     after = row < key_row if desc else row > key_row
     if nullable and not desc:
         return or_(after, column.is_(None))
     return after
+
+
+def after_parameters(key: SortKey) -> dict[str, Any]:
+    return {AFTER_ID: key.id, AFTER_VALUE: key.value}

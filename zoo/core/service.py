@@ -24,6 +24,7 @@ from zoo.core.pagination import (
     Page,
     PageRequest,
     after_clause,
+    after_parameters,
     decode_cursor,
     encode_cursor,
     order_clauses,
@@ -48,7 +49,7 @@ class EntityService(Generic[M, F]):
     def __init__(self, database: Database, events: Broker | None = None) -> None:
         self.database = database
         self.events = events or Broker()
-        self._first_pages: dict[tuple[str, bool], Select[Any]] = {}
+        self._pages: dict[tuple[str, bool, bool | None], Select[Any]] = {}
 
     # Hooks for the domain's rules -------------------------------------------------
 
@@ -70,51 +71,50 @@ class EntityService(Generic[M, F]):
         """The live row, as a record, or None."""
         return await self._record(self.model.id == id_, self.model.deleted_at.is_(None))
 
-    def page_statement(self, where: F | None, page: PageRequest) -> Select[Any]:
-        """The keyset query for one page, taking one row more than asked (to see if more
-        follow) as the ``page_limit`` parameter.
+    def page_query(self, where: F | None, page: PageRequest) -> tuple[Select[Any], dict[str, Any]]:
+        """The keyset query for one page and its parameters: the cursor's key, and one
+        row more than asked as the limit (to see if more follow).
 
-        An unfiltered first page, the most common, is built once per ordering and
-        reused: building a statement and its cache key cost as much as running it.
+        Without a filter, the statement is built once per ordering and kind of cursor
+        and reused: building a statement and its cache key cost as much as running it.
         """
         desc = page.direction is OrderDirection.DESC
-        if where is None and page.after is None:
-            return self._first_page(page.order_by, desc)
-        column = self.orderings[page.order_by]
+        parameters: dict[str, Any] = {PAGE_LIMIT.key: page.first + 1}
+        null_key = None
+        if page.after is not None:
+            column = self.orderings[page.order_by]
+            key = decode_cursor(page.after, page.order_by, _python_type(column))
+            parameters.update(after_parameters(key))
+            null_key = key.value is None
+        shape = (page.order_by, desc, null_key)
+        if where is None:
+            statement = self._pages.get(shape)
+            if statement is None:
+                statement = self._pages[shape] = self._page_statement(None, *shape)
+            return statement, parameters
+        return self._page_statement(where, *shape), parameters
+
+    def _page_statement(
+        self, where: F | None, order_by: str, desc: bool, null_key: bool | None
+    ) -> Select[Any]:
+        column = self.orderings[order_by]
         statement = (
             records_of(self.model)
             .select()
             .where(self.model.deleted_at.is_(None), *self.filter_clauses(where))
         )
-        if page.after is not None:
-            key = decode_cursor(page.after, page.order_by, _python_type(column))
-            statement = statement.where(after_clause(column, self.model.id, desc, key))
+        if null_key is not None:
+            statement = statement.where(after_clause(column, self.model.id, desc, null_key))
         return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(PAGE_LIMIT)
-
-    def _first_page(self, order_by: str, desc: bool) -> Select[Any]:
-        cached = self._first_pages.get((order_by, desc))
-        if cached is None:
-            column = self.orderings[order_by]
-            cached = (
-                records_of(self.model)
-                .select()
-                .where(self.model.deleted_at.is_(None))
-                .order_by(*order_clauses(column, self.model.id, desc))
-                .limit(PAGE_LIMIT)
-            )
-            self._first_pages[(order_by, desc)] = cached
-        return cached
 
     async def list(self, where: F | None, page: PageRequest) -> Page[Any]:
         """A page of live rows, as records (see :mod:`zoo.core.records`)."""
         column = self.orderings[page.order_by]
-        statement = self.page_statement(where, page)
+        statement, parameters = self.page_query(where, page)
         make = records_of(self.model).make
 
-        limit = {PAGE_LIMIT.key: page.first + 1}
-
         async def read(connection: AsyncConnection) -> list[Any]:
-            return list(map(make, (await connection.execute(statement, limit)).tuples()))
+            return list(map(make, (await connection.execute(statement, parameters)).tuples()))
 
         rows = await self.database.fetch(read)
         items = rows[: page.first]
