@@ -14,15 +14,13 @@ import secrets
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from zoo.config import Settings
-
-ROOT = Path(__file__).resolve().parent.parent
-ALEMBIC_INI = ROOT / "alembic.ini"
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -80,6 +78,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         reload=args.reload,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        # In JSON, uvicorn's own lines go through the app's handler too (zoo.logs).
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         # Forwarded headers only from the proxies named: anyone else could claim any
         # address (and with it a fresh login budget) on every request.
         proxy_headers=bool(settings.trusted_proxies),
@@ -95,7 +95,12 @@ def migrate(settings: Settings, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
-    config = Config(str(ALEMBIC_INI))
+    # The migrations from the package (zoo.migrations: the repository's migrations/ in a
+    # checkout), not an alembic.ini found relative to the current directory: an installed
+    # `zoo migrate` works from anywhere.
+    config = Config()
+    config.set_main_option("script_location", str(files("zoo.migrations")))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = settings.database_url
     config.attributes["configure_logger"] = False
     command.upgrade(config, revision)

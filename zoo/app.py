@@ -25,6 +25,7 @@ from strawberry.subscriptions import (
 )
 
 import zoo
+from zoo import logs
 from zoo.auth.rate_limit import (
     LoginGuard,
     LoginRateLimit,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     settings = settings or Settings()
     schema = schema or build_schema(settings)
     database = Database(settings)
+    logs.count_statements(database.engine)
     events: Broker = (
         PostgresBroker(
             settings.database_url,
@@ -129,6 +131,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     async def get_context(connection: Request | WebSocket) -> Context:
         credential = auth.credential_for(connection)
         user = await auth.user_for_token(credential) if credential else None
+        if user is not None:
+            logs.user_id.set(str(user.id))
         return Context(
             services,
             user,
@@ -150,6 +154,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         stream_send_timeout=settings.stream_send_timeout_seconds,
         max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
         require_login=settings.subscriptions_require_login,
+        slow_operation_ms=settings.slow_operation_ms,
         keep_alive=True,
         keep_alive_interval=15,
         subscription_protocols=SUBSCRIPTION_PROTOCOLS,

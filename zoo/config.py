@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface `zoo serve` binds")
     port: int = Field(8000, ge=1, le=65535, description="Port `zoo serve` binds")
     log_level: str = Field("info", description="Python logging level")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object per line"
+    )
+    slow_operation_ms: float = Field(
+        1000,
+        gt=0,
+        description="A GraphQL operation slower than this is logged (a warning) with its "
+        "duration and SQL statement count",
+    )
     token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of access tokens")
     cookie_secure: bool | None = Field(
         None, description="Secure flag on the auth cookie (default: on in production)"

@@ -1,18 +1,13 @@
 """The ASGI app as uvicorn imports it (``zoo.main:app``), configured from the environment."""
 
-import logging
 import sys
 
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.http import RequestIdFilter
+from zoo.logs import configure_logging
 
 settings = Settings()
-logging.basicConfig(
-    level=settings.log_level, format="%(levelname)s [%(request_id)s] %(name)s: %(message)s"
-)
-for handler in logging.getLogger().handlers:
-    handler.addFilter(RequestIdFilter())
+configure_logging(settings.log_level, settings.log_format)
 if settings.is_sqlite:
     # Each SQLite statement is several round trips to aiosqlite's thread, and each
     # needs the GIL back from a loop busy with other requests: Python's default 5 ms

@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -34,6 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
+from zoo import logs
 from zoo.auth.sessions import Session, bearer_token
 from zoo.auth.users import Auth
 from zoo.graphql import graphiql
@@ -100,6 +103,21 @@ def negotiate(accept: str) -> str:
         return JSON
     best = min(ranked)[2]
     return GRAPHQL_RESPONSE if best == GRAPHQL_RESPONSE else JSON
+
+
+_FIRST_OPERATION = re.compile(
+    r"(?:\s|,|#[^\n]*)*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)"
+)
+
+
+def operation_name_of(request_data: Any) -> str:
+    """The operation's name for the logs: the one asked for, else the document's first
+    operation's (all a one-operation document needs), else ``(unnamed)``."""
+    name = getattr(request_data, "operation_name", None)
+    if not name:
+        found = _FIRST_OPERATION.match(getattr(request_data, "query", None) or "")
+        name = found.group(1) if found else "(unnamed)"
+    return str(name)[:100]
 
 
 TOO_MANY_SOCKETS = 4429
@@ -185,6 +203,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         stream_heartbeat_seconds: float = 15,
         stream_send_timeout: float = 30,
         require_login: bool = False,
+        slow_operation_ms: float = 1000,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -200,6 +219,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         for transport in self._stream_transport_map.values():
             transport.heartbeat_interval = stream_heartbeat_seconds
         self.require_login = require_login
+        self.slow_operation_ms = slow_operation_ms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's own refusals (bad JSON, a batch, a method, a length) become
@@ -337,7 +357,14 @@ class ZooGraphQL(GraphQL[Context, None]):
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """A mutation over GET is 405 Method Not Allowed, as the spec says (strawberry says
-        400); a subscription without a streaming ``Accept`` is 406, naming the ways in."""
+        400); a subscription without a streaming ``Accept`` is 406, naming the ways in.
+        An operation slower than ``ZOO_SLOW_OPERATION_MS`` is logged, with its statements."""
+        request_data = kwargs.get("request_data", args[-1] if args else None)
+        name = operation_name_of(request_data)
+        logs.operation_name.set(name)
+        count = [0]
+        logs.statements.set(count)
+        started = time.perf_counter()
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as exc:
@@ -347,6 +374,16 @@ class ZooGraphQL(GraphQL[Context, None]):
                     raise HTTPException(406, SUBSCRIBE_HOW) from exc
                 raise HTTPException(405, exc.reason) from exc
             raise
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if elapsed_ms > self.slow_operation_ms:
+                logger.warning(
+                    "slow operation %s: %.0f ms, %d SQL statements",
+                    name,
+                    elapsed_ms,
+                    count[0],
+                    extra={"duration_ms": round(elapsed_ms, 1), "statements": count[0]},
+                )
 
     def parse_json(self, data: str | bytes) -> Any:
         """A GraphQL request is a JSON object (or a list, for batches); anything else is a 400."""

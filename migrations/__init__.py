@@ -1,0 +1,1 @@
+"""Alembic's migrations, shipped in the package as ``zoo.migrations`` (see pyproject.toml)."""
