@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -309,3 +311,16 @@ def live(database_url: str) -> Live:
             yield app, base, login.json()["access_token"]
 
     return make
+
+
+def wait_until_serving(base: str, process: subprocess.Popen[Any], seconds: float = 30) -> None:
+    """Until the server at ``base`` answers /health (any status); fails if it exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, "the server exited"
+        try:
+            httpx.get(f"{base}/health", timeout=1)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "the server did not answer"
+            time.sleep(0.2)

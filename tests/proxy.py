@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit
 
 
 class TcpProxy:
@@ -58,3 +59,13 @@ class TcpProxy:
 
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
         self.links -= {writer, upstream_writer}
+
+
+async def proxied(url: str) -> tuple[TcpProxy, str]:
+    """A started proxy in front of the PostgreSQL server of ``url``, and ``url`` through it."""
+    target = urlsplit(url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    through = url.replace(f"{target.hostname}:{target.port or 5432}", f"127.0.0.1:{proxy.port}")
+    assert through != url
+    return proxy, through

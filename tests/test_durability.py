@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.conftest import POSTGRES_URL, Account, GraphQL, dispose
-from tests.proxy import TcpProxy
+from tests.proxy import proxied
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
@@ -87,13 +86,7 @@ async def test_two_hundred_mixed_mutations_from_twenty_clients(
 @pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_postgres_outage_is_reported_and_healed(database_url: str) -> None:
-    target = urlsplit(POSTGRES_URL)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    await proxy.start()
-    through_proxy = database_url.replace(
-        f"{target.hostname}:{target.port or 5432}", f"127.0.0.1:{proxy.port}"
-    )
-    assert through_proxy != database_url
+    proxy, through_proxy = await proxied(database_url)
     app = create_app(Settings(database_url=through_proxy, env="test"))
     query = {"query": "{ animals { totalCount } }"}
     transport = httpx.ASGITransport(app=app)
@@ -138,12 +131,7 @@ async def test_postgres_outage_is_reported_and_healed(database_url: str) -> None
 async def test_a_stalled_database_is_a_fast_503_not_a_hang(database_url: str) -> None:
     """The server answers but sends nothing: every request gives up after the configured
     timeouts (1 s here) with SERVICE_UNAVAILABLE, and all is well once it answers again."""
-    target = urlsplit(POSTGRES_URL)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    await proxy.start()
-    through_proxy = database_url.replace(
-        f"{target.hostname}:{target.port or 5432}", f"127.0.0.1:{proxy.port}"
-    )
+    proxy, through_proxy = await proxied(database_url)
     timeouts = {"db_connect_timeout": 1, "db_statement_timeout": 1, "db_pool_timeout": 1}
     app = create_app(Settings(database_url=through_proxy, env="test", **timeouts))
     query = {"query": "{ animals { totalCount } }"}

@@ -31,7 +31,7 @@ from sqlalchemy import event, text
 from sqlalchemy.util import await_only
 
 from tests.conftest import PASSWORD, POSTGRES_URL, TABLES, _admin, asyncpg_dsn, dispose, running
-from tests.proxy import TcpProxy
+from tests.proxy import proxied
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
@@ -181,6 +181,14 @@ async def start(url: str) -> AsyncIterator[tuple[str, str]]:
         yield base, login.json()["access_token"]
 
 
+async def storm_through(url: str, direct_url: str, fault: Callable[[], Awaitable[None]]) -> None:
+    """Serve on ``url``, weather the storm, recover, and check the data at ``direct_url``."""
+    async with start(url) as (base, token):
+        storm = await weather(base, token, fault)
+        await recovered(base, token)
+    await check(storm, direct_url)
+
+
 async def test_backends_terminated_under_load(postgres_database: str) -> None:
     admin = await asyncpg.connect(asyncpg_dsn(postgres_database))
     name = urlsplit(postgres_database).path.lstrip("/")
@@ -193,33 +201,22 @@ async def test_backends_terminated_under_load(postgres_database: str) -> None:
         )
 
     try:
-        async with start(postgres_database) as (base, token):
-            storm = await weather(base, token, terminate)
-            await recovered(base, token)
+        await storm_through(postgres_database, postgres_database, terminate)
     finally:
         await admin.close()
-    await check(storm, postgres_database)
 
 
 async def test_connections_reset_mid_write_under_load(postgres_database: str) -> None:
-    target = urlsplit(postgres_database)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
-    await proxy.start()
-    through_proxy = postgres_database.replace(
-        f"{target.hostname}:{target.port or 5432}", f"127.0.0.1:{proxy.port}"
-    )
+    proxy, through_proxy = await proxied(postgres_database)
 
     async def reset() -> None:
         await proxy.cut()
         await proxy.restore()
 
     try:
-        async with start(through_proxy) as (base, token):
-            storm = await weather(base, token, reset)
-            await recovered(base, token)
+        await storm_through(through_proxy, postgres_database, reset)
     finally:
         await proxy.cut()
-    await check(storm, postgres_database)
 
 
 @asynccontextmanager

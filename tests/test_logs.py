@@ -8,13 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from bench.http import free_port
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_until_serving
 from zoo.auth.service import create_user
 from zoo.config import Settings
 from zoo.db import Database
@@ -47,14 +46,7 @@ def test_json_lines_name_the_request_operation_user_and_statements(database_url:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "zoo serve did not answer"
-                time.sleep(0.2)
+        wait_until_serving(base, process)
         form = {"username": "logger@example.com", "password": PASSWORD}
         token = httpx.post(f"{base}/auth/jwt/login", data=form).json()["access_token"]
         response = httpx.post(

@@ -12,7 +12,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ import httpx
 import pytest
 
 from bench.http import free_port
-from tests.conftest import POSTGRES_URL, _admin, with_database
+from tests.conftest import POSTGRES_URL, _admin, wait_until_serving, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,15 +127,7 @@ def serving(zoo: Path, cwd: Path, env: dict[str, str]) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "zoo serve exited"
-            try:
-                httpx.get(f"{base}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "zoo serve did not answer"
-                time.sleep(0.2)
+        wait_until_serving(base, process)
         yield base
     finally:
         process.terminate()
