@@ -160,7 +160,8 @@ async def explorer(
     from playwright.async_api import async_playwright
 
     shots = shots_folder(request)
-    async with live() as (app, base, token), async_playwright() as playwright:
+    overrides = getattr(request, "param", {})  # settings, from an indirect parametrize
+    async with live(**overrides) as (app, base, token), async_playwright() as playwright:
         await seed(app.state.services)
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
@@ -258,3 +259,31 @@ async def test_a_subscription_shows_events_for_mutations_made_elsewhere(
     event = await explorer.result_containing("Okapi")
     assert event["data"]["animalEvents"] == {"kind": "CREATED", "animal": {"name": "Okapi"}}
     await explorer.shot("subscription-event")
+
+
+@pytest.mark.parametrize("explorer", [{"subscriptions_require_login": True}], indirect=True)
+async def test_subscriptions_that_need_a_login_work_once_the_form_logs_in(
+    explorer: Explorer,
+) -> None:
+    """GraphiQL's WebSocket carries the session cookie, which is all the server needs."""
+    page = explorer.page
+    subscription = "subscription { animalEvents { kind animal { name } } }"
+    await create_user(explorer.app.state.database, "night@example.com", PASSWORD)
+    await page.fill("#zoo-login input[name=username]", "night@example.com")
+    await page.fill("#zoo-login input[name=password]", PASSWORD)
+    await page.click("#zoo-login button[type=submit]")
+    await page.locator("#zoo-email", has_text="night@example.com").wait_for()
+
+    await explorer.run(subscription)
+    async with httpx.AsyncClient(base_url=explorer.base) as http:
+        bearer = {"Authorization": f"Bearer {explorer.admin_token}"}
+        create = 'mutation { createAnimal(input: {name: "Aardvark"}) { id } }'
+        for _ in range(50):
+            response = await http.post("/graphql", json={"query": create}, headers=bearer)
+            assert "errors" not in response.json(), response.text
+            if "Aardvark" in await explorer.result():
+                break
+            await asyncio.sleep(0.2)
+    event = await explorer.result_containing("Aardvark")
+    assert event["data"]["animalEvents"]["animal"] == {"name": "Aardvark"}
+    await explorer.shot("subscription-after-login")
