@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
@@ -71,6 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from zoo.serving import HeaderTimeoutProtocol
 
     settings = load_settings()
+    if args.workers and args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its metrics to files here; /metrics adds them all up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zoo-metrics-")
     uvicorn.run(
         "zoo.main:app",
         host=args.host or settings.host,

@@ -25,7 +25,7 @@ from strawberry.subscriptions import (
 )
 
 import zoo
-from zoo import logs
+from zoo import logs, metrics
 from zoo.auth.rate_limit import (
     LoginGuard,
     LoginRateLimit,
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     schema = schema or build_schema(settings)
     database = Database(settings)
     logs.count_statements(database.engine)
+    metrics.watch_database(database.engine)
     events: Broker = (
         PostgresBroker(
             settings.database_url,
@@ -196,6 +197,9 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         dependencies=[same_origin_cookie],
     )
 
+    if settings.metrics_enabled:
+        app.router.routes.append(Route("/metrics", metrics.metrics_endpoint, methods=["GET"]))
+
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:
         """200 after a database round trip; 503 with the reason when the database is
@@ -236,5 +240,6 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
+    app.add_middleware(metrics.HttpMetrics, router=app.router)
     app.add_middleware(RequestId)
     return app

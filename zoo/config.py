@@ -62,6 +62,9 @@ class Settings(BaseSettings):
         None, description="Secure flag on the auth cookie (default: on in production)"
     )
     graphiql: bool | None = Field(None, description="Serve GraphiQL (default: off in production)")
+    metrics: bool | None = Field(
+        None, description="Serve Prometheus metrics at /metrics (default: off in production)"
+    )
     api_docs: bool | None = Field(
         None,
         description="Serve the REST routes' OpenAPI description at /docs, /redoc and "
@@ -262,6 +265,10 @@ class Settings(BaseSettings):
     @property
     def api_docs_enabled(self) -> bool:
         return not self.is_production if self.api_docs is None else self.api_docs
+
+    @property
+    def metrics_enabled(self) -> bool:
+        return not self.is_production if self.metrics is None else self.metrics
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -39,6 +39,7 @@ from fastapi import HTTPException, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from zoo import metrics
 from zoo.http import client_address
 
 WINDOW_SECONDS = 60.0
@@ -212,6 +213,7 @@ _login_attempt: ContextVar[tuple[LoginGuard, str] | None] = ContextVar(
 async def record_login(email: str, succeeded: bool) -> None:
     """Called with a login's outcome (``UserManager.authenticate``), within the request
     that :class:`LoginRateLimit` let through."""
+    metrics.LOGINS.labels("succeeded" if succeeded else "failed").inc()
     attempt = _login_attempt.get()
     if attempt is not None:
         guard, address = attempt
@@ -241,6 +243,9 @@ class LoginRateLimit:
         else:
             return
         if wait > 0:
+            metrics.REFUSALS.labels("TOO_MANY_REQUESTS").inc()
+            if what == "login attempts":
+                metrics.LOGINS.labels("rate_limited").inc()
             raise HTTPException(
                 status_code=429,
                 detail=f"Too many {what}; try again later",

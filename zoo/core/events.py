@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from zoo import metrics
 from zoo.core.errors import TooManySubscriptions, Unauthenticated
 
 logger = logging.getLogger(__name__)
@@ -81,8 +82,10 @@ class Subscriber:
         if self.ended:
             return
         if self.queue.qsize() >= self.limit:
+            metrics.SUBSCRIBERS_CUT_OFF.inc()
             self._end(_OVERFLOWED)
             return
+        metrics.EVENTS_DELIVERED.inc()
         self.queue.put_nowait(delivery)
 
     def close(self) -> None:
@@ -143,6 +146,7 @@ class Broker:
             subscriber.close()
 
     async def publish(self, change: Change) -> None:
+        metrics.EVENTS_PUBLISHED.inc()
         self.deliver(change)
 
     def tell_listeners(self, change: Change) -> None:
@@ -171,7 +175,9 @@ class _Subscription:
                 f"The server has {limit} subscriptions open, its limit; try again later"
             )
         self.broker.subscribers.add(self.subscriber)
+        metrics.SUBSCRIPTIONS_OPEN.inc()
         return self.subscriber
 
     async def __aexit__(self, *exc: Any) -> None:
         self.broker.subscribers.discard(self.subscriber)
+        metrics.SUBSCRIPTIONS_OPEN.dec()

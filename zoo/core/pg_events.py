@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from zoo import metrics
 from zoo.core.events import DEFAULT_QUEUE_SIZE, Broker, Change
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class PostgresBroker(Broker):
         """Announce a committed change. The write has succeeded whatever happens here: a
         lost, stalled or broken connection loses the announcement (logged), never fails
         the mutation nor holds it longer than the timeout."""
+        metrics.EVENTS_PUBLISHED.inc()
         self.tell_listeners(change)
         async with self.publish_lock:
             try:

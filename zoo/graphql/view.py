@@ -36,14 +36,14 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from zoo import logs
+from zoo import logs, metrics
 from zoo.auth.sessions import Session, bearer_token
 from zoo.auth.users import Auth
 from zoo.graphql import graphiql
 from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
-from zoo.graphql.refusals import TARPIT_SECONDS, RefusalsPerAddress
+from zoo.graphql.refusals import OVER_LIMIT_CODES, TARPIT_SECONDS, RefusalsPerAddress
 from zoo.graphql.websocket import (
     LegacyWSHandler,
     SocketsPerAddress,
@@ -106,18 +106,24 @@ def negotiate(accept: str) -> str:
 
 
 _FIRST_OPERATION = re.compile(
-    r"(?:\s|,|#[^\n]*)*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)"
+    r"(?:\s|,|#[^\n]*)*(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)"
 )
 
 
-def operation_name_of(request_data: Any) -> str:
-    """The operation's name for the logs: the one asked for, else the document's first
-    operation's (all a one-operation document needs), else ``(unnamed)``."""
+def operation_of(request_data: Any) -> tuple[str, str]:
+    """The operation's type and name, for the logs and metrics, without parsing: the
+    name asked for, else the document's first operation's (all a one-operation document
+    needs), else ``(unnamed)``; a type it does not find is ``query``."""
+    query = getattr(request_data, "query", None)
+    query = query if isinstance(query, str) else ""
     name = getattr(request_data, "operation_name", None)
-    if not name:
-        found = _FIRST_OPERATION.match(getattr(request_data, "query", None) or "")
-        name = found.group(1) if found else "(unnamed)"
-    return str(name)[:100]
+    if isinstance(name, str) and name:
+        found = re.search(rf"\b(query|mutation|subscription)\s+{re.escape(name)}\b", query)
+        kind = found.group(1) if found else "query"
+    else:
+        found = _FIRST_OPERATION.match(query)
+        kind, name = (found.group(1), found.group(2)) if found else ("query", "(unnamed)")
+    return kind, str(name)[:100]
 
 
 TOO_MANY_SOCKETS = 4429
@@ -234,6 +240,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         address = client_address(scope)
         wait = await self.refusals.wait(address)
         if wait:
+            metrics.REFUSALS.labels("TOO_MANY_REQUESTS").inc()
             await asyncio.sleep(min(wait, TARPIT_SECONDS))
             message = "Too many documents over the limits from this address; wait and retry"
             await refusal(429, message, wait)(scope, receive, send)
@@ -242,6 +249,8 @@ class ZooGraphQL(GraphQL[Context, None]):
             response = await self.run(Request(scope, receive=receive))
         except HTTPException as exc:
             response = refusal(exc.status_code, exc.reason)
+            if exc.status_code in {413, 415, 429}:
+                metrics.REFUSALS.labels(REFUSAL_CODES[exc.status_code]).inc()
             if exc.status_code == 413:
                 await self.refusals.note(address, [PAYLOAD_TOO_LARGE])
         await response(scope, receive, send)
@@ -360,22 +369,32 @@ class ZooGraphQL(GraphQL[Context, None]):
         400); a subscription without a streaming ``Accept`` is 406, naming the ways in.
         An operation slower than ``ZOO_SLOW_OPERATION_MS`` is logged, with its statements."""
         request_data = kwargs.get("request_data", args[-1] if args else None)
-        name = operation_name_of(request_data)
+        kind, name = operation_of(request_data)
         logs.operation_name.set(name)
         count = [0]
         logs.statements.set(count)
         started = time.perf_counter()
+        outcome = "INTERNAL_SERVER_ERROR"
         try:
-            return await super().execute_single(*args, **kwargs)
+            result = await super().execute_single(*args, **kwargs)
+            first = result.errors[0].extensions or {} if result.errors else {"code": "ok"}
+            outcome = str(first.get("code", "INTERNAL_SERVER_ERROR"))
+            return result
         except HTTPException as exc:
             cause = exc.__cause__
             if isinstance(cause, InvalidOperationTypeError) and exc.status_code == 400:
                 if cause.operation_type is OperationType.SUBSCRIPTION:
-                    raise HTTPException(406, SUBSCRIBE_HOW) from exc
-                raise HTTPException(405, exc.reason) from exc
+                    exc = HTTPException(406, SUBSCRIBE_HOW)
+                else:
+                    exc = HTTPException(405, exc.reason)
+                outcome = REFUSAL_CODES[exc.status_code]
+                raise exc from exc.__cause__ or cause
+            outcome = REFUSAL_CODES.get(exc.status_code) or HTTPStatus(exc.status_code).name
             raise
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            seconds = time.perf_counter() - started
+            metrics.observe_operation(kind, name, outcome, seconds)
+            elapsed_ms = seconds * 1000
             if elapsed_ms > self.slow_operation_ms:
                 logger.warning(
                     "slow operation %s: %.0f ms, %d SQL statements",
@@ -407,6 +426,8 @@ class ZooGraphQL(GraphQL[Context, None]):
             body["errors"] = [error.formatted for error in result.errors]
             codes = [(error.extensions or {}).get("code") for error in result.errors]
             await self.refusals.note(client_address(request.scope), codes)
+            for code in set(codes) & OVER_LIMIT_CODES:
+                metrics.REFUSALS.labels(code).inc()
             if SERVICE_UNAVAILABLE in codes:
                 request.state.graphql_response.headers["Retry-After"] = RETRY_AFTER_SECONDS
             if result.data is None and all(error.path is None for error in result.errors):

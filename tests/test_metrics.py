@@ -1,0 +1,114 @@
+"""Prometheus metrics at /metrics: what happened is counted, label values stay bounded,
+production keeps them private unless asked, and several workers report as one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.http import free_port
+from tests.conftest import PASSWORD, dispose, wait_until_serving
+from tests.test_bounded_work import fan_out
+from zoo import metrics
+from zoo.app import create_app
+from zoo.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(
+    found: dict[tuple[str, tuple[tuple[str, str], ...]], float], metric: str, **labels: str
+) -> float:
+    return found.get((metric, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_requests_operations_refusals_and_logins_are_counted(
+    client: httpx.AsyncClient, make_account: object
+) -> None:
+    account = await make_account()  # type: ignore[operator]
+    before = samples((await client.get("/metrics")).text)
+    await client.post("/graphql", json={"query": "query Census { animals { totalCount } }"})
+    await client.post("/graphql", json={"query": "mutation Nope { deleteAnimal(id: 1) { id } }"})
+    await client.post("/graphql", json={"query": fan_out(20)})
+    await client.post("/auth/jwt/login", data={"username": account.email, "password": "wrong"})
+    await client.post("/auth/jwt/login", data={"username": account.email, "password": PASSWORD})
+    response = await client.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    after = samples(response.text)
+
+    def grew(metric: str, **labels: str) -> float:
+        return value(after, metric, **labels) - value(before, metric, **labels)
+
+    assert grew("zoo_graphql_operations_total", type="query", name="Census", outcome="ok") == 1
+    assert (
+        grew(
+            "zoo_graphql_operations_total", type="mutation", name="Nope", outcome="UNAUTHENTICATED"
+        )
+        == 1
+    )
+    assert grew("zoo_refusals_total", code="QUERY_TOO_LARGE") == 1
+    assert grew("zoo_http_requests_total", route="/graphql", status="200") == 3
+    assert grew("zoo_logins_total", outcome="failed") == 1
+    assert grew("zoo_logins_total", outcome="succeeded") == 1
+    assert grew("zoo_graphql_operation_seconds_count", type="query") >= 2
+    assert grew("zoo_db_statements_total") >= 1
+    assert value(after, "zoo_db_connections_open") >= 1
+
+
+def test_operation_names_past_the_limit_share_one_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metrics, "_names", set())
+    monkeypatch.setattr(metrics, "MAX_OPERATION_NAMES", 3)
+    labels = [metrics.operation_label(f"Op{i}") for i in range(10)]
+    assert labels[:3] == ["Op0", "Op1", "Op2"]
+    assert set(labels[3:]) == {metrics.OTHER}
+    assert metrics.operation_label("Op1") == "Op1"
+    assert metrics.operation_label("(unnamed)") == "(unnamed)"
+
+
+async def test_metrics_are_private_in_production_unless_asked(database_url: str) -> None:
+    for enabled, status in ((None, 404), (True, 200)):
+        settings = Settings(
+            database_url=database_url, env="production", secret="s" * 40, metrics=enabled
+        )
+        app = create_app(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://m") as http:
+            assert (await http.get("/metrics")).status_code == status
+        await dispose(app)
+
+
+def test_several_workers_report_as_one(database_url: str, tmp_path: Path) -> None:
+    """Whichever worker answers the scrape, it counts every worker's requests."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zoo", "serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env={**environment, "ZOO_DATABASE_URL": database_url, "ZOO_LOG_LEVEL": "warning"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base, process)
+        for _ in range(40):  # new connections, spread over both workers by the kernel
+            httpx.get(f"{base}/health")
+        scrapes = [samples(httpx.get(f"{base}/metrics").text) for _ in range(6)]
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    counts = [value(s, "zoo_http_requests_total", route="/health", status="200") for s in scrapes]
+    assert min(counts) >= 40, counts

@@ -1,0 +1,150 @@
+"""Prometheus metrics, served at ``GET /metrics`` in the text exposition format.
+
+What an operator needs to see what the server does: requests by route and
+status, GraphQL operations by type, name and outcome with their latency,
+refusals by code, SQL statements and pooled connections in use, events and
+subscriptions, logins. Label values are bounded: routes are the app's route
+templates, and operation names past the first ``MAX_OPERATION_NAMES`` distinct
+ones (and unnamed operations) fold into one value, so that no client can grow
+the label set without end.
+
+With ``zoo serve --workers N`` every worker writes its figures to
+``PROMETHEUS_MULTIPROC_DIR`` (which ``zoo serve`` sets), and a scrape adds up
+all workers, whichever one answers it.
+
+Off by default in production (``ZOO_METRICS``): the figures tell an outsider
+the operation names front ends use and how busy the server is.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_OPERATION_NAMES = 200
+OTHER = "(other)"
+
+HTTP_REQUESTS = Counter(
+    "zoo_http_requests", "HTTP requests answered, by route and status", ["route", "status"]
+)
+OPERATIONS = Counter(
+    "zoo_graphql_operations",
+    "GraphQL operations over HTTP, by type, name and outcome (ok or the first error's code)",
+    ["type", "name", "outcome"],
+)
+OPERATION_SECONDS = Histogram(
+    "zoo_graphql_operation_seconds", "Time to answer a GraphQL operation over HTTP", ["type"]
+)
+REFUSALS = Counter("zoo_refusals", "Requests refused by a limit, by code", ["code"])
+STATEMENTS = Counter("zoo_db_statements", "SQL statements sent to the database")
+CONNECTIONS_IN_USE = Gauge(
+    "zoo_db_connections_in_use", "Pooled connections checked out", multiprocess_mode="livesum"
+)
+CONNECTIONS_OPEN = Gauge(
+    "zoo_db_connections_open", "Database connections open", multiprocess_mode="livesum"
+)
+EVENTS_PUBLISHED = Counter("zoo_events_published", "Changes announced to subscribers")
+EVENTS_DELIVERED = Counter("zoo_events_delivered", "Events queued for a subscriber")
+SUBSCRIBERS_CUT_OFF = Counter(
+    "zoo_subscribers_cut_off", "Subscribers ended for falling behind (their queue was full)"
+)
+SUBSCRIPTIONS_OPEN = Gauge(
+    "zoo_subscriptions_open", "Subscriptions open", multiprocess_mode="livesum"
+)
+LOGINS = Counter("zoo_logins", "Login attempts, by outcome", ["outcome"])
+
+_names: set[str] = set()
+
+
+def operation_label(name: str) -> str:
+    """The operation's name, or one shared value once enough distinct names were seen."""
+    if name in _names:
+        return name
+    if len(_names) >= MAX_OPERATION_NAMES or name == "(unnamed)":
+        return OTHER if name != "(unnamed)" else name
+    _names.add(name)
+    return name
+
+
+def observe_operation(kind: str, name: str, outcome: str, seconds: float) -> None:
+    OPERATIONS.labels(kind, operation_label(name), outcome).inc()
+    OPERATION_SECONDS.labels(kind).observe(seconds)
+
+
+def watch_database(engine: AsyncEngine) -> None:
+    pool = engine.sync_engine.pool
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: STATEMENTS.inc())
+    event.listen(pool, "checkout", lambda *_: CONNECTIONS_IN_USE.inc())
+    event.listen(pool, "checkin", lambda *_: CONNECTIONS_IN_USE.dec())
+    event.listen(pool, "connect", lambda *_: CONNECTIONS_OPEN.inc())
+    event.listen(pool, "close", lambda *_: CONNECTIONS_OPEN.dec())
+    event.listen(pool, "close_detached", lambda *_: CONNECTIONS_OPEN.dec())
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+class HttpMetrics:
+    """Counts every HTTP response by its route template (``/graphql``, ``/users/{id}``).
+
+    The route is matched here, once per distinct method and path (a bounded cache):
+    the router's own choice is recorded on a copy of the request's scope that this
+    middleware never sees.
+    """
+
+    def __init__(self, app: ASGIApp, router: Router) -> None:
+        self.app = app
+        self.router = router
+        self.labels: dict[tuple[str, str], str] = {}
+
+    def route_of(self, scope: Scope) -> str:
+        key = (scope.get("method", ""), scope["path"])
+        label = self.labels.get(key)
+        if label is None:
+            label = "(unmatched)"
+            for route in self.router.routes:
+                match, _ = route.matches(scope)
+                if match is Match.FULL:
+                    label = getattr(route, "path", label)
+                    break
+            if len(self.labels) > 10_000:
+                self.labels.clear()
+            self.labels[key] = label
+        return label
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def noting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting)
+        finally:
+            HTTP_REQUESTS.labels(self.route_of(scope), str(status[0])).inc()
