@@ -32,6 +32,7 @@ from sqlalchemy.util import await_only
 
 from tests.conftest import PASSWORD, POSTGRES_URL, TABLES, _admin, asyncpg_dsn, dispose, running
 from tests.proxy import proxied
+from tests.test_subscriptions import mutate, next_data, subscription
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
@@ -346,3 +347,24 @@ async def test_postgresql_errors_that_time_can_cure_are_outages_and_others_are_n
         assert is_unavailable(cancelled.value)
     finally:
         await connection.close()
+
+
+async def test_a_subscription_whose_read_loses_its_connection_still_delivers(
+    postgres_database: str,
+) -> None:
+    """The event's row is read again on a fresh connection: the subscriber gets it."""
+    app = create_app(Settings(database_url=postgres_database, env="test"))
+    await create_user(app.state.database, "events@example.com", PASSWORD)
+    async with running(app) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            form = {"username": "events@example.com", "password": PASSWORD}
+            token = (await http.post("/auth/jwt/login", data=form)).json()["access_token"]
+        host = base.removeprefix("http://")
+        query = "subscription { animalEvents { kind animal { name } } }"
+        async with subscription(host, query) as ws:
+            async with killing_the_backend(app, "SELECT animals") as killed:
+                created = await mutate(host, token, CREATE, {"name": "Pangolin"})
+                assert created["data"]["createAnimal"]["name"] == "Pangolin"
+                event = await next_data(ws)
+            assert killed, "no read of the event's row was cut"
+    assert event == {"animalEvents": {"kind": "CREATED", "animal": {"name": "Pangolin"}}}
