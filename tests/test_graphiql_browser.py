@@ -136,6 +136,20 @@ class Explorer:
         parsed: dict[str, Any] = json.loads(await self.result())
         return parsed
 
+    async def event_for_animal_created_elsewhere(self, name: str) -> dict[str, Any]:
+        """Create animals called ``name`` over HTTP until the running subscription shows
+        one (the browser's socket opens in its own time), and return what it shows."""
+        async with httpx.AsyncClient(base_url=self.base) as http:
+            bearer = {"Authorization": f"Bearer {self.admin_token}"}
+            create = {"query": f'mutation {{ createAnimal(input: {{name: "{name}"}}) {{ id }} }}'}
+            for _ in range(50):
+                response = await http.post("/graphql", json=create, headers=bearer)
+                assert "errors" not in response.json(), response.text
+                if name in await self.result():
+                    break
+                await asyncio.sleep(0.2)
+        return await self.result_containing(name)
+
     async def set_headers(self, headers: dict[str, str]) -> None:
         await self.page.click("button:has-text('Headers')")
         await self.set_editor(
@@ -247,16 +261,7 @@ async def test_a_subscription_shows_events_for_mutations_made_elsewhere(
     explorer: Explorer,
 ) -> None:
     await explorer.run("subscription { animalEvents { kind animal { name } } }")
-    async with httpx.AsyncClient(base_url=explorer.base) as http:
-        bearer = {"Authorization": f"Bearer {explorer.admin_token}"}
-        create = 'mutation { createAnimal(input: {name: "Okapi"}) { id } }'
-        for _ in range(50):  # until the browser's subscription is open and hears it
-            response = await http.post("/graphql", json={"query": create}, headers=bearer)
-            assert "errors" not in response.json(), response.text
-            if "Okapi" in await explorer.result():
-                break
-            await asyncio.sleep(0.2)
-    event = await explorer.result_containing("Okapi")
+    event = await explorer.event_for_animal_created_elsewhere("Okapi")
     assert event["data"]["animalEvents"] == {"kind": "CREATED", "animal": {"name": "Okapi"}}
     await explorer.shot("subscription-event")
 
@@ -275,15 +280,6 @@ async def test_subscriptions_that_need_a_login_work_once_the_form_logs_in(
     await page.locator("#zoo-email", has_text="night@example.com").wait_for()
 
     await explorer.run(subscription)
-    async with httpx.AsyncClient(base_url=explorer.base) as http:
-        bearer = {"Authorization": f"Bearer {explorer.admin_token}"}
-        create = 'mutation { createAnimal(input: {name: "Aardvark"}) { id } }'
-        for _ in range(50):
-            response = await http.post("/graphql", json={"query": create}, headers=bearer)
-            assert "errors" not in response.json(), response.text
-            if "Aardvark" in await explorer.result():
-                break
-            await asyncio.sleep(0.2)
-    event = await explorer.result_containing("Aardvark")
+    event = await explorer.event_for_animal_created_elsewhere("Aardvark")
     assert event["data"]["animalEvents"]["animal"] == {"name": "Aardvark"}
     await explorer.shot("subscription-after-login")
