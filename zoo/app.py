@@ -67,7 +67,6 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     settings = settings or Settings()
     schema = schema or build_schema(settings)
     database = Database(settings)
-    logs.count_statements(database.engine)
     metrics.watch_database(database.engine)
     events: Broker = (
         PostgresBroker(

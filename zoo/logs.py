@@ -5,9 +5,9 @@ runs carry its name and the user's id too. Passwords, tokens and cookies are
 never put in a log line by Zoo (and ``message`` is the only free text).
 
 A GraphQL operation slower than ``ZOO_SLOW_OPERATION_MS`` is logged once, with
-its duration and the SQL statements it ran (counted per request through a
-context variable, which SQLAlchemy's greenlets and the DataLoaders' tasks
-inherit from the request).
+its duration and the SQL statements it ran (counted per request, by
+``metrics.watch_database``'s listener, through a context variable, which
+SQLAlchemy's greenlets and the DataLoaders' tasks inherit from the request).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zoo.http import RequestIdFilter
 
@@ -70,14 +68,3 @@ def configure_logging(level: str, log_format: str) -> None:
     handler.addFilter(RequestIdFilter())
     handler.addFilter(OperationFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
-
-
-def count_statements(engine: AsyncEngine) -> None:
-    """Count each statement against the operation that runs it (when one is running)."""
-
-    def counted(*_: Any) -> None:
-        count = statements.get()
-        if count is not None:
-            count[0] += 1
-
-    event.listen(engine.sync_engine, "before_cursor_execute", counted)

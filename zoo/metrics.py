@@ -19,6 +19,7 @@ the operation names front ends use and how busy the server is.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from zoo import logs
 
 MAX_OPERATION_NAMES = 200
 OTHER = "(other)"
@@ -87,9 +90,18 @@ def observe_operation(kind: str, name: str, outcome: str, seconds: float) -> Non
     OPERATION_SECONDS.labels(kind).observe(seconds)
 
 
+def _count_statement(*_: Any) -> None:
+    """One listener per statement: the total here, and the running operation's count for
+    its slow-operation log line (``zoo.logs``)."""
+    STATEMENTS.inc()
+    count = logs.statements.get()
+    if count is not None:
+        count[0] += 1
+
+
 def watch_database(engine: AsyncEngine) -> None:
     pool = engine.sync_engine.pool
-    event.listen(engine.sync_engine, "before_cursor_execute", lambda *_: STATEMENTS.inc())
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     event.listen(pool, "checkout", lambda *_: CONNECTIONS_IN_USE.inc())
     event.listen(pool, "checkin", lambda *_: CONNECTIONS_IN_USE.dec())
     event.listen(pool, "connect", lambda *_: CONNECTIONS_OPEN.inc())

@@ -24,6 +24,7 @@ from graphql import GraphQLObjectType, get_named_type
 from strawberry.types.nodes import SelectedField
 
 from zoo.core.loaders import Wanted
+from zoo.graphql.context import deferred
 from zoo.graphql.execution import FALLBACK
 from zoo.graphql.selection import attributes_of, strawberry_field
 
@@ -49,12 +50,14 @@ def preload_exhibits(loaders: Loaders, rows: Sequence[Any], _: Wanted) -> Awaita
 def exhibit_at_once(row: Any, context: Any) -> Any:
     """For ``exhibit`` fields on the fast path: the exhibit ``preload_exhibits`` loaded,
     without awaiting; FALLBACK when it is not there yet (or its load failed)."""
+
     if row.exhibit_id is None:
         return None
     future = context.loaders.exhibit_by_id.cache_map.get(row.exhibit_id)
-    if future is None or not future.done() or future.cancelled() or future.exception():
+    if future is None:
         return FALLBACK
-    return future.result()
+    value = deferred(future)
+    return FALLBACK if value is future else value
 
 
 async def preload_nodes(info: Info, nodes: Sequence[Any]) -> None:

@@ -240,7 +240,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         address = client_address(scope)
         wait = await self.refusals.wait(address)
         if wait:
-            metrics.REFUSALS.labels("TOO_MANY_REQUESTS").inc()
+            metrics.REFUSALS.labels(REFUSAL_CODES[429]).inc()
             await asyncio.sleep(min(wait, TARPIT_SECONDS))
             message = "Too many documents over the limits from this address; wait and retry"
             await refusal(429, message, wait)(scope, receive, send)
@@ -382,15 +382,16 @@ class ZooGraphQL(GraphQL[Context, None]):
             return result
         except HTTPException as exc:
             cause = exc.__cause__
+            refused = exc
             if isinstance(cause, InvalidOperationTypeError) and exc.status_code == 400:
                 if cause.operation_type is OperationType.SUBSCRIPTION:
-                    exc = HTTPException(406, SUBSCRIBE_HOW)
+                    refused = HTTPException(406, SUBSCRIBE_HOW)
                 else:
-                    exc = HTTPException(405, exc.reason)
-                outcome = REFUSAL_CODES[exc.status_code]
-                raise exc from exc.__cause__ or cause
-            outcome = REFUSAL_CODES.get(exc.status_code) or HTTPStatus(exc.status_code).name
-            raise
+                    refused = HTTPException(405, exc.reason)
+            outcome = REFUSAL_CODES.get(refused.status_code) or HTTPStatus(refused.status_code).name
+            if refused is exc:
+                raise
+            raise refused from exc
         finally:
             seconds = time.perf_counter() - started
             metrics.observe_operation(kind, name, outcome, seconds)
