@@ -42,13 +42,14 @@ from zoo.config import Settings
 from zoo.core.events import Broker
 from zoo.core.pg_events import PostgresBroker
 from zoo.db import UNAVAILABLE_ERRORS, Database, is_unavailable
+from zoo.front_door import Edge, Faults, Handler, ZooApp
 from zoo.graphql.context import Context
 from zoo.graphql.errors import INTERNAL_MESSAGE, SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.explorer_assets import STATIC
 from zoo.graphql.graphiql import STATIC_PATH
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
-from zoo.http import BodySizeLimit, BodyTimeout, RequestId, ResponseHeaders, request_id
+from zoo.http import request_id
 from zoo.services import Services
 
 logger = logging.getLogger("zoo")
@@ -63,7 +64,7 @@ SUBSCRIPTION_PROTOCOLS = (
 (graphql-sse, distinct connections) and Apollo's multipart HTTP subscriptions."""
 
 
-def create_app(settings: Settings | None = None, schema: Schema | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, schema: Schema | None = None) -> ZooApp:
     settings = settings or Settings()
     schema = schema or build_schema(settings)
     database = Database(settings)
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         yield
         await shutdown()
 
-    app = FastAPI(
+    app = ZooApp(
         title="Zoo",
         version=zoo.__version__,
         description="GraphQL at /graphql; REST routes for login and users.",
@@ -232,13 +233,11 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     # asyncpg raises its own errors, unwrapped by SQLAlchemy, when a new connection
     # is dropped while it is being opened.
     asyncpg_errors = (asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresError)
-    for unavailable in (*UNAVAILABLE_ERRORS, DBAPIError, *asyncpg_errors):
-        app.add_exception_handler(unavailable, database_unavailable)
-    app.add_middleware(
-        ResponseHeaders, hsts=settings.secure_cookies, no_store_prefixes=("/auth/", "/users/")
+    handlers: dict[type[Exception], Handler] = dict.fromkeys(
+        (*UNAVAILABLE_ERRORS, DBAPIError, *asyncpg_errors), database_unavailable
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_seconds)
-    app.add_middleware(metrics.HttpMetrics, router=app.router)
-    app.add_middleware(RequestId)
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, handler)
+    app.add_middleware(Edge, settings=settings, router=app.router)
+    app.graphql_http = Edge(Faults(graphql, handlers), settings, app.router)
     return app

@@ -80,6 +80,7 @@ class Database:
     def __init__(self, settings: Settings, **engine_options: Any) -> None:
         self.url = settings.database_url
         self.is_sqlite = settings.is_sqlite
+        self.postgres = not self.is_sqlite
         # Enough kept open for the requests one process serves at once: a connection
         # opened beyond the pool is closed again on return, and opening one (a thread
         # and its pragmas on SQLite, a TLS attempt and a handshake on PostgreSQL) cost
