@@ -181,6 +181,91 @@ def small_query(url: str, label: str, requests: int, goal: bool) -> Row:
     )
 
 
+class _Unrecorded:
+    """Stands in for every metric: each call records nothing (the baseline of goal 6)."""
+
+    def __getattr__(self, _: str) -> Callable[..., _Unrecorded]:
+        return lambda *_, **__: self
+
+
+def instrumentation_cost(path: Path, requests: int, rounds: int) -> list[Row]:
+    """CPU time per small query in process, interleaved: as shipped (metrics recorded,
+    tracing off), with every metric call a no-op, and with tracing on (spans batched to
+    an exporter that drops them)."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    from zoo import metrics
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    traced = TracerProvider()
+    traced.add_span_processor(BatchSpanProcessor(Dropped()))
+    settings = Settings(database_url=f"sqlite:///{path}", env="production", secret="b" * 40)
+    loop = asyncio.new_event_loop()
+    apps = {"shipped": create_app(settings), "traced": create_app(settings, tracer_provider=traced)}
+    clients = {
+        name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+        for name, app in apps.items()
+    }
+    recorded = {name: getattr(metrics, name) for name in dir(metrics) if name.isupper()}
+    recorded = {k: v for k, v in recorded.items() if hasattr(v, "_name")}
+    body = {"query": SMALL}
+
+    def cpu_per_request(client: httpx.AsyncClient) -> float:
+        async def run() -> None:
+            for _ in range(requests):
+                (await client.post("/graphql", json=body)).raise_for_status()
+
+        started = time.process_time()
+        loop.run_until_complete(run())
+        return (time.process_time() - started) / requests
+
+    times: dict[str, list[float]] = {"shipped": [], "unrecorded": [], "traced": []}
+    try:
+        for client in clients.values():
+            cpu_per_request(client)  # warm
+        for _ in range(rounds):
+            times["shipped"].append(cpu_per_request(clients["shipped"]))
+            for name in recorded:
+                setattr(metrics, name, _Unrecorded())
+            try:
+                times["unrecorded"].append(cpu_per_request(clients["shipped"]))
+            finally:
+                for name, metric in recorded.items():
+                    setattr(metrics, name, metric)
+            times["traced"].append(cpu_per_request(clients["traced"]))
+    finally:
+        for client in clients.values():
+            loop.run_until_complete(client.aclose())
+        for app in apps.values():
+            loop.run_until_complete(app.state.shutdown())
+        loop.close()
+        traced.shutdown()
+    shipped, unrecorded, with_spans = (statistics.median(times[k]) for k in times)
+    us = "{:.0f} µs CPU".format
+    return [
+        Row(
+            "6. small query, metrics on, tracing off (in process)",
+            us(shipped * 1e6),
+            us(unrecorded * 1e6) + " (no metrics)",
+            shipped / unrecorded,
+            "<= 1.05x",
+            shipped / unrecorded <= 1.05,
+        ),
+        Row(
+            "6. small query, tracing on (in process)",
+            us(with_spans * 1e6),
+            us(shipped * 1e6) + " (tracing off)",
+            with_spans / shipped,
+            "report",
+            None,
+        ),
+    ]
+
+
 def statement_counts(tmp: Path) -> Row:
     query = (
         "{ exhibits(first: 100) { totalCount edges { node { id animals { id"
@@ -314,7 +399,7 @@ def main() -> int:
         "--postgres-url",
         default=os.environ.get("ZOO_BENCH_POSTGRES_URL") or os.environ.get("ZOO_TEST_POSTGRES_URL"),
     )
-    parser.add_argument("--only", default="12345", help="goals to run, e.g. 25 (default: all)")
+    parser.add_argument("--only", default="123456", help="goals to run, e.g. 25 (default: all)")
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -360,6 +445,9 @@ def main() -> int:
         if "5" in args.only:
             print("5. memory ...", file=sys.stderr)
             rows.append(memory(paths[20_000]))
+        if "6" in args.only:
+            print("6. instrumentation ...", file=sys.stderr)
+            rows += instrumentation_cost(paths[5_000], 300, max(5, args.rounds // 2))
 
     header = ["goal", "ours", "baseline", "ratio", "target", "result"]
     table = [header, ["---"] * len(header), *(row.cells() for row in rows)]

@@ -3,21 +3,27 @@ production keeps them private unless asked, and several workers report as one.""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.asyncio.client import connect
 
 from bench.http import free_port
-from tests.conftest import PASSWORD, dispose, wait_until_serving
+from tests.conftest import PASSWORD, Live, dispose, wait_until_serving
 from tests.test_bounded_work import fan_out
 from zoo import metrics
 from zoo.app import create_app
 from zoo.config import Settings
+from zoo.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,3 +118,104 @@ def test_several_workers_report_as_one(database_url: str, tmp_path: Path) -> Non
         process.wait(timeout=15)
     counts = [value(s, "zoo_http_requests_total", route="/health", status="200") for s in scrapes]
     assert min(counts) >= 40, counts
+
+
+SUBSCRIBE = "subscription { animalEvents { kind } }"
+
+
+async def open_subscriptions(base: str, stack: AsyncExitStack) -> None:
+    """One subscription over each transport."""
+    http = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=10))
+    for accept in ("text/event-stream", 'multipart/mixed;subscriptionSpec="1.0", application/json'):
+        stream = http.stream(
+            "POST", "/graphql", json={"query": SUBSCRIBE}, headers={"accept": accept}
+        )
+        assert (await stack.enter_async_context(stream)).status_code == 200
+    url = base.replace("http", "ws") + "/graphql"
+    for protocol, start in (("graphql-transport-ws", "subscribe"), ("graphql-ws", "start")):
+        ws = await stack.enter_async_context(connect(url, subprotocols=[protocol]))  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": start, "payload": {"query": SUBSCRIBE}}))
+
+
+async def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    async with httpx.AsyncClient(base_url=base) as http:
+        return samples((await http.get("/metrics")).text)
+
+
+async def test_subscriptions_are_counted_by_transport(live: Live) -> None:
+    transports = ("sse", "multipart", "graphql-transport-ws", "graphql-ws")
+    async with live() as (_, base, _token):
+        before = await scrape(base)
+
+        async def opened() -> list[float]:
+            now = await scrape(base)
+            return [
+                value(now, "zoo_subscriptions_open", transport=t)
+                - value(before, "zoo_subscriptions_open", transport=t)
+                for t in transports
+            ]
+
+        async with AsyncExitStack() as stack:
+            await open_subscriptions(base, stack)
+            for _ in range(100):
+                if await opened() == [1, 1, 1, 1]:
+                    break
+                await asyncio.sleep(0.05)
+            assert await opened() == [1, 1, 1, 1]
+        for _ in range(100):
+            if await opened() == [0, 0, 0, 0]:
+                break
+            await asyncio.sleep(0.05)
+        assert await opened() == [0, 0, 0, 0]
+
+
+async def test_refusals_by_the_edge_middleware_and_statement_times_are_counted(
+    client: httpx.AsyncClient,
+) -> None:
+    before = samples((await client.get("/metrics")).text)
+
+    async def too_large() -> AsyncIterator[bytes]:
+        for _ in range(20):
+            yield b" " * 100_000
+
+    refused = await client.post(
+        "/graphql", content=too_large(), headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 413
+    await client.post("/graphql", json={"query": "{ exhibits { totalCount } }"})
+    after = samples((await client.get("/metrics")).text)
+
+    def grew(metric: str, **labels: str) -> float:
+        return value(after, metric, **labels) - value(before, metric, **labels)
+
+    assert grew("zoo_refusals_total", code="PAYLOAD_TOO_LARGE") == 1
+    assert grew("zoo_db_statements_total") >= 1
+    assert grew("zoo_db_statement_seconds_count") == grew("zoo_db_statements_total")
+    assert value(after, "zoo_db_pool_size") >= 1
+
+
+async def test_a_write_that_waits_for_its_turn_is_counted(services: Services) -> None:
+    database = services.database
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL writes concurrently: no turn to wait for")
+    waits = metrics.WRITE_TURN_WAITS._value.get()
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with database.writing():
+            holding.set()
+            await release.wait()
+
+    async def second() -> None:
+        async with database.writing():
+            pass
+
+    first_task = asyncio.create_task(first())
+    await holding.wait()
+    second_task = asyncio.create_task(second())
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.gather(first_task, second_task)
+    assert metrics.WRITE_TURN_WAITS._value.get() == waits + 1

@@ -12,12 +12,14 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from pydantic import ValidationError
@@ -67,6 +69,10 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    sys.exit(0)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -76,6 +82,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.workers and args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics to files here; /metrics adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zoo-metrics-")
+    # Once it has shut down, uvicorn raises the stop signal again, to whatever handled it
+    # before: a stop asked for and done is a success, so that handler exits 0.
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(
         "zoo.main:app",
         host=args.host or settings.host,
@@ -91,6 +100,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         forwarded_allow_ips=settings.trusted_proxies or None,
         http=HeaderTimeoutProtocol,
         timeout_keep_alive=settings.keep_alive_seconds,
+        # SIGTERM: stop accepting, end subscriptions (zoo.draining), let requests in
+        # flight finish within this bound, then exit 0.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         # A WebSocket message is capped like a request body, before it is read whole.
         ws_max_size=settings.max_body_bytes,
     )

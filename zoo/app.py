@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError
 from starlette.routing import Route, WebSocketRoute
@@ -25,7 +26,7 @@ from strawberry.subscriptions import (
 )
 
 import zoo
-from zoo import logs, metrics
+from zoo import draining, logs, metrics, tracing
 from zoo.auth.rate_limit import (
     LoginGuard,
     LoginRateLimit,
@@ -43,7 +44,7 @@ from zoo.core.events import Broker
 from zoo.core.pg_events import PostgresBroker
 from zoo.db import UNAVAILABLE_ERRORS, Database, is_unavailable
 from zoo.front_door import Edge, Faults, Handler, ZooApp
-from zoo.graphql.context import Context
+from zoo.graphql.context import Context, transport_of
 from zoo.graphql.errors import INTERNAL_MESSAGE, SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.explorer_assets import STATIC
 from zoo.graphql.graphiql import STATIC_PATH
@@ -64,11 +65,21 @@ SUBSCRIPTION_PROTOCOLS = (
 (graphql-sse, distinct connections) and Apollo's multipart HTTP subscriptions."""
 
 
-def create_app(settings: Settings | None = None, schema: Schema | None = None) -> ZooApp:
+def create_app(
+    settings: Settings | None = None,
+    schema: Schema | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> ZooApp:
+    """``tracer_provider``: where spans go; by default, where the ``OTEL_*`` variables
+    say, or nowhere (tracing off: see ``zoo.tracing``)."""
     settings = settings or Settings()
-    schema = schema or build_schema(settings)
+    own_provider = tracer_provider is None
+    provider = tracing.provider_from_environment() if own_provider else tracer_provider
+    schema = schema or build_schema(settings, tracer_provider=provider)
     database = Database(settings)
     metrics.watch_database(database.engine)
+    if provider is not None:
+        tracing.trace_statements(database.engine, provider)
     events: Broker = (
         PostgresBroker(
             settings.database_url,
@@ -103,6 +114,8 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         if redis is not None:
             await redis.aclose()
         await database.dispose()
+        if own_provider and provider is not None:
+            provider.shutdown()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -111,8 +124,10 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
         gc.collect()
         gc.freeze()
         await events.start()
-        yield
+        with draining.on_stop_signal(events.end_subscriptions):
+            yield
         await shutdown()
+        metrics.process_ending()
 
     app = ZooApp(
         title="Zoo",
@@ -141,6 +156,7 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
             max_items=settings.max_response_items,
             credential=credential,
             sessions=sessions,
+            transport=transport_of(connection.scope),
         )
 
     graphql = ZooGraphQL(
@@ -238,6 +254,6 @@ def create_app(settings: Settings | None = None, schema: Schema | None = None) -
     )
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
-    app.add_middleware(Edge, settings=settings, router=app.router)
-    app.graphql_http = Edge(Faults(graphql, handlers), settings, app.router)
+    app.add_middleware(Edge, settings=settings, router=app.router, tracer_provider=provider)
+    app.graphql_http = Edge(Faults(graphql, handlers), settings, app.router, provider)
     return app

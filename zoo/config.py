@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         description="Time a request's headers may take to arrive before `zoo serve` "
         "drops the connection",
     )
+    shutdown_timeout_seconds: int = Field(
+        20,
+        gt=0,
+        description="On SIGTERM, how long `zoo serve` lets requests in flight finish "
+        "before it cuts them and exits",
+    )
     keep_alive_seconds: int = Field(
         5, ge=1, description="Idle time `zoo serve` keeps a connection open between requests"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import PoolResetState
 
+from zoo import metrics
 from zoo.config import Settings
 
 T = TypeVar("T")
@@ -175,7 +177,14 @@ class Database:
         if self._write_turn is None:
             yield
             return
+        if not self._write_turn.locked():
+            async with self._write_turn:
+                yield
+            return
+        started = time.perf_counter()
         async with self._write_turn:
+            metrics.WRITE_TURN_WAITS.inc()
+            metrics.WRITE_TURN_WAIT_SECONDS.inc(time.perf_counter() - started)
             yield
 
     async def ping(self) -> None:

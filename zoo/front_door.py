@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router
@@ -36,6 +37,7 @@ from zoo.http import (
     request_id,
 )
 from zoo.metrics import HttpMetrics
+from zoo.tracing import traced_requests
 
 logger = logging.getLogger("zoo")
 
@@ -47,16 +49,25 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 class Edge:
-    """The middleware every request passes, outermost first: its id, its count, the
-    time and size its body may take, and the headers every response carries."""
+    """The middleware every request passes, outermost first: its id, its span (when
+    tracing), its count, the time and size its body may take, and the headers every
+    response carries."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, router: Router) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        router: Router,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         app = ResponseHeaders(
             app, hsts=settings.secure_cookies, no_store_prefixes=NO_STORE_PREFIXES
         )
         app = BodySizeLimit(app, max_bytes=settings.max_body_bytes)
         app = BodyTimeout(app, seconds=settings.body_timeout_seconds)
         app = HttpMetrics(app, router=router)
+        if tracer_provider is not None:
+            app = traced_requests(app, tracer_provider)
         self.app = RequestId(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,6 +8,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 import orjson
@@ -81,7 +82,13 @@ class Refused(Exception):
         self.headers = headers
 
 
+refusal_listeners: list[Callable[[str], None]] = []
+"""Told the code of every refusal the middleware here makes (``zoo.metrics`` counts them)."""
+
+
 async def send_refusal(send: Send, refused: Refused) -> None:
+    for listener in refusal_listeners:
+        listener(refused.code)
     body = error_body(refused.message, refused.code)
     await send(
         {

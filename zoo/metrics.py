@@ -19,6 +19,7 @@ the operation names front ends use and how busy the server is.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from prometheus_client import (
@@ -38,7 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zoo import logs
+from zoo import http, logs
 
 MAX_OPERATION_NAMES = 200
 OTHER = "(other)"
@@ -68,7 +69,25 @@ SUBSCRIBERS_CUT_OFF = Counter(
     "zoo_subscribers_cut_off", "Subscribers ended for falling behind (their queue was full)"
 )
 SUBSCRIPTIONS_OPEN = Gauge(
-    "zoo_subscriptions_open", "Subscriptions open", multiprocess_mode="livesum"
+    "zoo_subscriptions_open",
+    "Subscriptions open, by transport (graphql-transport-ws, graphql-ws, sse, multipart)",
+    ["transport"],
+    multiprocess_mode="livesum",
+)
+STATEMENT_SECONDS = Histogram(
+    "zoo_db_statement_seconds",
+    "Time from sending a SQL statement to its result",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+POOL_SIZE = Gauge(
+    "zoo_db_pool_size", "Connections the pool keeps open at most", multiprocess_mode="livesum"
+)
+WRITE_TURN_WAITS = Counter(
+    "zoo_db_write_waits",
+    "SQLite: writes that waited for another write's turn (one writer at a time)",
+)
+WRITE_TURN_WAIT_SECONDS = Counter(
+    "zoo_db_write_wait_seconds", "SQLite: time writes spent waiting for their turn"
 )
 LOGINS = Counter("zoo_logins", "Login attempts, by outcome", ["outcome"])
 
@@ -85,28 +104,53 @@ def operation_label(name: str) -> str:
     return name
 
 
+def refused(code: str) -> None:
+    REFUSALS.labels(code).inc()
+
+
+http.refusal_listeners.append(refused)
+
+
 def observe_operation(kind: str, name: str, outcome: str, seconds: float) -> None:
     OPERATIONS.labels(kind, operation_label(name), outcome).inc()
     OPERATION_SECONDS.labels(kind).observe(seconds)
 
 
-def _count_statement(*_: Any) -> None:
+def _count_statement(*arguments: Any) -> None:
     """One listener per statement: the total here, and the running operation's count for
     its slow-operation log line (``zoo.logs``)."""
     STATEMENTS.inc()
     count = logs.statements.get()
     if count is not None:
         count[0] += 1
+    arguments[4]._zoo_started = time.perf_counter()  # the statement's execution context
+
+
+def _time_statement(*arguments: Any) -> None:
+    started = getattr(arguments[4], "_zoo_started", None)
+    if started is not None:
+        STATEMENT_SECONDS.observe(time.perf_counter() - started)
 
 
 def watch_database(engine: AsyncEngine) -> None:
     pool = engine.sync_engine.pool
+    size = getattr(pool, "size", None)
+    if callable(size):
+        POOL_SIZE.inc(size())
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    event.listen(engine.sync_engine, "after_cursor_execute", _time_statement)
     event.listen(pool, "checkout", lambda *_: CONNECTIONS_IN_USE.inc())
     event.listen(pool, "checkin", lambda *_: CONNECTIONS_IN_USE.dec())
     event.listen(pool, "connect", lambda *_: CONNECTIONS_OPEN.inc())
     event.listen(pool, "close", lambda *_: CONNECTIONS_OPEN.dec())
     event.listen(pool, "close_detached", lambda *_: CONNECTIONS_OPEN.dec())
+
+
+def process_ending() -> None:
+    """A worker's ``livesum`` gauges (connections, subscriptions open) stop counting once
+    it has gone: a worker restarted by the supervisor must not leave its last values."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 async def metrics_endpoint(_: Request) -> Response:

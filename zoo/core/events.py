@@ -142,6 +142,11 @@ class Broker:
         """Connect whatever the broker needs; the in-process one needs nothing."""
 
     async def stop(self) -> None:
+        self.end_subscriptions()
+
+    def end_subscriptions(self) -> None:
+        """End every subscription cleanly: each completes as its protocol says (the server
+        is stopping: see ``zoo.draining``)."""
         for subscriber in list(self.subscribers):
             subscriber.close()
 
@@ -175,9 +180,7 @@ class _Subscription:
                 f"The server has {limit} subscriptions open, its limit; try again later"
             )
         self.broker.subscribers.add(self.subscriber)
-        metrics.SUBSCRIPTIONS_OPEN.inc()
         return self.subscriber
 
     async def __aexit__(self, *exc: Any) -> None:
         self.broker.subscribers.discard(self.subscriber)
-        metrics.SUBSCRIPTIONS_OPEN.dec()

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property, partial
 from typing import TypeVar, cast
 
+from starlette.types import Scope
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
@@ -97,6 +98,7 @@ class Context:
         max_items: int | None = None,
         credential: str | None = None,
         sessions: LiveSessions | None = None,
+        transport: str = "http",
     ) -> None:
         self.services = services
         self.user = user
@@ -113,6 +115,27 @@ class Context:
         """Most list items one operation may complete (see ``graphql.execution``)."""
         self.connection_params: object = None
         """Set by strawberry from a WebSocket's ``connection_init`` payload."""
+        self.transport = transport
+        """How the operation arrived: http, sse, multipart, graphql-transport-ws or
+        graphql-ws (see :func:`transport_of`)."""
+
+
+SOCKET_PROTOCOLS = ("graphql-transport-ws", "graphql-ws")
+
+
+def transport_of(scope: Scope) -> str:
+    """The transport a connection speaks, as the metrics label subscriptions with: the
+    WebSocket subprotocol (strawberry takes the first it knows of those offered), or for
+    HTTP what the client accepts (a stream of Server-Sent Events or multipart parts)."""
+    if scope["type"] == "websocket":
+        offered = scope.get("subprotocols") or ()
+        return next((p for p in offered if p in SOCKET_PROTOCOLS), "websocket")
+    accept = next((v for k, v in scope.get("headers", ()) if k == b"accept"), b"")
+    if b"text/event-stream" in accept:
+        return "sse"
+    if b"multipart/mixed" in accept:
+        return "multipart"
+    return "http"
 
 
 Info = StrawberryInfo[Context, None]

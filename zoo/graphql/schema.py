@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
+from opentelemetry.sdk.trace import TracerProvider
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
@@ -22,6 +23,7 @@ from zoo.graphql.errors import format_errors
 from zoo.graphql.execution import FastListExecutor
 from zoo.graphql.validation import CheckedDocuments, DocumentCache, DocumentLimits
 from zoo.staff.schema import StaffMutation, StaffQuery, StaffSubscription
+from zoo.tracing import traced_operations
 
 DOCUMENT_CACHE_CHARS = 1_000_000
 """Total length of the valid query documents remembered, parsed and checked (front ends
@@ -93,10 +95,16 @@ class ZooSchema(strawberry.Schema):
         format_errors(errors, show_details=self.show_error_details)
 
 
-def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -> ZooSchema:
+def build_schema(
+    settings: Settings | None = None,
+    *,
+    fast_lists: bool = True,
+    tracer_provider: TracerProvider | None = None,
+) -> ZooSchema:
     """The schema with the limits of ``settings``.
 
     ``fast_lists=False`` keeps graphql-core's stock list completion, to compare against.
+    With a ``tracer_provider``, each operation is a span (``zoo.tracing``).
     """
     settings = settings or Settings()
     # The extra rules are made once: the validation cache is keyed by the rule classes.
@@ -115,6 +123,9 @@ def build_schema(settings: Settings | None = None, *, fast_lists: bool = True) -
         lambda: CheckedDocuments(documents, limits),
         lambda: QueryCost(settings.max_cost, settings.list_size_estimate),
     ]
+    if tracer_provider is not None:
+        # First, so that its operation span holds the other extensions' work too.
+        extensions.insert(0, traced_operations(tracer_provider))
     built = ZooSchema(
         query=Query,
         mutation=Mutation,

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from zoo import metrics
 from zoo.core.events import ChangeKind as DomainChangeKind
 from zoo.graphql.context import Info, Loaders
 
@@ -31,9 +32,10 @@ async def changes(
         # A revoked login ends the subscription with UNAUTHENTICATED (on an HTTP stream;
         # a socket is closed as well, see ``graphql.websocket``).
         with (
+            metrics.SUBSCRIPTIONS_OPEN.labels(context.transport).track_inprogress(),
             sessions.watched(session, subscriber.end_login)
             if session is not None and sessions is not None
-            else nullcontext()
+            else nullcontext(),
         ):
             async for delivery in subscriber:
                 change = delivery.change
