@@ -103,6 +103,36 @@ async def test_fast_and_stock_paths_return_identical_bytes(
     assert built, "the fast path was not taken"
 
 
+@pytest.mark.parametrize("query", [q for q in QUERIES if "$skip" in q])
+async def test_plans_follow_each_requests_variables(
+    client: httpx.AsyncClient, stock: httpx.AsyncClient, services: Services, query: str
+) -> None:
+    """A plan made under one request's ``@skip``/``@include`` values is not another's."""
+    await make_zoo(services)
+    answers = []
+    for skip in (True, False, True):
+        fast, slow = await both(client, stock, query, {"skip": skip})
+        assert fast == slow
+        answers.append(fast)
+    assert answers[0] != answers[1]
+    assert answers[0] == answers[2]
+
+
+async def test_a_document_without_variables_is_planned_once_for_every_request(
+    client: httpx.AsyncClient, stock: httpx.AsyncClient, services: Services
+) -> None:
+    from zoo.graphql import execution
+
+    await make_zoo(services)
+    query = QUERIES[5]
+    first, _ = await both(client, stock, query)
+    planned = dict(execution._shared_plans)
+    for _ in range(3):
+        fast, slow = await both(client, stock, query)
+        assert fast == slow == first
+    assert execution._shared_plans == planned
+
+
 async def test_values_the_fast_path_refuses_fall_back_with_identical_errors(
     client: httpx.AsyncClient,
     stock: httpx.AsyncClient,

@@ -96,10 +96,24 @@ class ListPlan(NamedTuple):
     typename: str
 
 
+SHARED_PLANS = 4096
+"""Plans kept across requests (see ``FastListExecutor._plan``): a few per list field of
+each distinct document, and front ends send few distinct documents."""
+
+PlanKey = tuple[int, ...]
+_shared_plans: dict[PlanKey, tuple[Any, ListPlan | None]] = {}
+
+
 class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._list_plans: dict[tuple[int, int], tuple[Any, ListPlan | None]] = {}
+        # Without variables, a list's plan depends only on its field nodes (directives
+        # and fragments included), which belong to a document the document cache hands
+        # out again: plans are then shared by every request that sends that document.
+        # With variables (``@include(if: $x)``...), plans last for one request.
+        self._list_plans: dict[PlanKey, tuple[Any, ListPlan | None]] = (
+            _shared_plans if not self.operation.variable_definitions else {}
+        )
         self._fragments = bool(getattr(self.context_value, "json_fragments", False))
         self._max_items: int | None = getattr(self.context_value, "max_items", None)
         self._items = 0
@@ -145,11 +159,15 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _plan(self, item_type: GraphQLOutputType, details: Any, path: Any) -> ListPlan | None:
-        key = (id(item_type), id(details))
+        key = (id(item_type), isinstance(path.key, int), *(id(d.node) for d in details))
         cached = self._list_plans.get(key)
         if cached is None:
-            # Keep the field list alive beside its plan, so that its id is not reused.
-            cached = (details, self._make_plan(item_type, details, path))
+            if len(self._list_plans) >= SHARED_PLANS:
+                self._list_plans.clear()
+            # Keep the field nodes alive beside their plan, so that their ids are not
+            # reused by another document's nodes while the plan is kept.
+            nodes = [d.node for d in details]
+            cached = (nodes, self._make_plan(item_type, details, path))
             self._list_plans[key] = cached
         return cached[1]
 
