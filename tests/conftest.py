@@ -11,10 +11,11 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from zoo.auth.service import create_user
 from zoo.config import Settings
 from zoo.core.group_sizes import PURPOSE
 from zoo.services import Services
+
+ROOT = Path(__file__).resolve().parent.parent
 
 POSTGRES_URL = os.environ.get("ZOO_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -311,6 +314,32 @@ def live(database_url: str) -> Live:
             yield app, base, login.json()["access_token"]
 
     return make
+
+
+@contextmanager
+def zoo_serve(
+    database_url: str, *arguments: str, env: Mapping[str, str] | None = None, **popen: Any
+) -> Iterator[tuple[str, subprocess.Popen[Any]]]:
+    """A real ``zoo serve`` process on a free port, its environment free of the suite's
+    ``ZOO_*`` and ``OTEL_*`` settings but for ``env``; yields its base URL and the process,
+    stopped at the end if it still runs."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "OTEL_"))}
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zoo", "serve", "--port", str(port), *arguments],
+        cwd=ROOT,
+        env={**environment, "ZOO_DATABASE_URL": database_url, **(env or {})},
+        **popen,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base, process)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=15)
 
 
 def wait_until_serving(base: str, process: subprocess.Popen[Any], seconds: float = 30) -> None:

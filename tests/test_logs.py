@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 
-from bench.http import free_port
-from tests.conftest import PASSWORD, wait_until_serving
+from tests.conftest import PASSWORD, zoo_serve
 from zoo.auth.service import create_user
 from zoo.config import Settings
 from zoo.db import Database
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_json_lines_name_the_request_operation_user_and_statements(database_url: str) -> None:
@@ -30,23 +24,8 @@ def test_json_lines_name_the_request_operation_user_and_statements(database_url:
             await database.dispose()
 
     asyncio.run(make_user())
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zoo", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env={
-            **environment,
-            "ZOO_DATABASE_URL": database_url,
-            "ZOO_LOG_FORMAT": "json",
-            "ZOO_SLOW_OPERATION_MS": "0.001",  # every operation is "slow" here
-        },
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base, process)
+    env = {"ZOO_LOG_FORMAT": "json", "ZOO_SLOW_OPERATION_MS": "0.001"}  # all are "slow"
+    with zoo_serve(database_url, env=env, stderr=subprocess.PIPE, text=True) as (base, process):
         form = {"username": "logger@example.com", "password": PASSWORD}
         token = httpx.post(f"{base}/auth/jwt/login", data=form).json()["access_token"]
         response = httpx.post(
@@ -55,7 +34,6 @@ def test_json_lines_name_the_request_operation_user_and_statements(database_url:
             headers={"Authorization": f"Bearer {token}", "X-Request-ID": "log-test-1"},
         )
         assert "errors" not in response.json()
-    finally:
         process.terminate()
         _, stderr = process.communicate(timeout=10)
     lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]

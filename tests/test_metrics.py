@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -17,15 +14,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
-from bench.http import free_port
-from tests.conftest import PASSWORD, Live, dispose, wait_until_serving
+from tests.conftest import PASSWORD, Live, dispose, zoo_serve
 from tests.test_bounded_work import fan_out
 from zoo import metrics
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.services import Services
-
-ROOT = Path(__file__).resolve().parent.parent
+from zoo.db import Database
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -97,25 +91,13 @@ async def test_metrics_are_private_in_production_unless_asked(database_url: str)
         await dispose(app)
 
 
-def test_several_workers_report_as_one(database_url: str, tmp_path: Path) -> None:
+def test_several_workers_report_as_one(database_url: str) -> None:
     """Whichever worker answers the scrape, it counts every worker's requests."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zoo", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env={**environment, "ZOO_DATABASE_URL": database_url, "ZOO_LOG_LEVEL": "warning"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base, process)
+    env = {"ZOO_LOG_LEVEL": "warning"}
+    with zoo_serve(database_url, "--workers", "2", env=env) as (base, _):
         for _ in range(40):  # new connections, spread over both workers by the kernel
             httpx.get(f"{base}/health")
         scrapes = [samples(httpx.get(f"{base}/metrics").text) for _ in range(6)]
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
     counts = [value(s, "zoo_http_requests_total", route="/health", status="200") for s in scrapes]
     assert min(counts) >= 40, counts
 
@@ -196,10 +178,9 @@ async def test_refusals_by_the_edge_middleware_and_statement_times_are_counted(
     assert value(after, "zoo_db_pool_size") >= 1
 
 
-async def test_a_write_that_waits_for_its_turn_is_counted(services: Services) -> None:
-    database = services.database
-    if not database.is_sqlite:
-        pytest.skip("PostgreSQL writes concurrently: no turn to wait for")
+async def test_a_write_that_waits_for_its_turn_is_counted(tmp_path: Path) -> None:
+    """SQLite only: PostgreSQL writes concurrently, with no turn to wait for."""
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'turns.db'}"))
     waits = metrics.WRITE_TURN_WAITS._value.get()
     holding, release = asyncio.Event(), asyncio.Event()
 
@@ -218,4 +199,5 @@ async def test_a_write_that_waits_for_its_turn_is_counted(services: Services) ->
     await asyncio.sleep(0.05)
     release.set()
     await asyncio.gather(first_task, second_task)
+    await database.dispose()
     assert metrics.WRITE_TURN_WAITS._value.get() == waits + 1

@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,37 +16,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.http import free_port
-from tests.conftest import wait_until_serving
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import zoo_serve
 
 EVENTS = "subscription { animalEvents { kind animal { id } } }"
 QUERY = json.dumps({"query": "{ __typename }"}).encode()
 
 
-@contextmanager
-def serving(database_url: str, **settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zoo", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env={
-            **environment,
-            "ZOO_DATABASE_URL": database_url,
-            "ZOO_LOG_LEVEL": "warning",
-            **{f"ZOO_{k.upper()}": v for k, v in settings.items()},
-        },
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base, process)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def serving(database_url: str, **settings: str) -> Any:
+    """``zoo serve`` with these settings (``shutdown_timeout_seconds="1"``...)."""
+    env = {f"ZOO_{k.upper()}": v for k, v in settings.items()}
+    return zoo_serve(database_url, env={"ZOO_LOG_LEVEL": "warning", **env})
 
 
 async def subscriptions_open(http: httpx.AsyncClient, count: int) -> None:

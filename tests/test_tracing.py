@@ -4,15 +4,11 @@ asks; and spans reaching a real OTLP/HTTP endpoint from ``zoo serve``."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,14 +19,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from bench.http import free_port
 from tests import factories
-from tests.conftest import dispose, wait_until_serving
+from tests.conftest import dispose, zoo_serve
 from zoo.app import create_app
 from zoo.config import Settings
 from zoo.tracing import TracingConfigError, provider_from_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
 QUERY = "query Named { exhibits(first: 2) { edges { node { id name animals { id } } } } }"
@@ -159,42 +153,35 @@ def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
         server.shutdown()
 
 
+def exported(received: list[ExportTraceServiceRequest]) -> tuple[set[str], set[str]]:
+    """The span names and service names in what the collector received."""
+    names: set[str] = set()
+    services: set[str] = set()
+    for export in list(received):
+        for resource_spans in export.resource_spans:
+            for attribute in resource_spans.resource.attributes:
+                if attribute.key == "service.name":
+                    services.add(attribute.value.string_value)
+            for scope_spans in resource_spans.scope_spans:
+                names |= {span.name for span in scope_spans.spans}
+    return names, services
+
+
 def test_zoo_serve_sends_spans_to_the_collector_otel_variables_name(database_url: str) -> None:
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "OTEL_"))}
+    env = {
+        "ZOO_LOG_LEVEL": "warning",
+        "OTEL_SERVICE_NAME": "zoo-under-test",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
     with collector() as (endpoint, received):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "zoo", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env={
-                **environment,
-                "ZOO_DATABASE_URL": database_url,
-                "ZOO_LOG_LEVEL": "warning",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-                "OTEL_SERVICE_NAME": "zoo-under-test",
-                "OTEL_BSP_SCHEDULE_DELAY": "100",
-            },
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_serving(base, process)
+        otlp = {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+        with zoo_serve(database_url, env=otlp) as (base, _):
             answer = httpx.post(f"{base}/graphql", json={"query": QUERY})
             assert answer.status_code == 200
             deadline = time.monotonic() + 15
-            names: set[str] = set()
-            services: set[str] = set()
-            while "query Named" not in names and time.monotonic() < deadline:
+            while "query Named" not in exported(received)[0] and time.monotonic() < deadline:
                 time.sleep(0.1)
-                for export in list(received):
-                    for resource_spans in export.resource_spans:
-                        for attribute in resource_spans.resource.attributes:
-                            if attribute.key == "service.name":
-                                services.add(attribute.value.string_value)
-                        for scope_spans in resource_spans.scope_spans:
-                            names |= {span.name for span in scope_spans.spans}
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    names, services = exported(received)
     assert "query Named" in names, names
     assert {"graphql.parse", "graphql.validate", "graphql.execute"} <= names
     assert services == {"zoo-under-test"}

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zoo.config import Settings
 from zoo.graphql.errors import INTERNAL_MESSAGE
@@ -34,6 +34,7 @@ from zoo.http import (
     Refused,
     RequestId,
     ResponseHeaders,
+    StartTracking,
     request_id,
 )
 from zoo.metrics import HttpMetrics
@@ -91,19 +92,13 @@ class Faults:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracking = StartTracking(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracking)
         except Refused:
             raise  # the edge middleware's own refusal, raised from its receive: it answers
         except Exception as error:
-            if started:
+            if tracking.started:
                 raise
             handler = self.handler_for(error)
             if handler is not None:

@@ -105,20 +105,27 @@ async def send_refusal(send: Send, refused: Refused) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class StartTracking:
+    """``send``, noting whether the response has started: an error after that can no
+    longer be answered with a response of its own."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
+
+
 async def run_refusable(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run ``app``; if ``receive`` raises :class:`Refused` before the app has started its
     response, send the refusal (after it has, there is nothing left to do but drop)."""
-    started = False
-
-    async def tracking_send(message: Message) -> None:
-        nonlocal started
-        started = started or message["type"] == "http.response.start"
-        await send(message)
-
+    tracking = StartTracking(send)
     try:
-        await app(scope, receive, tracking_send)
+        await app(scope, receive, tracking)
     except Refused as refused:
-        if started:
+        if tracking.started:
             raise
         await send_refusal(send, refused)
 
