@@ -49,6 +49,20 @@ async def test_shutdown_ends_subscriptions_cleanly() -> None:
             await waiting
 
 
+async def test_a_subscription_begun_while_stopping_ends_at_once() -> None:
+    """Between the stop signal and the server closing its connections, a new subscription
+    completes at once instead of waiting to be cut."""
+    broker = Broker()
+    broker.end_subscriptions()
+    async with broker.subscribe() as late:
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(late), timeout=5)
+    await broker.start()  # a broker started again serves again
+    async with broker.subscribe() as renewed:
+        await broker.publish(change(7))
+        assert (await anext(renewed)).change.id == 7
+
+
 async def test_a_change_is_loaded_once_for_all_subscribers() -> None:
     broker = Broker()
     loads: list[int] = []

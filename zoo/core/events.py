@@ -134,19 +134,23 @@ class Broker:
         self.queue_size = queue_size
         self.max_subscribers = max_subscribers
         self.subscribers: set[Subscriber] = set()
+        self.stopping = False
         self.listeners: list[Callable[[Change], None]] = []
         """Called with every change this process learns of (its own ones at once, even
         where they reach subscribers later, through the database), before subscribers."""
 
     async def start(self) -> None:
         """Connect whatever the broker needs; the in-process one needs nothing."""
+        self.stopping = False
 
     async def stop(self) -> None:
         self.end_subscriptions()
 
     def end_subscriptions(self) -> None:
         """End every subscription cleanly: each completes as its protocol says (the server
-        is stopping: see ``zoo.draining``)."""
+        is stopping: see ``zoo.draining``). One that starts later completes at once: the
+        server has not yet closed the connection it came on."""
+        self.stopping = True
         for subscriber in list(self.subscribers):
             subscriber.close()
 
@@ -180,6 +184,8 @@ class _Subscription:
                 f"The server has {limit} subscriptions open, its limit; try again later"
             )
         self.broker.subscribers.add(self.subscriber)
+        if self.broker.stopping:
+            self.subscriber.close()
         return self.subscriber
 
     async def __aexit__(self, *exc: Any) -> None:

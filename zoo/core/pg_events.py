@@ -46,6 +46,7 @@ class PostgresBroker(Broker):
         self.listening = asyncio.Event()
 
     async def start(self) -> None:
+        await super().start()
         self.keeper = asyncio.create_task(self._keep_listening())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.listening.wait(), timeout=5)
