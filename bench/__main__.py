@@ -210,8 +210,11 @@ def instrumentation_cost(path: Path, requests: int, rounds: int) -> list[Row]:
         name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
         for name, app in apps.items()
     }
-    recorded = {name: getattr(metrics, name) for name in dir(metrics) if name.isupper()}
-    recorded = {k: v for k, v in recorded.items() if hasattr(v, "_name")}
+    recorded = {
+        name: value
+        for name, value in vars(metrics).items()
+        if name.isupper() and hasattr(value, "_name")  # the metric objects, not constants
+    }
     body = {"query": SMALL}
 
     def cpu_per_request(client: httpx.AsyncClient) -> float:

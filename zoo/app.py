@@ -44,8 +44,12 @@ from zoo.core.events import Broker
 from zoo.core.pg_events import PostgresBroker
 from zoo.db import UNAVAILABLE_ERRORS, Database, is_unavailable
 from zoo.front_door import Edge, Faults, Handler, ZooApp
-from zoo.graphql.context import Context, transport_of
-from zoo.graphql.errors import INTERNAL_MESSAGE, SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+from zoo.graphql.context import Context
+from zoo.graphql.errors import (
+    SERVICE_UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    internal_error_response,
+)
 from zoo.graphql.explorer_assets import STATIC
 from zoo.graphql.graphiql import STATIC_PATH
 from zoo.graphql.schema import build_schema
@@ -156,7 +160,7 @@ def create_app(
             max_items=settings.max_response_items,
             credential=credential,
             sessions=sessions,
-            transport=transport_of(connection.scope),
+            scope=connection.scope,
         )
 
     graphql = ZooGraphQL(
@@ -237,11 +241,7 @@ def create_app(
         database could not be reached (a dropped connection included), else a coded 500."""
         if not is_unavailable(exc):
             logger.error("database error (request %s)", request_id.get(), exc_info=exc)
-            error = {
-                "message": INTERNAL_MESSAGE,
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id.get()},
-            }
-            return JSONResponse({"errors": [error]}, status_code=500)
+            return internal_error_response()
         logger.warning("database unavailable: %s", exc)
         error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": SERVICE_UNAVAILABLE}}
         return JSONResponse({"errors": [error]}, status_code=503, headers={"Retry-After": "5"})

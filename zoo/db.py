@@ -177,14 +177,12 @@ class Database:
         if self._write_turn is None:
             yield
             return
-        if not self._write_turn.locked():
-            async with self._write_turn:
-                yield
-            return
+        waits = self._write_turn.locked()
         started = time.perf_counter()
         async with self._write_turn:
-            metrics.WRITE_TURN_WAITS.inc()
-            metrics.WRITE_TURN_WAIT_SECONDS.inc(time.perf_counter() - started)
+            if waits:
+                metrics.WRITE_TURN_WAITS.inc()
+                metrics.WRITE_TURN_WAIT_SECONDS.inc(time.perf_counter() - started)
             yield
 
     async def ping(self) -> None:

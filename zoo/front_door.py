@@ -5,8 +5,7 @@ error and exception middleware, FastAPI's exit stack, body limit and telemetry
 layers, the router's scan of every REST route) before it reached the view that
 answers it, none of which the view uses. ``ZooApp`` hands an HTTP request
 for ``/graphql`` straight to the edge middleware every route has (``Edge``),
-around the view; the
-rest of the app, WebSockets included, goes the usual way.
+around the view; the rest of the app, WebSockets included, goes the usual way.
 
 What Starlette's layers did for the view is done here: a database that cannot
 be reached (raised while resolving the caller's token, before GraphQL runs)
@@ -18,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-import orjson
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.requests import Request
@@ -27,7 +25,7 @@ from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zoo.config import Settings
-from zoo.graphql.errors import INTERNAL_MESSAGE
+from zoo.graphql.errors import internal_error_response
 from zoo.http import (
     BodySizeLimit,
     BodyTimeout,
@@ -105,13 +103,7 @@ class Faults:
                 response = await handler(Request(scope, receive), error)
             else:
                 logger.error("unhandled error (request %s)", request_id.get(), exc_info=error)
-                error_ = {
-                    "message": INTERNAL_MESSAGE,
-                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id.get()},
-                }
-                response = Response(
-                    orjson.dumps({"errors": [error_]}), 500, media_type="application/json"
-                )
+                response = internal_error_response()
             await response(scope, receive, send)
 
 

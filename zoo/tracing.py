@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -152,8 +151,3 @@ def traced_operations(provider: TracerProvider) -> type[TracedOperations]:
     """The extension class, bound to ``provider``'s tracer."""
     tracer = provider.get_tracer(TRACER_NAME)
     return type("TracedOperations", (TracedOperations,), {"tracer": tracer})
-
-
-def shutdown(provider: Any) -> None:
-    """Send the spans still batched (a stop would lose the last seconds' otherwise)."""
-    provider.shutdown()

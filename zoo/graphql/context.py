@@ -98,7 +98,7 @@ class Context:
         max_items: int | None = None,
         credential: str | None = None,
         sessions: LiveSessions | None = None,
-        transport: str = "http",
+        scope: Scope | None = None,
     ) -> None:
         self.services = services
         self.user = user
@@ -115,9 +115,15 @@ class Context:
         """Most list items one operation may complete (see ``graphql.execution``)."""
         self.connection_params: object = None
         """Set by strawberry from a WebSocket's ``connection_init`` payload."""
-        self.transport = transport
+        self.scope = scope
+        """The connection's ASGI scope, read only when needed (``transport``)."""
+
+    @cached_property
+    def transport(self) -> str:
         """How the operation arrived: http, sse, multipart, graphql-transport-ws or
-        graphql-ws (see :func:`transport_of`)."""
+        graphql-ws (see :func:`transport_of`). Worked out only for a subscription, which
+        is labelled with it, not on every request."""
+        return transport_of(self.scope) if self.scope is not None else "http"
 
 
 SOCKET_PROTOCOLS = ("graphql-transport-ws", "graphql-ws")

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.responses import JSONResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.utils.str_converters import to_camel_case
 
@@ -90,6 +91,19 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
     )
     extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id.get()}
     return _with(error, message, extensions)
+
+
+def internal_error_response() -> JSONResponse:
+    """A coded 500 for an error raised outside GraphQL execution (a REST route, resolving
+    the caller): no exception text, and the request id to quote."""
+    error = {
+        "message": INTERNAL_MESSAGE,
+        "extensions": {
+            "code": ErrorCode.INTERNAL_SERVER_ERROR.value,
+            "requestId": request_id.get(),
+        },
+    }
+    return JSONResponse({"errors": [error]}, status_code=500)
 
 
 def format_errors(errors: list[GraphQLError], *, show_details: bool = False) -> None:
