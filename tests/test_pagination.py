@@ -177,3 +177,40 @@ async def test_cursor_from_another_ordering_is_refused(gql: GraphQL, services: S
         {"c": page["animals"]["pageInfo"]["endCursor"]},
     )
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    "edges",
+    [
+        "edges { node { id } cursor }",
+        "edges { node { id } ... on AnimalEdge { at: cursor } }",
+        "edges { node { id } ...Position }",
+        "edges { node { id } cursor @include(if: $yes) }",
+        "edges @skip(if: false) { node { id } ... @include(if: $yes) { cursor } }",
+    ],
+)
+async def test_cursors_are_given_wherever_the_query_selects_them(
+    gql: GraphQL, services: Services, edges: str
+) -> None:
+    """Cursors are encoded only when an edge's cursor is selected: through fragments,
+    aliases and directives too, with the document's variables either way."""
+    await make_rows(services, "animals", 5)
+    fragment = " fragment Position on AnimalEdge { cursor }" if "Position" in edges else ""
+    conditional = "$yes" in edges
+    variables = "($yes: Boolean!)" if conditional else ""
+    query = f"query{variables} {{ animals(orderBy: {{field: NAME}}) {{ {edges} }} }}"
+    reference = await gql.data(
+        "{ animals(orderBy: {field: NAME}) { edges { node { id } cursor }"
+        " pageInfo { startCursor endCursor } } }"
+    )
+    cursors = [edge["cursor"] for edge in reference["animals"]["edges"]]
+    assert reference["animals"]["pageInfo"]["endCursor"] == cursors[-1]
+    for yes in (False, True):
+        page = (await gql.data(query + fragment, {"yes": yes} if conditional else {}))["animals"]
+        given = [e.get("cursor", e.get("at")) for e in page["edges"]]
+        assert given == (cursors if yes or not conditional else [None] * 5)
+    without = await gql.data(
+        "{ animals(orderBy: {field: NAME}) { edges { node { id } }"
+        " pageInfo { startCursor endCursor } } }"
+    )
+    assert without["animals"]["pageInfo"] == reference["animals"]["pageInfo"]

@@ -14,7 +14,7 @@ from tests import factories
 from tests.conftest import GraphQL, StatementCounter
 from zoo.graphql import context
 from zoo.graphql.context import HandoverLoader
-from zoo.graphql.preload import preloads
+from zoo.graphql.page_reads import preloads
 from zoo.graphql.schema import schema
 from zoo.services import Services
 

@@ -38,7 +38,8 @@ async def test_deep_page_plan_uses_the_index(
         await make(services, **({"species": "Felis"} if entity == "animals" else {}))
     service = getattr(services, entity)
     first = await service.list(None, PageRequest(first=1, order_by=ordering, direction=direction))
-    page = PageRequest(first=20, after=first.cursors[0], order_by=ordering, direction=direction)
+    after = first.cursor(first.items[0])
+    page = PageRequest(first=20, after=after, order_by=ordering, direction=direction)
     statement, parameters = service.page_query(None, page)
     sql = str(
         statement.params(**parameters).compile(

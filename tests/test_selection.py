@@ -112,3 +112,41 @@ async def test_callers_wanting_different_columns_share_one_statement(
     columns = animal_select(count_statements.statements)
     assert "animals.species" in columns
     assert "animals.created_at" in columns
+
+
+async def test_a_page_selects_only_the_columns_its_nodes_read(
+    gql: GraphQL, services: Services, count_statements: StatementCounter
+) -> None:
+    await make_zoo(services)
+    count_statements.statements.clear()
+    data = await gql.data("{ animals(orderBy: {field: SPECIES}) { edges { node { name } } } }")
+    assert len(data["animals"]["edges"]) == 2
+    columns = animal_select(count_statements.statements)
+    # The id and the sort column make each cursor.
+    for read in ("id", "name", "species"):
+        assert f"animals.{read}" in columns
+    for unread in ("description", "exhibit_id", "created_at", "updated_at", "deleted_at"):
+        assert f"animals.{unread}" not in columns
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query($x: Boolean!) { animals { edges { node { id description @include(if: $x) } } } }",
+        "query($x: Boolean!) { animals { edges @include(if: $x) { node { id description } } } }",
+        "query($x: Boolean!) { animals { edges { node { id ...D } } } }"
+        " fragment D on Animal { description @include(if: $x) }",
+        "query($x: Boolean!) { animals { ... on AnimalConnection { edges { node { id"
+        " ... on Animal @include(if: $x) { description } } } } } }",
+    ],
+)
+async def test_a_page_reads_what_a_directive_may_select(
+    gql: GraphQL, services: Services, query: str
+) -> None:
+    """The page's columns come from the document alone, shared by requests whose
+    variables differ: a field under a directive is read whether or not it applies."""
+    await make_zoo(services)
+    plain = await gql.data("{ animals { edges { node { id description } } } }")
+    assert await gql.data(query, {"x": True}) == plain
+    skipped = await gql.data(query, {"x": False})
+    assert "description" not in str(skipped)

@@ -59,9 +59,15 @@ class PageRequest:
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     items: list[T]
-    cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
+    ordering: str
+    sort_attribute: str
+    """The item attribute ``ordering`` sorts by, which each cursor holds."""
+
+    def cursor(self, item: Any) -> str:
+        """Where ``item`` sits in the page's ordering: encoded only when a query asks."""
+        return encode_cursor(self.ordering, getattr(item, self.sort_attribute), item.id)
 
 
 def _jsonable(value: Any) -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import NotFound
 from zoo.core.events import Broker, Change, ChangeKind
+from zoo.core.loaders import Wanted
 from zoo.core.models import Entity, utcnow
 from zoo.core.pagination import (
     OrderDirection,
@@ -26,10 +27,9 @@ from zoo.core.pagination import (
     after_clause,
     after_parameters,
     decode_cursor,
-    encode_cursor,
     order_clauses,
 )
-from zoo.core.records import records_of
+from zoo.core.records import column_names, records_of
 from zoo.core.schemas import UpdateSchema
 from zoo.db import Database
 
@@ -38,6 +38,13 @@ F = TypeVar("F", bound=BaseModel)
 
 PAGE_LIMIT = bindparam("page_limit", type_=Integer)
 """A page's row limit, bound per request, so that one statement serves every ``first``."""
+
+PAGE_STATEMENTS = 512
+"""Page statements kept per service: one per ordering, kind of cursor and set of columns."""
+
+PageShape = tuple[Wanted, str, bool, bool | None]
+"""What a page statement without a filter depends on: its columns, the ordering, whether
+descending, and whether it resumes after a NULL key (None: from the start)."""
 
 
 class EntityService(Generic[M, F]):
@@ -49,7 +56,7 @@ class EntityService(Generic[M, F]):
     def __init__(self, database: Database, events: Broker | None = None) -> None:
         self.database = database
         self.events = events or Broker()
-        self._pages: dict[tuple[str, bool, bool | None], Select[Any]] = {}
+        self._pages: dict[PageShape, Select[Any]] = {}
 
     # Hooks for the domain's rules -------------------------------------------------
 
@@ -71,12 +78,15 @@ class EntityService(Generic[M, F]):
         """The live row, as a record, or None."""
         return await self._record(self.model.id == id_, self.model.deleted_at.is_(None))
 
-    def page_query(self, where: F | None, page: PageRequest) -> tuple[Select[Any], dict[str, Any]]:
+    def page_query(
+        self, where: F | None, page: PageRequest, columns: Wanted = None
+    ) -> tuple[Select[Any], dict[str, Any]]:
         """The keyset query for one page and its parameters: the cursor's key, and one
-        row more than asked as the limit (to see if more follow).
+        row more than asked as the limit (to see if more follow). ``columns`` are those
+        :meth:`page_columns` gives.
 
-        Without a filter, the statement is built once per ordering and kind of cursor
-        and reused: building a statement and its cache key cost as much as running it.
+        Without a filter, the statement is built once per shape and reused: building a
+        statement and its cache key cost as much as running it.
         """
         desc = page.direction is OrderDirection.DESC
         parameters: dict[str, Any] = {PAGE_LIMIT.key: page.first + 1}
@@ -86,20 +96,30 @@ class EntityService(Generic[M, F]):
             key = decode_cursor(page.after, page.order_by, _python_type(column))
             parameters.update(after_parameters(key))
             null_key = key.value is None
-        shape = (page.order_by, desc, null_key)
+        shape = (columns, page.order_by, desc, null_key)
         if where is None:
             statement = self._pages.get(shape)
             if statement is None:
+                if len(self._pages) >= PAGE_STATEMENTS:
+                    self._pages.clear()
                 statement = self._pages[shape] = self._page_statement(None, *shape)
             return statement, parameters
         return self._page_statement(where, *shape), parameters
 
+    def page_columns(self, wanted: Wanted, order_by: str) -> Wanted:
+        """The columns a page reads for callers that read ``wanted`` from each row: those,
+        the id and the sort column (the cursor holds both); None for every column."""
+        if wanted is None:
+            return None
+        names = wanted | {"id", self.orderings[order_by].key}
+        return None if not names < column_names(self.model) else frozenset(names)
+
     def _page_statement(
-        self, where: F | None, order_by: str, desc: bool, null_key: bool | None
+        self, where: F | None, columns: Wanted, order_by: str, desc: bool, null_key: bool | None
     ) -> Select[Any]:
         column = self.orderings[order_by]
         statement = (
-            records_of(self.model)
+            records_of(self.model, columns)
             .select()
             .where(self.model.deleted_at.is_(None), *self.filter_clauses(where))
         )
@@ -107,22 +127,23 @@ class EntityService(Generic[M, F]):
             statement = statement.where(after_clause(column, self.model.id, desc, null_key))
         return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(PAGE_LIMIT)
 
-    async def list(self, where: F | None, page: PageRequest) -> Page[Any]:
-        """A page of live rows, as records (see :mod:`zoo.core.records`)."""
-        column = self.orderings[page.order_by]
-        statement, parameters = self.page_query(where, page)
-        make = records_of(self.model).make
+    async def list(self, where: F | None, page: PageRequest, wanted: Wanted = None) -> Page[Any]:
+        """A page of live rows, as records (see :mod:`zoo.core.records`) that carry at
+        least the attributes in ``wanted`` (None: every column)."""
+        columns = self.page_columns(wanted, page.order_by)
+        statement, parameters = self.page_query(where, page, columns)
+        make = records_of(self.model, columns).make
 
         async def read(connection: AsyncConnection) -> list[Any]:
             return list(map(make, (await connection.execute(statement, parameters)).tuples()))
 
         rows = await self.database.fetch(read)
-        items = rows[: page.first]
         return Page(
-            items=items,
-            cursors=[encode_cursor(page.order_by, getattr(r, column.key), r.id) for r in items],
+            items=rows[: page.first],
             has_next_page=len(rows) > page.first,
             has_previous_page=page.after is not None,
+            ordering=page.order_by,
+            sort_attribute=self.orderings[page.order_by].key,
         )
 
     async def count(self, where: F | None) -> int:

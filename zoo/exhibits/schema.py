@@ -38,8 +38,9 @@ class ExhibitQuery:
     ) -> Connection[ExhibitType]:
         service = info.context.services.exhibits
         where = to_model(given, ExhibitFilter) if (given := unwrap(filter)) else None
+        # Every column, not only those selected: the rows are shared with nested
+        # `exhibit` fields (animal.exhibit), which then need no query of their own.
         page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
-        # Nested `exhibit` fields (animal.exhibit) then need no query of their own.
         info.context.loaders.exhibit_by_id.prime_many({row.id: row for row in page.items})
         return await Connection.of_page(info, page, lambda: service.count(where))
 

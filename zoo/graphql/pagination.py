@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
+from zoo.core.loaders import Wanted
 from zoo.core.pagination import Page
 from zoo.graphql.context import Info
+from zoo.graphql.page_reads import page_reads
 from zoo.graphql.preload import preload_nodes
 
 Node = TypeVar("Node")
@@ -48,16 +50,36 @@ class Connection(Generic[Node]):
         cls, info: Info, page: Page[Node], count: Callable[[], Awaitable[int]]
     ) -> Connection[Node]:
         """The page as a connection, with the relations selected on its nodes loaded
-        ahead (``graphql.preload``), so that no node awaits its own."""
-        await preload_nodes(info, page.items)
-        edges = [Edge(cursor=c, node=n) for c, n in zip(page.cursors, page.items, strict=True)]
+        ahead (``graphql.preload``), so that no node awaits its own.
+
+        Each edge's cursor is encoded only when the query selects one
+        (``graphql.page_reads``); otherwise nothing reads it.
+        """
+        reads = page_reads(info)
+        items = page.items
+        await preload_nodes(info.context.loaders, items, reads.preloads)
+        if reads.cursors:
+            edges = [Edge(cursor=page.cursor(node), node=node) for node in items]
+        else:
+            edges = [Edge(cursor=_UNREAD, node=node) for node in items]
         return cls(
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
+                start_cursor=page.cursor(items[0]) if items else None,
+                end_cursor=page.cursor(items[-1]) if items else None,
             ),
             count=count,
         )
+
+
+def node_reads(info: Info) -> Wanted:
+    """What the query reads from each node of the connection being resolved: the
+    columns its page needs (``EntityService.list``)."""
+    return page_reads(info).columns
+
+
+_UNREAD: Any = None
+"""An edge's cursor that the query does not select. Were it read after all, the
+non-null ``cursor`` field would fail loudly, never answer a wrong cursor."""

@@ -7,7 +7,7 @@ import strawberry
 from zoo.core.pagination import DEFAULT_PAGE_SIZE
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
-from zoo.graphql.pagination import Connection
+from zoo.graphql.pagination import Connection, node_reads
 from zoo.graphql.permissions import IsActiveUser, IsSuperuser
 from zoo.graphql.subscriptions import changes
 from zoo.staff.schemas import StaffMemberCreate, StaffMemberFilter, StaffMemberUpdate
@@ -38,7 +38,8 @@ class StaffQuery:
     ) -> Connection[StaffMemberType]:
         service = info.context.services.staff
         where = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
-        page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
+        request = page_request(first, unwrap(after), unwrap(order_by))
+        page = await service.list(where, request, node_reads(info))
         return await Connection.of_page(info, page, lambda: service.count(where))
 
 

@@ -1,0 +1,145 @@
+"""What a query reads from a connection's page, worked out once per document.
+
+A page's statement selects only the columns its nodes' selections read, the
+relations selected on its nodes are loaded ahead (``graphql.preload``), and
+its cursors are encoded only when an edge's ``cursor`` is selected. All three
+depend on the document alone, not on its variables: a selection under
+``@include`` or ``@skip`` counts as read for columns and cursors (reading
+more is harmless), and is left to its field for loading ahead. So they are
+worked out once per connection field of a document and shared by every
+request that sends it, as the executor's list plans are.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLObjectType, get_named_type
+from strawberry.types.nodes import SelectedField
+
+from zoo.core.loaders import Wanted
+from zoo.graphql.context import Info
+from zoo.graphql.preload import PRELOAD, Preload
+from zoo.graphql.selection import attributes_of, strawberry_field
+
+SHARED = 1024
+"""Connection fields whose reads are kept: front ends send few distinct documents."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageReads:
+    columns: Wanted
+    """What the query reads from each node (None: every column)."""
+    preloads: tuple[tuple[Preload, Wanted], ...]
+    """The relations to load ahead, each with the columns read from its rows."""
+    cursors: bool
+    """Some edge's ``cursor`` is selected."""
+
+
+_EVERYTHING = PageReads(None, (), True)
+"""For a connection whose node type cannot be told: read all, load nothing ahead."""
+
+_shared: dict[tuple[int, ...], tuple[list[Any], PageReads]] = {}
+
+
+def page_reads(info: Info) -> PageReads:
+    """What the query reads from the page of the connection field being resolved."""
+    raw = info._raw_info
+    key = (id(raw.return_type), *map(id, raw.field_nodes))
+    cached = _shared.get(key)
+    if cached is None:
+        if len(_shared) >= SHARED:
+            _shared.clear()
+        # The field nodes are kept alive beside their reads, so that their ids are not
+        # reused by another document's nodes while the entry is kept.
+        cached = _shared[key] = (list(raw.field_nodes), _work_out(info))
+    return cached[1]
+
+
+def _work_out(info: Info) -> PageReads:
+    connection_type = get_named_type(info._raw_info.return_type)
+    edge_type = _child_type(connection_type, "edges")
+    node_type = _child_type(edge_type, "node")
+    if node_type is None:
+        return _EVERYTHING
+    connections = info.selected_fields
+    edges = [edge for field in connections for edge in _every(field.selections, "edges")]
+    nodes = [node for edge in edges for node in _every(edge.selections, "node")]
+    return PageReads(
+        columns=attributes_of(node_type, [s for node in nodes for s in node.selections]),
+        preloads=tuple(preloads(node_type, connections)),
+        cursors=any(True for edge in edges for _ in _every(edge.selections, "cursor")),
+    )
+
+
+def preloads(
+    node_type: GraphQLObjectType, connections: Iterable[Any]
+) -> list[tuple[Preload, Wanted]]:
+    """What to load ahead for the selections of these connection fields: each relation
+    that opts in, once for each response key it is selected under (each will take
+    its own), with the columns read there."""
+    # graphql-core merges fields that share a response key, at every level: so do we.
+    nodes: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for connection in connections:
+        for edges in _fields(connection.selections, "edges"):
+            for node in _fields(edges.selections, "node"):
+                nodes[(edges.alias or edges.name, node.alias or node.name)] += node.selections
+    wanted: dict[str, list[Wanted]] = defaultdict(list)
+    for selections in nodes.values():
+        for name, merged in _by_response_key(selections):
+            child = node_type.fields.get(name)
+            if child is not None:
+                wanted[name].append(attributes_of(get_named_type(child.type), merged))
+    plan = []
+    for name, wanted_sets in wanted.items():
+        definition = strawberry_field(node_type.fields[name])
+        preload = None if definition is None else definition.metadata.get(PRELOAD)
+        if preload is not None:
+            plan += [(preload, each) for each in wanted_sets]
+    return plan
+
+
+def _child_type(parent: Any, name: str) -> GraphQLObjectType | None:
+    if not isinstance(parent, GraphQLObjectType) or name not in parent.fields:
+        return None
+    child = get_named_type(parent.fields[name].type)
+    return child if isinstance(child, GraphQLObjectType) else None
+
+
+def _every(selections: Iterable[Any], name: str) -> Iterable[SelectedField]:
+    """The fields named ``name``, through fragments, whatever their directives."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                yield selection
+        else:
+            yield from _every(selection.selections, name)
+
+
+def _plain(selections: Iterable[Any]) -> Iterable[SelectedField]:
+    """The fields selected, through fragments; none under a directive (it may skip them)."""
+    for selection in selections:
+        if selection.directives:
+            continue
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:
+            yield from _plain(selection.selections)
+
+
+def _fields(selections: Iterable[Any], name: str) -> Iterable[SelectedField]:
+    return (field for field in _plain(selections) if field.name == name and not field.arguments)
+
+
+def _by_response_key(selections: Iterable[Any]) -> Iterable[tuple[str, list[Any]]]:
+    """Each field once per response key, with the selections merged as graphql-core merges them."""
+    merged: dict[str, tuple[str, list[Any]]] = {}
+    for field in _plain(selections):
+        if field.arguments:
+            continue
+        _, into = merged.setdefault(field.alias or field.name, (field.name, []))
+        into += field.selections
+    return merged.values()
