@@ -150,6 +150,7 @@ async def test_loading_ahead_changes_no_result_and_no_statement_count(
 async def test_a_relation_that_fails_fails_on_its_own_field_not_the_page(
     gql: GraphQL, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An exhibit under a directive is not read with the page: the field loads it."""
     exhibit = await factories.exhibit(services)
     animals = [await factories.animal(services, exhibit_id=exhibit.id) for _ in range(2)]
 
@@ -157,10 +158,34 @@ async def test_a_relation_that_fails_fails_on_its_own_field_not_the_page(
         raise RuntimeError("the exhibits table is on fire")
 
     monkeypatch.setattr(context, "exhibits_by_id", broken)
-    body = await gql("{ animals { edges { node { id exhibit { name } } } } }", expect_errors=True)
+    body = await gql(
+        "{ animals { edges { node { id exhibit @include(if: true) { name } } } } }",
+        expect_errors=True,
+    )
     nodes = [edge["node"] for edge in body["data"]["animals"]["edges"]]
     assert nodes == [{"id": animal.id, "exhibit": None} for animal in animals]
     assert [error["path"] for error in body["errors"]] == [
         ["animals", "edges", i, "node", "exhibit"] for i in range(2)
     ]
     assert {error["extensions"]["code"] for error in body["errors"]} == {"INTERNAL_SERVER_ERROR"}
+
+
+async def test_a_load_ahead_that_fails_is_made_again_by_its_field(
+    gql: GraphQL, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exhibit = await factories.exhibit(services)
+    animals = [await factories.animal(services, exhibit_id=exhibit.id) for _ in range(2)]
+    calls = []
+    working = context.animals_by_exhibit_id
+
+    async def fails_once(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("a moment's outage")
+        return await working(*args)
+
+    monkeypatch.setattr(context, "animals_by_exhibit_id", fails_once)
+    data = await gql.data("{ exhibits { edges { node { animals { id } } } } }")
+    (edge,) = data["exhibits"]["edges"]
+    assert edge["node"]["animals"] == [{"id": animal.id} for animal in animals]
+    assert len(calls) == 2

@@ -14,7 +14,7 @@ from zoo.animals.schemas import (
 from zoo.graphql.context import Info, deferred
 from zoo.graphql.execution import at_once
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.preload import exhibit_at_once, preload_exhibits, preloaded_by
+from zoo.graphql.preload import EXHIBIT, exhibit_at_once, joined
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 
@@ -40,7 +40,7 @@ class AnimalType:
         description="The live exhibit housing the animal, or null.",
         metadata={
             **requires("exhibit_id"),
-            **preloaded_by(preload_exhibits),
+            **joined(EXHIBIT),
             **at_once(exhibit_at_once),
         },
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -64,6 +65,9 @@ class Page(Generic[T]):
     ordering: str
     sort_attribute: str
     """The item attribute ``ordering`` sorts by, which each cursor holds."""
+    related: Mapping[str, Mapping[int, Any]] = field(default_factory=dict)
+    """Rows of the to-one relations read with the page, by relation and id
+    (``zoo.core.joins``); None for an id that names no live row."""
 
     def cursor(self, item: Any) -> str:
         """Where ``item`` sits in the page's ordering: encoded only when a query asks."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import NotFound
 from zoo.core.events import Broker, Change, ChangeKind
+from zoo.core.joins import join_of, joined, split
 from zoo.core.loaders import Wanted
 from zoo.core.models import Entity, utcnow
 from zoo.core.pagination import (
@@ -42,9 +43,10 @@ PAGE_LIMIT = bindparam("page_limit", type_=Integer)
 PAGE_STATEMENTS = 512
 """Page statements kept per service: one per ordering, kind of cursor and set of columns."""
 
-PageShape = tuple[Wanted, str, bool, bool | None]
-"""What a page statement without a filter depends on: its columns, the ordering, whether
-descending, and whether it resumes after a NULL key (None: from the start)."""
+PageShape = tuple[Wanted, tuple[str, ...], str, bool, bool | None]
+"""What a page statement without a filter depends on: its columns, the relations joined,
+the ordering, whether descending, and whether it resumes after a NULL key (None: from the
+start)."""
 
 
 class EntityService(Generic[M, F]):
@@ -79,11 +81,16 @@ class EntityService(Generic[M, F]):
         return await self._record(self.model.id == id_, self.model.deleted_at.is_(None))
 
     def page_query(
-        self, where: F | None, page: PageRequest, columns: Wanted = None
+        self,
+        where: F | None,
+        page: PageRequest,
+        columns: Wanted = None,
+        joins: tuple[str, ...] = (),
     ) -> tuple[Select[Any], dict[str, Any]]:
         """The keyset query for one page and its parameters: the cursor's key, and one
         row more than asked as the limit (to see if more follow). ``columns`` are those
-        :meth:`page_columns` gives.
+        :meth:`page_columns` gives; ``joins`` name to-one relations read alongside
+        (:mod:`zoo.core.joins`).
 
         Without a filter, the statement is built once per shape and reused: building a
         statement and its cache key cost as much as running it.
@@ -96,7 +103,7 @@ class EntityService(Generic[M, F]):
             key = decode_cursor(page.after, page.order_by, _python_type(column))
             parameters.update(after_parameters(key))
             null_key = key.value is None
-        shape = (columns, page.order_by, desc, null_key)
+        shape = (columns, joins, page.order_by, desc, null_key)
         if where is None:
             statement = self._pages.get(shape)
             if statement is None:
@@ -106,40 +113,56 @@ class EntityService(Generic[M, F]):
             return statement, parameters
         return self._page_statement(where, *shape), parameters
 
-    def page_columns(self, wanted: Wanted, order_by: str) -> Wanted:
+    def page_columns(self, wanted: Wanted, order_by: str, joins: tuple[str, ...] = ()) -> Wanted:
         """The columns a page reads for callers that read ``wanted`` from each row: those,
-        the id and the sort column (the cursor holds both); None for every column."""
+        the id and the sort column (the cursor holds both), and the keys of the relations
+        joined; None for every column."""
         if wanted is None:
             return None
         names = wanted | {"id", self.orderings[order_by].key}
+        names |= {join_of(self.model, name).local for name in joins}
         return None if not names < column_names(self.model) else frozenset(names)
 
     def _page_statement(
-        self, where: F | None, columns: Wanted, order_by: str, desc: bool, null_key: bool | None
+        self,
+        where: F | None,
+        columns: Wanted,
+        joins: tuple[str, ...],
+        order_by: str,
+        desc: bool,
+        null_key: bool | None,
     ) -> Select[Any]:
         column = self.orderings[order_by]
-        statement = (
-            records_of(self.model, columns)
-            .select()
-            .where(self.model.deleted_at.is_(None), *self.filter_clauses(where))
+        relations = [join_of(self.model, name) for name in joins]
+        statement = joined(records_of(self.model, columns).select(), relations).where(
+            self.model.deleted_at.is_(None), *self.filter_clauses(where)
         )
         if null_key is not None:
             statement = statement.where(after_clause(column, self.model.id, desc, null_key))
         return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(PAGE_LIMIT)
 
-    async def list(self, where: F | None, page: PageRequest, wanted: Wanted = None) -> Page[Any]:
+    async def list(
+        self, where: F | None, page: PageRequest, wanted: Wanted = None, joins: tuple[str, ...] = ()
+    ) -> Page[Any]:
         """A page of live rows, as records (see :mod:`zoo.core.records`) that carry at
-        least the attributes in ``wanted`` (None: every column)."""
-        columns = self.page_columns(wanted, page.order_by)
-        statement, parameters = self.page_query(where, page, columns)
-        make = records_of(self.model, columns).make
+        least the attributes in ``wanted`` (None: every column); with the rows of the
+        to-one relations named in ``joins`` (``Page.related``), read by the same statement."""
+        columns = self.page_columns(wanted, page.order_by, joins)
+        statement, parameters = self.page_query(where, page, columns, joins)
+        shape = records_of(self.model, columns)
 
         async def read(connection: AsyncConnection) -> list[Any]:
-            return list(map(make, (await connection.execute(statement, parameters)).tuples()))
+            rows = (await connection.execute(statement, parameters)).tuples()
+            return list(rows) if joins else list(map(shape.make, rows))
 
         rows = await self.database.fetch(read)
+        items = rows[: page.first]
+        related: dict[str, Mapping[int, Any]] = {}
+        if joins:
+            items, related = split(items, shape, [join_of(self.model, name) for name in joins])
         return Page(
-            items=rows[: page.first],
+            items=items,
+            related=related,
             has_next_page=len(rows) > page.first,
             has_previous_page=page.after is not None,
             ordering=page.order_by,

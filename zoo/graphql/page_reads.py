@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLObjectType, get_named_type
+from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
 
 from zoo.core.loaders import Wanted
 from zoo.graphql.context import Info
-from zoo.graphql.preload import PRELOAD, Preload
+from zoo.graphql.preload import JOIN, PRELOAD, Joined, Preload
 from zoo.graphql.selection import attributes_of, strawberry_field
 
 SHARED = 1024
@@ -34,12 +35,19 @@ class PageReads:
     columns: Wanted
     """What the query reads from each node (None: every column)."""
     preloads: tuple[tuple[Preload, Wanted], ...]
-    """The relations to load ahead, each with the columns read from its rows."""
+    """The to-many relations to load ahead, each with the columns read from its rows."""
+    joins: tuple[Joined, ...]
+    """The to-one relations to read with the page."""
     cursors: bool
     """Some edge's ``cursor`` is selected."""
 
+    @property
+    def relations(self) -> tuple[str, ...]:
+        """The names of :attr:`joins`, as ``EntityService.list`` takes them."""
+        return tuple(join.relation for join in self.joins)
 
-_EVERYTHING = PageReads(None, (), True)
+
+_EVERYTHING = PageReads(None, (), (), True)
 """For a connection whose node type cannot be told: read all, load nothing ahead."""
 
 _shared: dict[tuple[int, ...], tuple[list[Any], PageReads]] = {}
@@ -71,6 +79,7 @@ def _work_out(info: Info) -> PageReads:
     return PageReads(
         columns=attributes_of(node_type, [s for node in nodes for s in node.selections]),
         preloads=tuple(preloads(node_type, connections)),
+        joins=tuple(joins(node_type, connections)),
         cursors=any(True for edge in edges for _ in _every(edge.selections, "cursor")),
     )
 
@@ -78,9 +87,33 @@ def _work_out(info: Info) -> PageReads:
 def preloads(
     node_type: GraphQLObjectType, connections: Iterable[Any]
 ) -> list[tuple[Preload, Wanted]]:
-    """What to load ahead for the selections of these connection fields: each relation
-    that opts in, once for each response key it is selected under (each will take
-    its own), with the columns read there."""
+    """What to load ahead for the selections of these connection fields: each to-many
+    relation that opts in, once for each response key it is selected under (each will
+    take its own), with the columns read there."""
+    plan = []
+    for definition, wanted_sets in _relations(node_type, connections):
+        preload = definition.metadata.get(PRELOAD)
+        if preload is not None:
+            plan += [(preload, each) for each in wanted_sets]
+    return plan
+
+
+def joins(node_type: GraphQLObjectType, connections: Iterable[Any]) -> list[Joined]:
+    """The to-one relations that opt in to be read with the page, each once, sorted (the
+    service keeps a statement per set)."""
+    found = {
+        join.relation: join
+        for definition, _ in _relations(node_type, connections)
+        if (join := definition.metadata.get(JOIN)) is not None
+    }
+    return [found[name] for name in sorted(found)]
+
+
+def _relations(
+    node_type: GraphQLObjectType, connections: Iterable[Any]
+) -> Iterable[tuple[StrawberryField, list[Wanted]]]:
+    """The fields selected on the nodes (not under a directive, which may skip them),
+    each with what is read from it under each response key."""
     # graphql-core merges fields that share a response key, at every level: so do we.
     nodes: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for connection in connections:
@@ -93,13 +126,10 @@ def preloads(
             child = node_type.fields.get(name)
             if child is not None:
                 wanted[name].append(attributes_of(get_named_type(child.type), merged))
-    plan = []
     for name, wanted_sets in wanted.items():
         definition = strawberry_field(node_type.fields[name])
-        preload = None if definition is None else definition.metadata.get(PRELOAD)
-        if preload is not None:
-            plan += [(preload, each) for each in wanted_sets]
-    return plan
+        if definition is not None:
+            yield definition, wanted_sets
 
 
 def _child_type(parent: Any, name: str) -> GraphQLObjectType | None:

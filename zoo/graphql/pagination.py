@@ -56,8 +56,10 @@ class Connection(Generic[Node]):
         (``graphql.page_reads``); otherwise nothing reads it.
         """
         reads = page_reads(info)
-        items = page.items
-        await preload_nodes(info.context.loaders, items, reads.preloads)
+        items, loaders = page.items, info.context.loaders
+        for join in reads.joins:
+            join.prime(loaders, page.related[join.relation])
+        await preload_nodes(loaders, items, reads.preloads)
         if reads.cursors:
             edges = [Edge(cursor=page.cursor(node), node=node) for node in items]
         else:
@@ -74,10 +76,11 @@ class Connection(Generic[Node]):
         )
 
 
-def node_reads(info: Info) -> Wanted:
+def node_reads(info: Info) -> tuple[Wanted, tuple[str, ...]]:
     """What the query reads from each node of the connection being resolved: the
-    columns its page needs (``EntityService.list``)."""
-    return page_reads(info).columns
+    columns and the relations its page reads (``EntityService.list``)."""
+    reads = page_reads(info)
+    return reads.columns, reads.relations
 
 
 _UNREAD: Any = None

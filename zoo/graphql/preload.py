@@ -6,18 +6,22 @@ every item of the page, only to land in the same one statement per relation.
 Loaded ahead, for the whole page at once, the values are there when the nodes
 are completed, so the page completes without awaiting anything.
 
-A relation field opts in with ``metadata=preloaded_by(...)``. Only what the
-query selects under ``edges { node { ... } }`` is loaded ahead, with the
-columns it reads (``graphql.page_reads`` works that out). What this does
-not foresee (a directive on the way, a deeper level) is still loaded by the
-field itself, as before: preloading changes when a statement runs, never
-what the result is.
+A to-many relation field opts in with ``metadata=preloaded_by(...)``: one
+statement per relation, with the columns the query reads from its rows. A
+to-one relation opts in with ``metadata=joined(...)``: its rows are read by
+the page's own statement (``zoo.core.joins``) and handed to the loader the
+field reads from. Only what the query selects under ``edges { node { ... } }``
+is loaded ahead (``graphql.page_reads`` works that out). What this does not
+foresee (a directive on the way, a deeper level) is still loaded by the field
+itself, as before: loading ahead changes when a statement runs, never what
+the result is.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.loaders import Wanted
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
     from zoo.graphql.context import Loaders
 
 PRELOAD = "zoo.preload"
+JOIN = "zoo.join"
 
 Preload = Callable[["Loaders", Sequence[Any], Wanted], Awaitable[object]]
 """Loads one relation for all of a page's nodes, reading ``Wanted`` from each related row."""
@@ -38,14 +43,30 @@ def preloaded_by(preload: Preload) -> Mapping[str, Preload]:
     return {PRELOAD: preload}
 
 
-def preload_exhibits(loaders: Loaders, rows: Sequence[Any], _: Wanted) -> Awaitable[object]:
-    """For ``exhibit`` fields: the exhibits that rows' ``exhibit_id`` name (cached by id)."""
-    return loaders.exhibit_by_id.load_many({r.exhibit_id for r in rows} - {None})
+@dataclass(frozen=True, slots=True)
+class Joined:
+    relation: str
+    """The relationship's name on the node's model, which the page's statement joins."""
+    prime: Callable[[Loaders, Mapping[int, Any]], None]
+    """Hands the rows read with the page (by id) to the loader the field reads."""
+
+
+def joined(how: Joined) -> Mapping[str, Joined]:
+    """Field metadata: read this to-one relation with the page of its parents."""
+    return {JOIN: how}
+
+
+def _prime_exhibits(loaders: Loaders, exhibits: Mapping[int, Any]) -> None:
+    loaders.exhibit_by_id.prime_many(exhibits)
+
+
+EXHIBIT = Joined("exhibit", _prime_exhibits)
+"""For ``exhibit`` fields: the exhibit each row's ``exhibit_id`` names (cached by id)."""
 
 
 def exhibit_at_once(row: Any, context: Any) -> Any:
-    """For ``exhibit`` fields on the fast path: the exhibit ``preload_exhibits`` loaded,
-    without awaiting; FALLBACK when it is not there yet (or its load failed)."""
+    """For ``exhibit`` fields on the fast path: the exhibit read with the page, without
+    awaiting; FALLBACK when it is not there (the field loads it then)."""
 
     if row.exhibit_id is None:
         return None
@@ -59,8 +80,8 @@ def exhibit_at_once(row: Any, context: Any) -> Any:
 async def preload_nodes(
     loaders: Loaders, nodes: Sequence[Any], plan: Sequence[tuple[Preload, Wanted]]
 ) -> None:
-    """Load ahead the relations selected on a connection's nodes (``graphql.page_reads``
-    tells which, from the query)."""
+    """Load ahead the to-many relations selected on a connection's nodes
+    (``graphql.page_reads`` tells which, from the query)."""
     if not nodes or not plan:
         return
     # A load that fails here is left for the field to meet (a loader keeps its failed

@@ -39,7 +39,7 @@ class StaffQuery:
         service = info.context.services.staff
         where = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
         request = page_request(first, unwrap(after), unwrap(order_by))
-        page = await service.list(where, request, node_reads(info))
+        page = await service.list(where, request, *node_reads(info))
         return await Connection.of_page(info, page, lambda: service.count(where))
 
 

@@ -7,7 +7,7 @@ import strawberry
 from zoo.graphql.context import Info, deferred
 from zoo.graphql.execution import at_once
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.preload import exhibit_at_once, preload_exhibits, preloaded_by
+from zoo.graphql.preload import EXHIBIT, exhibit_at_once, joined
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (
@@ -42,7 +42,7 @@ class StaffMemberType:
         description="The live exhibit they are assigned to, or null.",
         metadata={
             **requires("exhibit_id"),
-            **preloaded_by(preload_exhibits),
+            **joined(EXHIBIT),
             **at_once(exhibit_at_once),
         },
     )
