@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from tests import factories
 from tests.conftest import dispose
+from zoo.animals.models import Animal
 from zoo.app import create_app
 from zoo.config import Settings
+from zoo.exhibits.models import Exhibit
 from zoo.graphql.schema import build_schema
 from zoo.services import Services
 
@@ -92,9 +96,9 @@ async def test_fast_and_stock_paths_return_identical_bytes(
     built: list[str] = []
     original = execution.build_list
 
-    def spy(plan: execution.ListPlan) -> execution.Builder:
+    def spy(plan: execution.ListPlan, to_orjson: bool = False) -> execution.Builder:
         built.append(plan.typename)
-        return original(plan)
+        return original(plan, to_orjson)
 
     monkeypatch.setattr(execution, "build_list", spy)
     fast, slow = await both(client, stock, query)
@@ -174,7 +178,7 @@ async def test_lists_are_encoded_early_only_for_results_going_to_orjson(
     from zoo.graphql.context import Context
 
     await make_zoo(services)
-    query = "{ exhibits { edges { node { animals { id name } } } } }"
+    query = "{ exhibits { edges { node { animals { id name createdAt } } } } }"
     schema = build_schema(settings)
     stock = await build_schema(settings, fast_lists=False).execute(
         query, context_value=Context(services, None)
@@ -188,6 +192,9 @@ async def test_lists_are_encoded_early_only_for_results_going_to_orjson(
     expected = list if not fragments else orjson.Fragment
     assert all(isinstance(value, expected) for value in animals)
     assert orjson.dumps(result.data) == orjson.dumps(stock.data)
+    if not fragments:
+        # Timestamps are left to orjson only where orjson writes the result.
+        assert all(isinstance(a["createdAt"], str) for value in animals for a in value)
 
 
 async def test_a_connection_page_with_a_bad_value_falls_back_with_identical_errors(
@@ -209,3 +216,36 @@ async def test_a_connection_page_with_a_bad_value_falls_back_with_identical_erro
     fast, slow = await both(client, stock, query)
     assert b'"errors"' in fast
     assert fast == slow
+
+
+MOMENTS = [
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2026, 1, 1, tzinfo=UTC),
+    datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    datetime(2026, 6, 30, 12, 0, 0, 100000, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+]
+
+
+async def test_timestamps_written_by_orjson_are_what_isoformat_writes(
+    client: httpx.AsyncClient, stock: httpx.AsyncClient, services: Services
+) -> None:
+    """Over HTTP the fast path hands UTC datetimes to orjson: byte for byte what the
+    stock path's ``isoformat()`` gives, whatever the year or the microseconds."""
+    await make_zoo(services)
+    async with services.database.transaction() as session:
+        for model in (Animal, Exhibit):
+            ids = (await session.scalars(select(model.id).order_by(model.id))).all()
+            for index, id_ in enumerate(ids):
+                moment = MOMENTS[index % len(MOMENTS)]
+                later = MOMENTS[(index + 1) % len(MOMENTS)]
+                values = {"created_at": moment, "updated_at": later}
+                await session.execute(update(model).where(model.id == id_).values(**values))
+    query = """{ exhibits { edges { node { createdAt animals { id createdAt updatedAt } } } }
+        animals(first: 100) { edges { node { updatedAt exhibit { createdAt } } } } }"""
+    fast, slow = await both(client, stock, query)
+    assert b'"errors"' not in fast
+    assert fast == slow
+    for moment in MOMENTS:
+        assert f'"{moment.isoformat()}"'.encode() in fast

@@ -26,13 +26,16 @@ grew since its size was read).
 When the result goes straight to orjson (an HTTP response: the context's
 ``json_fragments``), a finished list is encoded at once and kept as an
 ``orjson.Fragment``: its thousands of dicts and strings are freed then,
-rather than all held until the whole response is written.
+rather than all held until the whole response is written. Its timestamps
+are then left to orjson, which writes a UTC ``datetime`` exactly as
+``isoformat()`` does (the serialiser strawberry uses) at a tenth of the cost:
+``isoformat()`` had taken a fifth of the nested list's time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -151,7 +154,7 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
                     return []
             plan = self._plan(item_type, field_details_list, path)
             if plan is not None:
-                completed = build_list(plan)(items, self.context_value)
+                completed = build_list(plan, self._fragments)(items, self.context_value)
                 if completed is not FALLBACK:
                     return encoded(completed) if self._fragments else completed
         return super().complete_iterable_value(
@@ -274,9 +277,10 @@ _ACCEPT = {
 }
 
 
-def _reads(plan: ListPlan, namespace: dict[str, Any]) -> tuple[list[str], str]:
+def _reads(plan: ListPlan, namespace: dict[str, Any], to_orjson: bool) -> tuple[list[str], str]:
     """Lines that read ``item``'s fields into locals (returning FALLBACK at anything the
-    stock path must handle), and the dict display that gathers them."""
+    stock path must handle), and the dict display that gathers them. ``to_orjson``: the
+    dicts go straight to orjson, which writes UTC datetimes itself."""
     lines: list[str] = []
     entries = []
     for index, field in enumerate(plan.fields):
@@ -285,7 +289,7 @@ def _reads(plan: ListPlan, namespace: dict[str, Any]) -> tuple[list[str], str]:
             entries.append(f"{field.key!r}: {plan.typename!r}")
             continue
         if field.sub is not None:
-            namespace[f"row{index}"] = build_row(field.sub)
+            namespace[f"row{index}"] = build_row(field.sub, to_orjson)
             if field.kind == "relation":
                 namespace[f"accessor{index}"] = field.accessor
                 lines += [
@@ -310,6 +314,8 @@ def _reads(plan: ListPlan, namespace: dict[str, Any]) -> tuple[list[str], str]:
         elif field.kind == "datetime":
             check = f"{v}.__class__ is not datetime"
             convert = f"{v} = {v}.isoformat()"
+            if to_orjson:
+                convert = f"if {v}.tzinfo is not UTC: {convert}"
         else:
             check = ""
             convert = (
@@ -331,6 +337,7 @@ def _reads(plan: ListPlan, namespace: dict[str, Any]) -> tuple[list[str], str]:
 def _compiled(plan: ListPlan, lines: list[str], namespace: dict[str, Any], kind: str) -> Any:
     namespace.update(
         FALLBACK=FALLBACK,
+        UTC=UTC,
         datetime=datetime,
         Undefined=Undefined,
         serializers=plan.serializers,
@@ -341,10 +348,10 @@ def _compiled(plan: ListPlan, lines: list[str], namespace: dict[str, Any], kind:
 
 
 @lru_cache(maxsize=256)
-def build_row(plan: ListPlan) -> Callable[[Any, Any], Any]:
+def build_row(plan: ListPlan, to_orjson: bool = False) -> Callable[[Any, Any], Any]:
     """Generate the function that builds one nested object's dict (or returns FALLBACK)."""
     namespace: dict[str, Any] = {}
-    reads, display = _reads(plan, namespace)
+    reads, display = _reads(plan, namespace, to_orjson)
     lines = [
         "def build(item, context):",
         "    if hasattr(item, '__await__'):",
@@ -357,10 +364,11 @@ def build_row(plan: ListPlan) -> Callable[[Any, Any], Any]:
 
 
 @lru_cache(maxsize=256)
-def build_list(plan: ListPlan) -> Builder:
-    """Generate (once per distinct selection) the loop that builds a list's items."""
+def build_list(plan: ListPlan, to_orjson: bool = False) -> Builder:
+    """Generate (once per distinct selection and destination) the loop that builds a
+    list's items; ``to_orjson``: they go straight to orjson (see the module's notes)."""
     namespace: dict[str, Any] = {}
-    reads, display = _reads(plan, namespace)
+    reads, display = _reads(plan, namespace, to_orjson)
     lines = [
         "def build(items, context):",
         "    out = []",
