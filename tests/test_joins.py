@@ -109,21 +109,46 @@ async def test_one_join_serves_every_alias(
     assert node == {"a": {"name": zoo["north"].name}, "b": {"location": "North"}}
 
 
-async def test_exhibits_read_with_a_page_are_whole_and_shared_with_the_request(
+async def test_a_page_reads_only_the_related_columns_its_query_reads(
     gql: GraphQL, services: Services, count_statements: StatementCounter
 ) -> None:
-    """Whole rows go to the loader by id: a nested ``exhibit`` that reads other columns
-    is answered from them, without a statement of its own."""
+    """Every selection of the relation on the page's nodes is covered, those under a
+    directive too: the row read with the page is what each of them gets."""
+    zoo = await make_zoo(services)
+    query = """query($more: Boolean!) { animals(first: 1) { edges { node {
+        exhibit { name } more: exhibit @include(if: $more) { location ...Told } } } } }
+        fragment Told on Exhibit { description }"""
+    for more in (False, True):
+        count_statements.statements.clear()
+        data = await gql.data(query, {"more": more})
+        (statement,) = count_statements.statements
+        selected = statement.split("FROM")[0]
+        for column in ("name", "location", "description"):
+            assert f"exhibits.{column}" in selected
+        for unread in ("created_at", "updated_at", "deleted_at"):
+            assert f"exhibits.{unread}" not in selected
+        node = data["animals"]["edges"][0]["node"]
+        assert node["exhibit"] == {"name": zoo["north"].name}
+        if more:
+            assert node["more"] == {"location": "North", "description": None}
+        else:
+            assert "more" not in node
+
+
+async def test_exhibits_read_deeper_are_loaded_by_id(
+    gql: GraphQL, services: Services, count_statements: StatementCounter
+) -> None:
+    """The rows read with a page belong to its nodes: an exhibit reached another way is
+    loaded by id, whole, as ever."""
     zoo = await make_zoo(services)
     count_statements.statements.clear()
     data = await gql.data(
         "{ animals(first: 1) { edges { node { exhibit { name"
-        " animals { name exhibit { location description } } } } } } }"
+        " animals { name exhibit { location description createdAt } } } } } } }"
     )
     exhibit = data["animals"]["edges"][0]["node"]["exhibit"]
     assert exhibit["name"] == zoo["north"].name
     assert [a["name"] for a in exhibit["animals"]] == ["Ada", "Bo"]
     assert {a["exhibit"]["location"] for a in exhibit["animals"]} == {"North"}
-    # The page with its exhibits, then the exhibit's animals: none by exhibit id.
-    assert count_statements.count == 2, count_statements.statements
-    assert not any(s.lstrip().startswith("SELECT exhibits") for s in count_statements.statements)
+    # The page with its exhibits, the exhibit's animals, their exhibit by id.
+    assert count_statements.count == 3, count_statements.statements

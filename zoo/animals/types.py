@@ -11,10 +11,10 @@ from zoo.animals.schemas import (
     AnimalRead,
     AnimalUpdate,
 )
-from zoo.graphql.context import Info, deferred
+from zoo.graphql.context import Info
 from zoo.graphql.execution import at_once
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.preload import EXHIBIT, exhibit_at_once, joined
+from zoo.graphql.preload import exhibit_at_once, exhibit_of, joined
 from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 
@@ -40,16 +40,14 @@ class AnimalType:
         description="The live exhibit housing the animal, or null.",
         metadata={
             **requires("exhibit_id"),
-            **joined(EXHIBIT),
+            **joined("exhibit"),
             **at_once(exhibit_at_once),
         },
     )
     def exhibit(
         self, info: Info
     ) -> Annotated[ExhibitType, strawberry.lazy("zoo.exhibits.types")] | None:
-        if self.exhibit_id is None:
-            return None
-        return deferred(info.context.loaders.exhibit_by_id.load(self.exhibit_id))  # type: ignore[return-value]
+        return exhibit_of(self, info)  # type: ignore[no-any-return]
 
 
 AnimalOrderFieldEnum = strawberry.enum(AnimalOrderField, name="AnimalOrderField")

@@ -5,19 +5,23 @@ statement (a round trip, and as much Python again as the page's own) to load
 the exhibits by id. Joined, the exhibit's columns arrive beside each row: a
 ``LEFT OUTER JOIN`` on the foreign key, live rows only, so a missing or
 deleted exhibit reads as NULL, as the loader by id answers None for it.
-Related rows come whole (every column), so that they may be shared with
-anything else in the request that reads them by id.
+
+Only the columns the caller will read from the related rows are selected
+(as for the page's own), so each page record carries its related row
+(``records.joined_attribute``), not the loader by id, which hands out whole
+rows to anything in the request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, inspect
 
-from zoo.core.records import RecordShape, records_of
+from zoo.core.loaders import Wanted
+from zoo.core.records import RecordShape, column_names, records_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +32,12 @@ class Join:
     local: str
     """The page's column holding the related row's id."""
     on: ColumnElement[bool]
-    shape: RecordShape
+
+    def shape(self, wanted: Wanted) -> RecordShape:
+        """Records of the related rows carrying ``wanted`` (None: every column) and the id."""
+        if wanted is None or not (names := wanted | {"id"}) < column_names(self.target):
+            return records_of(self.target)
+        return records_of(self.target, frozenset(names))
 
 
 _joins: dict[tuple[type[Any], str], Join] = {}
@@ -42,37 +51,40 @@ def join_of(model: type[Any], name: str) -> Join:
         ((local, remote),) = relationship.local_remote_pairs
         target = relationship.mapper.class_
         on = and_(remote == local, target.deleted_at.is_(None))
-        join = _joins[(model, name)] = Join(name, target, local.key, on, records_of(target))
+        join = _joins[(model, name)] = Join(name, target, local.key, on)
     return join
 
 
-def joined(statement: Select[Any], joins: Sequence[Join]) -> Select[Any]:
+Joined = Sequence[tuple[Join, RecordShape]]
+"""The relations a page reads, each with the shape of its records."""
+
+
+def joined(statement: Select[Any], joins: Joined) -> Select[Any]:
     """``statement`` with each relation's columns after its own, in order."""
-    for join in joins:
-        statement = statement.add_columns(*join.shape.columns).outerjoin(
-            join.target.__table__, join.on
-        )
+    for join, shape in joins:
+        statement = statement.add_columns(*shape.columns).outerjoin(join.target.__table__, join.on)
     return statement
 
 
-def split(
-    rows: Sequence[Sequence[Any]], shape: RecordShape, joins: Sequence[Join]
-) -> tuple[list[Any], dict[str, Mapping[int, Any]]]:
-    """The page's records, and for each relation its records by id (None where the
-    row points at no live one), from rows that :func:`joined` read."""
-    width = len(shape.fields)
-    make = shape.make
-    items = [make(row[:width]) for row in rows]
-    related: dict[str, Mapping[int, Any]] = {}
+def split(rows: Sequence[Sequence[Any]], shape: RecordShape, joins: Joined) -> list[Any]:
+    """Records of ``shape`` from rows that :func:`joined` read, each carrying its related
+    rows (None where it points at no live one), one record per related id."""
+    width = len(shape.columns)
+    related: list[tuple[int, int, int, int, RecordShape, dict[Any, Any]]] = []
     start = width
-    for join in joins:
-        end = start + len(join.shape.fields)
-        key_at, id_at = shape.position(join.local), start + join.shape.position("id")
-        found: dict[int, Any] = {}
-        for row in rows:
-            key = row[key_at]
-            if key is not None and key not in found:
-                found[key] = None if row[id_at] is None else join.shape.make(row[start:end])
-        related[join.name] = found
+    for join, join_shape in joins:
+        end = start + len(join_shape.columns)
+        key_at, id_at = shape.position(join.local), start + join_shape.position("id")
+        related.append((start, end, key_at, id_at, join_shape, {}))
         start = end
-    return items, related
+    make = shape.make
+    items = []
+    for row in rows:
+        values = list(row[:width])
+        for start, end, key_at, id_at, join_shape, made in related:
+            key = row[key_at]
+            if key not in made:
+                made[key] = None if row[id_at] is None else join_shape.make(row[start:end])
+            values.append(made[key])
+        items.append(make(values))
+    return items

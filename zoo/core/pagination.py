@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -65,9 +64,6 @@ class Page(Generic[T]):
     ordering: str
     sort_attribute: str
     """The item attribute ``ordering`` sorts by, which each cursor holds."""
-    related: Mapping[str, Mapping[int, Any]] = field(default_factory=dict)
-    """Rows of the to-one relations read with the page, by relation and id
-    (``zoo.core.joins``); None for an id that names no live row."""
 
     def cursor(self, item: Any) -> str:
         """Where ``item`` sits in the page's ordering: encoded only when a query asks."""

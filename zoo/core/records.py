@@ -8,6 +8,8 @@ columns, so the GraphQL types read either one.
 
 A record may carry only some columns: a large list loads only what its query
 selects (the baseline a hand-written endpoint sets), and nothing reads the rest.
+A page's record may also carry a related row read by the same statement
+(``zoo.core.joins``), under ``joined_<relation>``.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ class RecordShape:
     make: Callable[[Iterable[Any]], Any]
     """Builds a record from a result row's values (``namedtuple._make``)."""
     fields: tuple[str, ...]
+    """The record's attributes: the columns', then the joined relations'."""
     columns: tuple[ColumnElement[Any], ...]
     """The table's columns (not the ORM attributes): selecting these keeps the
     statement out of the ORM's per-row loading machinery."""
     names: frozenset[str]
-    """:attr:`fields` as a set, made once (list loaders compare against it per batch)."""
+    """The columns' names as a set, made once (list loaders compare against it per batch)."""
 
     def select(self) -> Select[Any]:
         """``SELECT`` every column, in the order :attr:`make` expects."""
@@ -39,21 +42,29 @@ class RecordShape:
         return self.fields.index(field)
 
 
-_shapes: dict[tuple[type[Any], frozenset[str] | None], RecordShape] = {}
+_shapes: dict[tuple[type[Any], frozenset[str] | None, tuple[str, ...]], RecordShape] = {}
 
 
-def records_of(model: type[Any], only: frozenset[str] | None = None) -> RecordShape:
-    """Records of ``model`` with every column, or ``only`` those named (in table order)."""
-    shape = _shapes.get((model, only))
+def joined_attribute(relation: str) -> str:
+    """Where a record carries the ``relation`` row read with it."""
+    return f"joined_{relation}"
+
+
+def records_of(
+    model: type[Any], only: frozenset[str] | None = None, joined: tuple[str, ...] = ()
+) -> RecordShape:
+    """Records of ``model`` with every column, or ``only`` those named (in table order),
+    and a place for each relation in ``joined``."""
+    key = (model, only, joined)
+    shape = _shapes.get(key)
     if shape is None:
         columns = tuple(c for c in model.__table__.columns if only is None or c.key in only)
-        fields = tuple(column.key for column in columns)
-        if only is not None and len(fields) != len(only):
-            raise ValueError(f"{model.__name__} has no column {sorted(only - set(fields))}")
+        names = tuple(column.key for column in columns)
+        if only is not None and len(names) != len(only):
+            raise ValueError(f"{model.__name__} has no column {sorted(only - set(names))}")
+        fields = names + tuple(map(joined_attribute, joined))
         record = namedtuple(f"{model.__name__}Record", fields)  # type: ignore[misc]
-        shape = _shapes[(model, only)] = RecordShape(
-            record._make, fields, columns, frozenset(fields)
-        )
+        shape = _shapes[key] = RecordShape(record._make, fields, columns, frozenset(names))
     return shape
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import NotFound
 from zoo.core.events import Broker, Change, ChangeKind
-from zoo.core.joins import join_of, joined, split
+from zoo.core.joins import Joined, join_of, joined, split
 from zoo.core.loaders import Wanted
 from zoo.core.models import Entity, utcnow
 from zoo.core.pagination import (
@@ -43,7 +43,10 @@ PAGE_LIMIT = bindparam("page_limit", type_=Integer)
 PAGE_STATEMENTS = 512
 """Page statements kept per service: one per ordering, kind of cursor and set of columns."""
 
-PageShape = tuple[Wanted, tuple[str, ...], str, bool, bool | None]
+Relations = tuple[tuple[str, Wanted], ...]
+"""To-one relations to read with a page, each with what will be read from its rows."""
+
+PageShape = tuple[Wanted, Relations, str, bool, bool | None]
 """What a page statement without a filter depends on: its columns, the relations joined,
 the ordering, whether descending, and whether it resumes after a NULL key (None: from the
 start)."""
@@ -85,11 +88,11 @@ class EntityService(Generic[M, F]):
         where: F | None,
         page: PageRequest,
         columns: Wanted = None,
-        joins: tuple[str, ...] = (),
+        joins: Relations = (),
     ) -> tuple[Select[Any], dict[str, Any]]:
         """The keyset query for one page and its parameters: the cursor's key, and one
         row more than asked as the limit (to see if more follow). ``columns`` are those
-        :meth:`page_columns` gives; ``joins`` name to-one relations read alongside
+        :meth:`page_columns` gives; ``joins`` the to-one relations read alongside
         (:mod:`zoo.core.joins`).
 
         Without a filter, the statement is built once per shape and reused: building a
@@ -113,43 +116,46 @@ class EntityService(Generic[M, F]):
             return statement, parameters
         return self._page_statement(where, *shape), parameters
 
-    def page_columns(self, wanted: Wanted, order_by: str, joins: tuple[str, ...] = ()) -> Wanted:
+    def page_columns(self, wanted: Wanted, order_by: str, joins: Relations = ()) -> Wanted:
         """The columns a page reads for callers that read ``wanted`` from each row: those,
         the id and the sort column (the cursor holds both), and the keys of the relations
         joined; None for every column."""
         if wanted is None:
             return None
         names = wanted | {"id", self.orderings[order_by].key}
-        names |= {join_of(self.model, name).local for name in joins}
+        names |= {join_of(self.model, name).local for name, _ in joins}
         return None if not names < column_names(self.model) else frozenset(names)
 
     def _page_statement(
         self,
         where: F | None,
         columns: Wanted,
-        joins: tuple[str, ...],
+        joins: Relations,
         order_by: str,
         desc: bool,
         null_key: bool | None,
     ) -> Select[Any]:
         column = self.orderings[order_by]
-        relations = [join_of(self.model, name) for name in joins]
-        statement = joined(records_of(self.model, columns).select(), relations).where(
+        statement = joined(records_of(self.model, columns).select(), self._joins(joins)).where(
             self.model.deleted_at.is_(None), *self.filter_clauses(where)
         )
         if null_key is not None:
             statement = statement.where(after_clause(column, self.model.id, desc, null_key))
         return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(PAGE_LIMIT)
 
+    def _joins(self, joins: Relations) -> Joined:
+        return [(join := join_of(self.model, name), join.shape(wanted)) for name, wanted in joins]
+
     async def list(
-        self, where: F | None, page: PageRequest, wanted: Wanted = None, joins: tuple[str, ...] = ()
+        self, where: F | None, page: PageRequest, wanted: Wanted = None, joins: Relations = ()
     ) -> Page[Any]:
         """A page of live rows, as records (see :mod:`zoo.core.records`) that carry at
-        least the attributes in ``wanted`` (None: every column); with the rows of the
-        to-one relations named in ``joins`` (``Page.related``), read by the same statement."""
+        least the attributes in ``wanted`` (None: every column); and each row of the
+        to-one relations in ``joins``, read by the same statement, carrying what is
+        wanted of it (``records.joined_attribute``)."""
         columns = self.page_columns(wanted, page.order_by, joins)
         statement, parameters = self.page_query(where, page, columns, joins)
-        shape = records_of(self.model, columns)
+        shape = records_of(self.model, columns, tuple(name for name, _ in joins))
 
         async def read(connection: AsyncConnection) -> list[Any]:
             rows = (await connection.execute(statement, parameters)).tuples()
@@ -157,12 +163,10 @@ class EntityService(Generic[M, F]):
 
         rows = await self.database.fetch(read)
         items = rows[: page.first]
-        related: dict[str, Mapping[int, Any]] = {}
         if joins:
-            items, related = split(items, shape, [join_of(self.model, name) for name in joins])
+            items = split(items, shape, self._joins(joins))
         return Page(
             items=items,
-            related=related,
             has_next_page=len(rows) > page.first,
             has_previous_page=page.after is not None,
             ordering=page.order_by,

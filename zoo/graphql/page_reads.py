@@ -22,8 +22,9 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
 
 from zoo.core.loaders import Wanted
+from zoo.core.service import Relations
 from zoo.graphql.context import Info
-from zoo.graphql.preload import JOIN, PRELOAD, Joined, Preload
+from zoo.graphql.preload import JOIN, PRELOAD, Preload
 from zoo.graphql.selection import attributes_of, strawberry_field
 
 SHARED = 1024
@@ -36,15 +37,11 @@ class PageReads:
     """What the query reads from each node (None: every column)."""
     preloads: tuple[tuple[Preload, Wanted], ...]
     """The to-many relations to load ahead, each with the columns read from its rows."""
-    joins: tuple[Joined, ...]
-    """The to-one relations to read with the page."""
+    joins: Relations
+    """The to-one relations to read with the page, each with what is read from its rows
+    (as ``EntityService.list`` takes them)."""
     cursors: bool
     """Some edge's ``cursor`` is selected."""
-
-    @property
-    def relations(self) -> tuple[str, ...]:
-        """The names of :attr:`joins`, as ``EntityService.list`` takes them."""
-        return tuple(join.relation for join in self.joins)
 
 
 _EVERYTHING = PageReads(None, (), (), True)
@@ -79,7 +76,7 @@ def _work_out(info: Info) -> PageReads:
     return PageReads(
         columns=attributes_of(node_type, [s for node in nodes for s in node.selections]),
         preloads=tuple(preloads(node_type, connections)),
-        joins=tuple(joins(node_type, connections)),
+        joins=tuple(joins(node_type, connections, nodes)),
         cursors=any(True for edge in edges for _ in _every(edge.selections, "cursor")),
     )
 
@@ -91,29 +88,40 @@ def preloads(
     relation that opts in, once for each response key it is selected under (each will
     take its own), with the columns read there."""
     plan = []
-    for definition, wanted_sets in _relations(node_type, connections):
+    for _, definition, wanted_sets in _relations(node_type, connections):
         preload = definition.metadata.get(PRELOAD)
         if preload is not None:
             plan += [(preload, each) for each in wanted_sets]
     return plan
 
 
-def joins(node_type: GraphQLObjectType, connections: Iterable[Any]) -> list[Joined]:
+def joins(
+    node_type: GraphQLObjectType, connections: Iterable[Any], nodes: Iterable[SelectedField]
+) -> list[tuple[str, Wanted]]:
     """The to-one relations that opt in to be read with the page, each once, sorted (the
-    service keeps a statement per set)."""
-    found = {
-        join.relation: join
-        for definition, _ in _relations(node_type, connections)
-        if (join := definition.metadata.get(JOIN)) is not None
+    service keeps a statement per set), with what every selection of its field on
+    ``nodes`` reads, under a directive too: the row read with the page is what each of
+    them gets."""
+    fields = {
+        definition.metadata[JOIN]: name
+        for name, definition, _ in _relations(node_type, connections)
+        if JOIN in definition.metadata
     }
-    return [found[name] for name in sorted(found)]
+    return [
+        (relation, _read_from(node_type, fields[relation], nodes)) for relation in sorted(fields)
+    ]
+
+
+def _read_from(node_type: GraphQLObjectType, name: str, nodes: Iterable[SelectedField]) -> Wanted:
+    selections = [s for node in nodes for f in _every(node.selections, name) for s in f.selections]
+    return attributes_of(get_named_type(node_type.fields[name].type), selections)
 
 
 def _relations(
     node_type: GraphQLObjectType, connections: Iterable[Any]
-) -> Iterable[tuple[StrawberryField, list[Wanted]]]:
+) -> Iterable[tuple[str, StrawberryField, list[Wanted]]]:
     """The fields selected on the nodes (not under a directive, which may skip them),
-    each with what is read from it under each response key."""
+    each by name, with what is read from it under each response key."""
     # graphql-core merges fields that share a response key, at every level: so do we.
     nodes: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for connection in connections:
@@ -129,7 +137,7 @@ def _relations(
     for name, wanted_sets in wanted.items():
         definition = strawberry_field(node_type.fields[name])
         if definition is not None:
-            yield definition, wanted_sets
+            yield name, definition, wanted_sets
 
 
 def _child_type(parent: Any, name: str) -> GraphQLObjectType | None:

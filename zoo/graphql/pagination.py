@@ -9,6 +9,7 @@ import strawberry
 
 from zoo.core.loaders import Wanted
 from zoo.core.pagination import Page
+from zoo.core.service import Relations
 from zoo.graphql.context import Info
 from zoo.graphql.page_reads import page_reads
 from zoo.graphql.preload import preload_nodes
@@ -56,10 +57,8 @@ class Connection(Generic[Node]):
         (``graphql.page_reads``); otherwise nothing reads it.
         """
         reads = page_reads(info)
-        items, loaders = page.items, info.context.loaders
-        for join in reads.joins:
-            join.prime(loaders, page.related[join.relation])
-        await preload_nodes(loaders, items, reads.preloads)
+        items = page.items
+        await preload_nodes(info.context.loaders, items, reads.preloads)
         if reads.cursors:
             edges = [Edge(cursor=page.cursor(node), node=node) for node in items]
         else:
@@ -76,11 +75,11 @@ class Connection(Generic[Node]):
         )
 
 
-def node_reads(info: Info) -> tuple[Wanted, tuple[str, ...]]:
+def node_reads(info: Info) -> tuple[Wanted, Relations]:
     """What the query reads from each node of the connection being resolved: the
     columns and the relations its page reads (``EntityService.list``)."""
     reads = page_reads(info)
-    return reads.columns, reads.relations
+    return reads.columns, reads.joins
 
 
 _UNREAD: Any = None

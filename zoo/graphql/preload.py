@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zoo.core.loaders import Wanted
+from zoo.core.records import joined_attribute
 from zoo.graphql.context import deferred
 from zoo.graphql.execution import FALLBACK
 
 if TYPE_CHECKING:
-    from zoo.graphql.context import Loaders
+    from zoo.graphql.context import Info, Loaders
 
 PRELOAD = "zoo.preload"
 JOIN = "zoo.join"
@@ -43,31 +43,40 @@ def preloaded_by(preload: Preload) -> Mapping[str, Preload]:
     return {PRELOAD: preload}
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
-    relation: str
-    """The relationship's name on the node's model, which the page's statement joins."""
-    prime: Callable[[Loaders, Mapping[int, Any]], None]
-    """Hands the rows read with the page (by id) to the loader the field reads."""
+def joined(relation: str) -> Mapping[str, str]:
+    """Field metadata: read this to-one relation (the relationship ``relation`` of the
+    node's model) with the page of its parents."""
+    return {JOIN: relation}
 
 
-def joined(how: Joined) -> Mapping[str, Joined]:
-    """Field metadata: read this to-one relation with the page of its parents."""
-    return {JOIN: how}
+NOT_JOINED: Any = object()
 
 
-def _prime_exhibits(loaders: Loaders, exhibits: Mapping[int, Any]) -> None:
-    loaders.exhibit_by_id.prime_many(exhibits)
+def joined_row(row: Any, relation: str) -> Any:
+    """The ``relation`` row read with ``row``'s page (None: no live one), or NOT_JOINED
+    when it was not read with it (or ``row`` came from elsewhere)."""
+    return getattr(row, joined_attribute(relation), NOT_JOINED)
 
 
-EXHIBIT = Joined("exhibit", _prime_exhibits)
-"""For ``exhibit`` fields: the exhibit each row's ``exhibit_id`` names (cached by id)."""
+def exhibit_of(row: Any, info: Info) -> Any:
+    """For ``exhibit`` fields: the exhibit read with the row's page; else loaded by id."""
+    exhibit = joined_row(row, "exhibit")
+    if exhibit is not NOT_JOINED:
+        return exhibit
+    if row.exhibit_id is None:
+        return None
+    return deferred(info.context.loaders.exhibit_by_id.load(row.exhibit_id))
+
+
+_JOINED_EXHIBIT = joined_attribute("exhibit")
 
 
 def exhibit_at_once(row: Any, context: Any) -> Any:
-    """For ``exhibit`` fields on the fast path: the exhibit read with the page, without
-    awaiting; FALLBACK when it is not there (the field loads it then)."""
-
+    """For ``exhibit`` fields on the fast path: the exhibit read with the row's page or
+    already loaded, without awaiting; FALLBACK when it is not there (the field loads it)."""
+    exhibit = getattr(row, _JOINED_EXHIBIT, NOT_JOINED)
+    if exhibit is not NOT_JOINED:
+        return exhibit
     if row.exhibit_id is None:
         return None
     future = context.loaders.exhibit_by_id.cache_map.get(row.exhibit_id)
