@@ -353,3 +353,33 @@ def wait_until_serving(base: str, process: subprocess.Popen[Any], seconds: float
         except httpx.TransportError:
             assert time.monotonic() < deadline, "the server did not answer"
             time.sleep(0.2)
+
+
+class Http:
+    """Drives the ASGI app from synchronous hypothesis tests, on one event loop of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.app = create_app(settings)
+        transport = httpx.ASGITransport(app=self.app)
+        self.client = httpx.AsyncClient(transport=transport, base_url="http://fuzz")
+        self.token = self.run(self._superuser_token())
+
+    def run(self, awaitable: Any) -> Any:
+        return self.loop.run_until_complete(awaitable)
+
+    async def _superuser_token(self) -> str:
+        await create_user(
+            self.app.state.database, "fuzz@example.com", "fuzz password!", superuser=True
+        )
+        form = {"username": "fuzz@example.com", "password": "fuzz password!"}
+        response = await self.client.post("/auth/jwt/login", data=form)
+        return str(response.json()["access_token"])
+
+    def post(self, **kwargs: Any) -> httpx.Response:
+        return self.run(self.client.post("/graphql", **kwargs))  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.run(self.client.aclose())
+        self.run(dispose(self.app))
+        self.loop.close()

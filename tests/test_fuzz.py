@@ -6,13 +6,11 @@ examples (ZOO_FUZZ_EXAMPLES).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -26,9 +24,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import dispose
-from zoo.app import create_app
-from zoo.auth.service import create_user
+from tests.conftest import Http
 from zoo.config import Settings
 from zoo.graphql.schema import schema as zoo_schema
 
@@ -136,36 +132,6 @@ def check(response: Any) -> None:
         assert isinstance(error["message"], str)
         assert isinstance(error["extensions"]["code"], str), error
         assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR", error
-
-
-class Http:
-    """Drives the ASGI app from synchronous hypothesis tests, on one event loop of its own."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.app = create_app(settings)
-        transport = httpx.ASGITransport(app=self.app)
-        self.client = httpx.AsyncClient(transport=transport, base_url="http://fuzz")
-        self.token = self.run(self._superuser_token())
-
-    def run(self, awaitable: Any) -> Any:
-        return self.loop.run_until_complete(awaitable)
-
-    async def _superuser_token(self) -> str:
-        await create_user(
-            self.app.state.database, "fuzz@example.com", "fuzz password!", superuser=True
-        )
-        form = {"username": "fuzz@example.com", "password": "fuzz password!"}
-        response = await self.client.post("/auth/jwt/login", data=form)
-        return str(response.json()["access_token"])
-
-    def post(self, **kwargs: Any) -> httpx.Response:
-        return self.run(self.client.post("/graphql", **kwargs))  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        self.run(self.client.aclose())
-        self.run(dispose(self.app))
-        self.loop.close()
 
 
 @pytest.fixture
