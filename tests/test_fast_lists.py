@@ -130,11 +130,11 @@ async def test_a_document_without_variables_is_planned_once_for_every_request(
     await make_zoo(services)
     query = QUERIES[5]
     first, _ = await both(client, stock, query)
-    planned = dict(execution._shared_plans)
+    planned = dict(execution._shared_plans.entries)
     for _ in range(3):
         fast, slow = await both(client, stock, query)
         assert fast == slow == first
-    assert execution._shared_plans == planned
+    assert execution._shared_plans.entries == planned
 
 
 async def test_values_the_fast_path_refuses_fall_back_with_identical_errors(

@@ -111,7 +111,7 @@ def http(settings: Settings) -> Iterator[Http]:
 
 def answer(http: Http, query: str, x: bool, everything: bool) -> bytes:
     """The response's bytes, reading each page by its query or reading everything."""
-    page_reads._shared.clear()
+    page_reads._shared.entries.clear()
     work_out = page_reads._work_out
     if everything:
         page_reads._work_out = lambda info: page_reads._EVERYTHING  # type: ignore[assignment]
@@ -120,7 +120,7 @@ def answer(http: Http, query: str, x: bool, everything: bool) -> bytes:
         return http.post(json={"query": query, "variables": {"x": x}}, headers=headers).content
     finally:
         page_reads._work_out = work_out
-        page_reads._shared.clear()
+        page_reads._shared.entries.clear()
 
 
 @settings(

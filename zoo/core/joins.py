@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, inspect
 
 from zoo.core.loaders import Wanted
-from zoo.core.records import RecordShape, column_names, records_of
+from zoo.core.records import RecordShape, narrowed, records_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +35,8 @@ class Join:
 
     def shape(self, wanted: Wanted) -> RecordShape:
         """Records of the related rows carrying ``wanted`` (None: every column) and the id."""
-        if wanted is None or not (names := wanted | {"id"}) < column_names(self.target):
-            return records_of(self.target)
-        return records_of(self.target, frozenset(names))
+        only = None if wanted is None else narrowed(self.target, wanted | {"id"})
+        return records_of(self.target, only)
 
 
 _joins: dict[tuple[type[Any], str], Join] = {}

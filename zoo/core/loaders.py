@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.models import Entity
-from zoo.core.records import column_names, records_of
+from zoo.core.records import narrowed, records_of
 from zoo.db import Database
 
 M = TypeVar("M", bound=Entity)
@@ -151,8 +151,7 @@ def _columns_for(model: type[Any], wanted: Sequence[Wanted], grouping: str) -> W
         if attributes is None:
             return None
         names |= attributes
-    every = column_names(model)
-    return None if not names < every else frozenset(names)
+    return narrowed(model, names)
 
 
 @cache

@@ -70,3 +70,9 @@ def records_of(
 
 def column_names(model: type[Any]) -> frozenset[str]:
     return records_of(model).names
+
+
+def narrowed(model: type[Any], names: frozenset[str] | set[str]) -> frozenset[str] | None:
+    """``names`` as :func:`records_of`'s ``only``; None (every column) when they are not
+    fewer than the model's columns, or name an attribute that is not a column."""
+    return frozenset(names) if names < column_names(model) else None

@@ -30,7 +30,7 @@ from zoo.core.pagination import (
     decode_cursor,
     order_clauses,
 )
-from zoo.core.records import column_names, records_of
+from zoo.core.records import narrowed, records_of
 from zoo.core.schemas import UpdateSchema
 from zoo.db import Database
 
@@ -124,7 +124,7 @@ class EntityService(Generic[M, F]):
             return None
         names = wanted | {"id", self.orderings[order_by].key}
         names |= {join_of(self.model, name).local for name, _ in joins}
-        return None if not names < column_names(self.model) else frozenset(names)
+        return narrowed(self.model, names)
 
     def _page_statement(
         self,

@@ -57,6 +57,7 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 
+from zoo.graphql.by_field_nodes import ByFieldNodes
 from zoo.graphql.selection import strawberry_field
 
 FALLBACK = object()
@@ -103,8 +104,7 @@ SHARED_PLANS = 4096
 """Plans kept across requests (see ``FastListExecutor._plan``): a few per list field of
 each distinct document, and front ends send few distinct documents."""
 
-PlanKey = tuple[int, ...]
-_shared_plans: dict[PlanKey, tuple[Any, ListPlan | None]] = {}
+_shared_plans: ByFieldNodes[ListPlan | None] = ByFieldNodes(SHARED_PLANS)
 
 
 class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -114,8 +114,10 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         # and fragments included), which belong to a document the document cache hands
         # out again: plans are then shared by every request that sends that document.
         # With variables (``@include(if: $x)``...), plans last for one request.
-        self._list_plans: dict[PlanKey, tuple[Any, ListPlan | None]] = (
-            _shared_plans if not self.operation.variable_definitions else {}
+        self._list_plans = (
+            _shared_plans
+            if not self.operation.variable_definitions
+            else ByFieldNodes[ListPlan | None](SHARED_PLANS)
         )
         self._fragments = bool(getattr(self.context_value, "json_fragments", False))
         self._max_items: int | None = getattr(self.context_value, "max_items", None)
@@ -162,17 +164,11 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         )
 
     def _plan(self, item_type: GraphQLOutputType, details: Any, path: Any) -> ListPlan | None:
-        key = (id(item_type), isinstance(path.key, int), *(id(d.node) for d in details))
-        cached = self._list_plans.get(key)
-        if cached is None:
-            if len(self._list_plans) >= SHARED_PLANS:
-                self._list_plans.clear()
-            # Keep the field nodes alive beside their plan, so that their ids are not
-            # reused by another document's nodes while the plan is kept.
-            nodes = [d.node for d in details]
-            cached = (nodes, self._make_plan(item_type, details, path))
-            self._list_plans[key] = cached
-        return cached[1]
+        return self._list_plans.get(
+            [d.node for d in details],
+            (id(item_type), isinstance(path.key, int)),
+            lambda: self._make_plan(item_type, details, path),
+        )
 
     def _make_plan(self, item_type: GraphQLOutputType, details: Any, path: Any) -> ListPlan | None:
         non_null_items = isinstance(item_type, GraphQLNonNull)

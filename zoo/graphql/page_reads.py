@@ -23,6 +23,7 @@ from strawberry.types.nodes import SelectedField
 
 from zoo.core.loaders import Wanted
 from zoo.core.service import Relations
+from zoo.graphql.by_field_nodes import ByFieldNodes
 from zoo.graphql.context import Info
 from zoo.graphql.preload import JOIN, PRELOAD, Preload
 from zoo.graphql.selection import attributes_of, strawberry_field
@@ -47,21 +48,13 @@ class PageReads:
 _EVERYTHING = PageReads(None, (), (), True)
 """For a connection whose node type cannot be told: read all, load nothing ahead."""
 
-_shared: dict[tuple[int, ...], tuple[list[Any], PageReads]] = {}
+_shared: ByFieldNodes[PageReads] = ByFieldNodes(SHARED)
 
 
 def page_reads(info: Info) -> PageReads:
     """What the query reads from the page of the connection field being resolved."""
     raw = info._raw_info
-    key = (id(raw.return_type), *map(id, raw.field_nodes))
-    cached = _shared.get(key)
-    if cached is None:
-        if len(_shared) >= SHARED:
-            _shared.clear()
-        # The field nodes are kept alive beside their reads, so that their ids are not
-        # reused by another document's nodes while the entry is kept.
-        cached = _shared[key] = (list(raw.field_nodes), _work_out(info))
-    return cached[1]
+    return _shared.get(raw.field_nodes, (id(raw.return_type),), lambda: _work_out(info))
 
 
 def _work_out(info: Info) -> PageReads:

@@ -9,8 +9,8 @@ are completed, so the page completes without awaiting anything.
 A to-many relation field opts in with ``metadata=preloaded_by(...)``: one
 statement per relation, with the columns the query reads from its rows. A
 to-one relation opts in with ``metadata=joined(...)``: its rows are read by
-the page's own statement (``zoo.core.joins``) and handed to the loader the
-field reads from. Only what the query selects under ``edges { node { ... } }``
+the page's own statement (``zoo.core.joins``), each carried by its parent's
+record, where the field reads it. Only what the query selects under ``edges { node { ... } }``
 is loaded ahead (``graphql.page_reads`` works that out). What this does not
 foresee (a directive on the way, a deeper level) is still loaded by the field
 itself, as before: loading ahead changes when a statement runs, never what
@@ -50,25 +50,20 @@ def joined(relation: str) -> Mapping[str, str]:
 
 
 NOT_JOINED: Any = object()
+"""What a row that was not read with a page (or came from elsewhere) carries instead."""
 
-
-def joined_row(row: Any, relation: str) -> Any:
-    """The ``relation`` row read with ``row``'s page (None: no live one), or NOT_JOINED
-    when it was not read with it (or ``row`` came from elsewhere)."""
-    return getattr(row, joined_attribute(relation), NOT_JOINED)
+_JOINED_EXHIBIT = joined_attribute("exhibit")
+"""Where a page record carries the exhibit read with it (None: no live one)."""
 
 
 def exhibit_of(row: Any, info: Info) -> Any:
     """For ``exhibit`` fields: the exhibit read with the row's page; else loaded by id."""
-    exhibit = joined_row(row, "exhibit")
+    exhibit = getattr(row, _JOINED_EXHIBIT, NOT_JOINED)
     if exhibit is not NOT_JOINED:
         return exhibit
     if row.exhibit_id is None:
         return None
     return deferred(info.context.loaders.exhibit_by_id.load(row.exhibit_id))
-
-
-_JOINED_EXHIBIT = joined_attribute("exhibit")
 
 
 def exhibit_at_once(row: Any, context: Any) -> Any:
