@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from zoo.exhibits.models import Exhibit
 from zoo.services import Services
@@ -31,8 +32,8 @@ async def test_reads_send_no_begin_and_writes_begin_immediately_on_sqlite(
     database = services.database
     async with database.read_session() as session:
         assert await session.scalar(select(func.count()).select_from(Exhibit)) == 0
-    async with database.read() as connection:
-        assert (await connection.execute(select(func.count()).select_from(Exhibit))).scalar() == 0
+    count = select(func.count()).select_from(Exhibit)
+    assert await database.fetch(lambda connection: connection.execute(count).scalar()) == 0
     assert not [s for s in sent if s.startswith("BEGIN")]
     assert len(sent) == 2
     async with database.transaction() as session:
@@ -71,3 +72,33 @@ async def test_a_connection_returned_mid_transaction_is_still_rolled_back(
     assert was_open
     assert same
     assert not still_open
+
+
+async def test_a_read_cancelled_mid_statement_gives_its_connection_back(
+    services: Services,
+) -> None:
+    """A request cancelled while its read runs (a client gone, a deadline) must not keep
+    the connection: the pool would run dry one cancelled request at a time."""
+    database = services.database
+    pool = database.engine.sync_engine.pool
+    slow = (
+        text("SELECT pg_sleep(30)")
+        if database.postgres
+        else text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)"
+            " SELECT count(*) FROM n"
+        )
+    )
+    checked_out, checked_in = asyncio.Event(), asyncio.Event()
+    event.listen(pool, "checkout", lambda *_: checked_out.set())
+    event.listen(pool, "checkin", lambda *_: checked_in.set())
+    read = asyncio.ensure_future(database.fetch(lambda c: c.execute(slow).scalar()))
+    await checked_out.wait()
+    await asyncio.sleep(0.1)
+    read.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+    async with asyncio.timeout(20):
+        await checked_in.wait()
+    count = select(func.count()).select_from(Exhibit)
+    assert await database.fetch(lambda connection: connection.execute(count).scalar()) == 0

@@ -46,7 +46,7 @@ async def test_deep_page_plan_uses_the_index(
             dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
         )
     )
-    async with services.database.read() as connection:
+    async with services.database.reader.connect() as connection:
         # The tables are tiny here; forbid sequential scans to ask whether an index fits.
         await connection.execute(text("SET enable_seqscan = off"))
         await connection.execute(text("SET enable_sort = off"))

@@ -14,18 +14,19 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import PoolResetState
+from sqlalchemy.util import greenlet_spawn
 
 from zoo import metrics
 from zoo.config import Settings
@@ -133,20 +134,24 @@ class Database:
         self.read_session = async_sessionmaker(self.reader, expire_on_commit=False)
         self.write_session = async_sessionmaker(self.writer, expire_on_commit=False)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A Core connection for one-statement reads: no ORM session, no transaction setup."""
-        async with self.reader.connect() as connection:
-            yield connection
+    async def fetch(self, run: Callable[[Connection], T]) -> T:
+        """``run`` on a Core read connection (no ORM session, no transaction setup), read
+        again once if the connection was lost (see :meth:`reading_again`).
 
-    async def fetch(self, run: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """``run`` on a read connection (see :meth:`reading_again`)."""
+        The checkout, ``run`` and the return happen in one greenlet, the way
+        SQLAlchemy's asyncio layer runs each of its calls: through ``AsyncConnection``
+        they would be three (checkout, statement, close), each a switch into a new
+        greenlet and back: one greenlet takes about a third less CPU per read (a row by
+        id on PostgreSQL, measured side by side). The engine, its pool and its events
+        (metrics, spans, the fault tests' hooks) are the same.
+        """
+        sync_engine = self.reader.sync_engine
 
-        async def attempt() -> T:
-            async with self.read() as connection:
-                return await run(connection)
+        def attempt() -> T:
+            with sync_engine.connect() as connection:
+                return run(connection)
 
-        return await self.reading_again(attempt)
+        return await self.reading_again(partial(greenlet_spawn, attempt))
 
     async def reading_again(self, read: Callable[[], Awaitable[T]]) -> T:
         """Run ``read`` once more, on a fresh connection, if its connection was lost on

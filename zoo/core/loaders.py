@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.models import Entity
@@ -95,10 +95,8 @@ async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> 
     """The live row for each id (as a record), or None where it is missing or deleted."""
     make = records_of(model).make
 
-    async def read(connection: AsyncConnection) -> dict[int, Any]:
-        result = await connection.execute(
-            _live_by_ids(model, database.postgres), {"ids": list(set(ids))}
-        )
+    def read(connection: Connection) -> dict[int, Any]:
+        result = connection.execute(_live_by_ids(model, database.postgres), {"ids": list(set(ids))})
         return {row.id: row for row in map(make, result.tuples())}
 
     found = await database.fetch(read)
@@ -120,9 +118,9 @@ async def live_grouped_by(
     values = list({value for value, _ in keys})
     make, position = shape.make, shape.position(column.key)
 
-    async def read(connection: AsyncConnection) -> dict[int, list[Any]]:
+    def read(connection: Connection) -> dict[int, list[Any]]:
         groups: dict[int, list[Any]] = defaultdict(list)
-        result = await connection.execute(
+        result = connection.execute(
             _live_grouped(column, only, database.postgres), {"values": values}
         )
         for row in result.tuples():
@@ -169,8 +167,8 @@ async def live_count_grouped_by(
 ) -> list[int]:
     """How many live rows hold each key in ``column``."""
 
-    async def read(connection: AsyncConnection) -> dict[int, int]:
-        result = await connection.execute(
+    def read(connection: Connection) -> dict[int, int]:
+        result = connection.execute(
             _live_counts(column, database.postgres), {"values": list(set(keys))}
         )
         return dict(result.tuples().all())

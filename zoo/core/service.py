@@ -13,7 +13,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.errors import NotFound
@@ -157,8 +158,8 @@ class EntityService(Generic[M, F]):
         statement, parameters = self.page_query(where, page, columns, joins)
         shape = records_of(self.model, columns, tuple(name for name, _ in joins))
 
-        async def read(connection: AsyncConnection) -> list[Any]:
-            rows = (await connection.execute(statement, parameters)).tuples()
+        def read(connection: Connection) -> list[Any]:
+            rows = connection.execute(statement, parameters).tuples()
             return list(rows) if joins else list(map(shape.make, rows))
 
         rows = await self.database.fetch(read)
@@ -221,8 +222,8 @@ class EntityService(Generic[M, F]):
     async def _record(self, *where: ColumnElement[bool]) -> Any | None:
         shape = records_of(self.model)
 
-        async def read(connection: AsyncConnection) -> Any:
-            return (await connection.execute(shape.select().where(*where))).first()
+        def read(connection: Connection) -> Any:
+            return connection.execute(shape.select().where(*where)).first()
 
         row = await self.database.fetch(read)
         return None if row is None else shape.make(row)
