@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import update
 
-from tests.conftest import PASSWORD, Account, GraphQL, login
+from tests.conftest import PASSWORD, Account, GraphQL, StatementCounter, login
 from zoo.auth.models import AccessToken, User
 from zoo.core.models import utcnow
 from zoo.services import Services
@@ -211,3 +211,16 @@ async def test_cookie_is_not_trusted_without_csrf_proof(
     assert (await auth.user_for(request("application/json"))).email == user.email
     with_header = request("text/plain", [(b"x-requested-with", b"XMLHttpRequest")])
     assert (await auth.user_for(with_header)).email == user.email
+
+
+async def test_an_authenticated_request_reads_its_login_in_one_statement(
+    gql: GraphQL, user: Account, count_statements: StatementCounter
+) -> None:
+    """Every authenticated request reads its token and user: one statement, not two."""
+    count_statements.statements.clear()
+    assert (await gql.data(ME, token=user.token))["me"]["email"] == user.email
+    assert count_statements.count == 1, count_statements.statements
+    assert "JOIN" in count_statements.statements[0]
+    count_statements.statements.clear()
+    assert await gql.data(ME, token="not-a-token") == {"me": None}
+    assert count_statements.count == 1, count_statements.statements
