@@ -63,7 +63,7 @@ def do_run_migrations(connection: Connection) -> None:
 async def run_async_migrations() -> None:
     database = Database(Settings(database_url=database_url()))
     try:
-        async with database.engine.connect() as connection:
+        async with database.writer.connect() as connection:
             await connection.run_sync(do_run_migrations)
             await connection.commit()
     finally:

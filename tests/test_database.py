@@ -102,3 +102,45 @@ async def test_a_read_cancelled_mid_statement_gives_its_connection_back(
         await checked_in.wait()
     count = select(func.count()).select_from(Exhibit)
     assert await database.fetch(lambda connection: connection.execute(count).scalar()) == 0
+
+
+def _in_transaction(driver: Any) -> bool:
+    """Whether the driver's own connection has a transaction open (asyncpg or aiosqlite)."""
+    is_in = getattr(driver, "is_in_transaction", None)
+    return bool(is_in()) if is_in is not None else bool(driver.in_transaction)
+
+
+async def test_a_write_is_one_transaction_and_the_read_after_it_on_its_connection_none(
+    services: Services,
+) -> None:
+    """On PostgreSQL the pool's connections autocommit (for reads) and a write asks for
+    a transaction: it must get one, all or nothing, and its connection must go back to
+    the pool autocommitting, or a later read would leave a transaction open."""
+    database = services.database
+    database.engine.sync_engine.pool.dispose()  # one connection, used by both below
+
+    def read_state(connection: Any) -> tuple[Any, bool]:
+        driver = connection.connection.driver_connection
+        return driver, _in_transaction(driver)
+
+    async def write_then_fail() -> Any:
+        async with database.transaction() as session:
+            session.add(Exhibit(name="Reptile House"))
+            await session.flush()
+            connection = await session.connection()
+            driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            assert _in_transaction(driver)
+            raise RuntimeError(driver)
+
+    with pytest.raises(RuntimeError) as failed:
+        await write_then_fail()
+    writer = failed.value.args[0]
+    count = select(func.count()).select_from(Exhibit)
+    assert await database.fetch(lambda connection: connection.execute(count).scalar()) == 0
+
+    async with database.transaction() as session:
+        session.add(Exhibit(name="Reptile House"))
+    reader, open_during_read = await database.fetch(read_state)
+    assert reader is writer
+    assert not open_during_read
+    assert await database.fetch(lambda connection: connection.execute(count).scalar()) == 1

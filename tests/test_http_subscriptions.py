@@ -136,6 +136,28 @@ async def test_multipart_stream_delivers_events_as_apollo_expects(live: Live) ->
             assert kinds == expected
 
 
+async def test_each_request_streams_as_its_own_accept_header_asks(live: Live) -> None:
+    """The transport chosen for an ``Accept`` value is remembered: requests that take
+    turns with different values must each still get their own."""
+    turns: list[dict[str, str]] = [SSE, {}, MULTIPART, SSE, {}, MULTIPART]
+    async with live() as (_, base, _token), httpx.AsyncClient(base_url=base, timeout=10) as http:
+        for headers in turns:
+            async with http.stream(
+                "POST", "/graphql", json={"query": EVENTS}, headers=headers
+            ) as stream:
+                content_type = stream.headers["content-type"]
+                if headers is SSE:
+                    assert (stream.status_code, content_type.split(";")[0]) == (
+                        200,
+                        "text/event-stream",
+                    )
+                elif headers is MULTIPART:
+                    assert stream.status_code == 200
+                    assert content_type.startswith("multipart/mixed;boundary=graphql")
+                else:
+                    assert (stream.status_code, content_type) == (406, "application/json")
+
+
 async def test_idle_streams_send_heartbeats(live: Live) -> None:
     async with (
         live(stream_heartbeat_seconds=0.3) as (_, base, _token),

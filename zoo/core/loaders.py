@@ -97,7 +97,7 @@ async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> 
 
     def read(connection: Connection) -> dict[int, Any]:
         result = connection.execute(_live_by_ids(model, database.postgres), {"ids": list(set(ids))})
-        return {row.id: row for row in map(make, result.tuples())}
+        return {row.id: row for row in map(make, result.tuples().all())}
 
     found = await database.fetch(read)
     return [found.get(id_) for id_ in ids]
@@ -123,7 +123,8 @@ async def live_grouped_by(
         result = connection.execute(
             _live_grouped(column, only, database.postgres), {"values": values}
         )
-        for row in result.tuples():
+        # all(): the rows in one fetch; iterating a result fetches them one call at a time.
+        for row in result.tuples().all():
             groups[row[position]].append(make(row))
         return groups
 

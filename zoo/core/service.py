@@ -159,7 +159,8 @@ class EntityService(Generic[M, F]):
         shape = records_of(self.model, columns, tuple(name for name, _ in joins))
 
         def read(connection: Connection) -> list[Any]:
-            rows = connection.execute(statement, parameters).tuples()
+            # all(): the rows in one fetch; iterating a result fetches them one call at a time.
+            rows = connection.execute(statement, parameters).tuples().all()
             return list(rows) if joins else list(map(shape.make, rows))
 
         rows = await self.database.fetch(read)
