@@ -6,9 +6,13 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, func, select, text
 
+from tests.conftest import POSTGRES_URL
+from zoo.config import Settings
+from zoo.db import Database
 from zoo.exhibits.models import Exhibit
 from zoo.services import Services
 
@@ -144,3 +148,29 @@ async def test_a_write_is_one_transaction_and_the_read_after_it_on_its_connectio
     assert reader is writer
     assert not open_during_read
     assert await database.fetch(lambda connection: connection.execute(count).scalar()) == 1
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("mode", ["force_generic_plan", "auto", "server"])
+async def test_postgres_connections_plan_statements_as_configured(
+    settings: Settings, mode: str
+) -> None:
+    """By default each prepared statement is planned once per connection: under the
+    server's "auto", a page's statement (its LIMIT a parameter) was planned again on
+    every execution. ``server`` sends no startup parameter, for poolers that refuse one."""
+    database = Database(settings.model_copy(update={"db_plan_cache_mode": mode}))
+    show = text("SHOW plan_cache_mode")
+    try:
+        used = await database.fetch(lambda connection: connection.scalar(show))
+        async with database.transaction() as session:
+            used_by_writes = await session.scalar(show)
+    finally:
+        await database.dispose()
+    driver = await asyncpg.connect(POSTGRES_URL)
+    try:
+        server_default = await driver.fetchval("SHOW plan_cache_mode")
+    finally:
+        await driver.close()
+    expected = server_default if mode == "server" else mode
+    assert (used, used_by_writes) == (expected, expected)

@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     db_statement_timeout: float = Field(
         15, gt=0, description="Seconds one PostgreSQL statement may take before giving up (503)"
     )
+    db_plan_cache_mode: Literal["force_generic_plan", "auto", "server"] = Field(
+        "force_generic_plan",
+        description="PostgreSQL's plan_cache_mode for Zoo's connections: each statement "
+        "planned once per connection (force_generic_plan), or as the server decides "
+        "(auto: planned again on every execution where a parameter might change the "
+        "plan; server: the server's own setting, no startup parameter sent)",
+    )
     db_pool_size: int = Field(
         10,
         ge=1,

@@ -114,13 +114,19 @@ class Database:
             # A server that accepts but never answers (a hung host, a dead network path)
             # would hold each request for minutes: connecting, each statement and waiting
             # for a pooled connection all give up in seconds, as an outage (503).
-            engine_options.setdefault(
-                "connect_args",
-                {
-                    "timeout": settings.db_connect_timeout,
-                    "command_timeout": settings.db_statement_timeout,
-                },
-            )
+            connect_args: dict[str, Any] = {
+                "timeout": settings.db_connect_timeout,
+                "command_timeout": settings.db_statement_timeout,
+            }
+            # Statements are prepared once per connection; under PostgreSQL's "auto"
+            # mode, those whose parameters could change the plan (a LIMIT, an array of
+            # ids) were planned again on every execution: planning took half of the
+            # connection page's statement. Zoo's statements are keyset pages and
+            # lookups on indexed columns, whose generic plans are the custom ones.
+            if settings.db_plan_cache_mode != "server":
+                plan_cache_mode = settings.db_plan_cache_mode
+                connect_args["server_settings"] = {"plan_cache_mode": plan_cache_mode}
+            engine_options.setdefault("connect_args", connect_args)
             engine_options.setdefault("pool_timeout", settings.db_pool_timeout)
             # Reads are single statements (or a token and its user): in autocommit they
             # skip the BEGIN and ROLLBACK round trips a transaction would add. Autocommit
