@@ -114,7 +114,7 @@ def _in_transaction(driver: Any) -> bool:
     return bool(is_in()) if is_in is not None else bool(driver.in_transaction)
 
 
-async def test_a_write_is_one_transaction_and_the_read_after_it_on_its_connection_none(
+async def test_a_write_is_one_transaction_and_its_connection_goes_back_autocommitting(
     services: Services,
 ) -> None:
     """On PostgreSQL the pool's connections autocommit (for reads) and a write asks for
