@@ -124,8 +124,7 @@ class Database:
             # connection page's statement. Zoo's statements are keyset pages and
             # lookups on indexed columns, whose generic plans are the custom ones.
             if settings.db_plan_cache_mode != "server":
-                plan_cache_mode = settings.db_plan_cache_mode
-                connect_args["server_settings"] = {"plan_cache_mode": plan_cache_mode}
+                connect_args["server_settings"] = {"plan_cache_mode": settings.db_plan_cache_mode}
             engine_options.setdefault("connect_args", connect_args)
             engine_options.setdefault("pool_timeout", settings.db_pool_timeout)
             # Reads are single statements (or a token and its user): in autocommit they
@@ -134,15 +133,15 @@ class Database:
             # reset it on return (a tenth of a read's CPU); writes ask for a transaction.
             engine_options.setdefault("isolation_level", "AUTOCOMMIT")
         self.engine = create_async_engine(self.url, **engine_options)
-        self.reader = self.writer = self.engine
-        if not self.is_sqlite:
-            self.writer = self.engine.execution_options(isolation_level=WRITE_ISOLATION)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
             # A lone SELECT is atomic in SQLite; an explicit BEGIN would only cost a
             # round trip to aiosqlite's thread.
             self.reader = self.engine.execution_options(**{_BEGIN_MODE: None})
             self.writer = self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+        else:
+            self.reader = self.engine
+            self.writer = self.engine.execution_options(isolation_level=WRITE_ISOLATION)
         self._write_turn = asyncio.Lock() if self.is_sqlite else None
         # Reads only: on SQLite each statement of a read session stands alone (no
         # BEGIN, one round trip less), which the lookups it serves (a token, then

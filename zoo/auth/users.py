@@ -174,12 +174,12 @@ class Auth:
         by id), and every authenticated request reads it. Same rule: a token older than
         the lifetime names no one."""
         tokens = AccessToken.__table__.c  # fastapi-users' mixin types its columns as values
+        oldest = datetime.now(UTC) - timedelta(seconds=self.settings.token_lifetime_seconds)
         statement = (
-            select(User).join(AccessToken, tokens.user_id == User.id).where(tokens.token == token)
+            select(User)
+            .join(AccessToken, tokens.user_id == User.id)
+            .where(tokens.token == token, tokens.created_at >= oldest)
         )
-        if lifetime := self.settings.token_lifetime_seconds:
-            oldest = datetime.now(UTC) - timedelta(seconds=lifetime)
-            statement = statement.where(tokens.created_at >= oldest)
         async with self.database.read_session() as session:
             user: User | None = await session.scalar(statement)
             return user
