@@ -45,6 +45,39 @@ async def test_get_never_runs_mutations(
     assert (await gql.data("{ exhibits { totalCount } }"))["exhibits"]["totalCount"] == 0
 
 
+async def test_several_operations_need_an_operation_name(
+    client: httpx.AsyncClient, gql: GraphQL, user: Account
+) -> None:
+    """Strawberry ran the first operation when none was named: here, a mutation the
+    client never chose. The spec refuses such a request before anything runs."""
+    add = 'mutation Add { createExhibit(input: {name: "Unchosen"}) { id } }'
+    count = "query Count { exhibits { totalCount } }"
+    document = f"{add} {count}"
+    headers = {"Authorization": f"Bearer {user.token}"}
+    refused = {
+        "errors": [
+            {
+                "message": "Must provide operation name if query contains multiple operations.",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+        ]
+    }
+    for send in (
+        client.post("/graphql", json={"query": document}, headers=headers),
+        client.post("/graphql", json={"query": f"{count} {add}"}, headers=headers),
+        client.get("/graphql", params={"query": f"{count} {add}"}, headers=headers),
+    ):
+        assert (await send).json() == refused
+    # A document seen (and cached as valid) before still needs the name.
+    named = await client.post(
+        "/graphql", json={"query": document, "operationName": "Count"}, headers=headers
+    )
+    assert named.json() == {"data": {"exhibits": {"totalCount": 0}}}
+    again = await client.post("/graphql", json={"query": document}, headers=headers)
+    assert again.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert (await gql.data("{ exhibits { totalCount } }"))["exhibits"]["totalCount"] == 0
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
 async def test_a_post_body_must_be_json(
     client: httpx.AsyncClient, content_type: str | None

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 from sqlalchemy.exc import DBAPIError
@@ -67,6 +70,17 @@ SUBSCRIPTION_PROTOCOLS = (
 )
 """Every standard way to subscribe: WebSocket (both subprotocols), Server-Sent Events
 (graphql-sse, distinct connections) and Apollo's multipart HTTP subscriptions."""
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with the input it echoes escaped to ASCII: a JSON body may hold half
+    of a surrogate pair (``"\\ud800"``), which FastAPI's own handler could not encode
+    (a 500 and a traceback instead of the 422)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    body = json.dumps(
+        {"detail": jsonable_encoder(errors)}, ensure_ascii=True, separators=(",", ":")
+    )
+    return Response(body, status_code=422, media_type="application/json")
 
 
 def create_app(
@@ -254,6 +268,7 @@ def create_app(
     )
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_middleware(Edge, settings=settings, router=app.router, tracer_provider=provider)
     app.graphql_http = Edge(Faults(graphql, handlers), settings, app.router, provider)
     return app

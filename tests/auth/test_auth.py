@@ -60,6 +60,38 @@ async def test_register_refusals(client: httpx.AsyncClient, user: Account) -> No
     assert sneaky.json()["is_superuser"] is False
 
 
+async def test_half_a_surrogate_pair_is_a_422_not_a_500(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    """JSON may escape a lone surrogate; Python's parser accepts it, UTF-8 cannot encode it.
+    FastAPI's 422 failed to render it and the password hasher failed on it."""
+    headers = {"Content-Type": "application/json"}
+    for body in (
+        b'{"email": "\\ud800@example.com", "password": "long enough pw"}',
+        b'{"email": "half@example.com", "password": "long enough \\udfff pw"}',
+    ):
+        response = await client.post("/auth/register", content=body, headers=headers)
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["loc"][0] == "body"
+    # Nothing was stored: the address is still free.
+    fresh = await client.post(
+        "/auth/register", json={"email": "half@example.com", "password": "long enough pw"}
+    )
+    assert fresh.status_code == 201, fresh.text
+    for change in (
+        b'{"password": "new \\ud800 password", "current_password": "%s"}' % PASSWORD.encode(),
+        b'{"password": "a new password", "current_password": "\\ud800"}',
+    ):
+        response = await client.patch(
+            "/users/me",
+            content=change,
+            headers={**headers, "Authorization": f"Bearer {user.token}"},
+        )
+        assert response.status_code == 422, response.text
+    assert await login(client, user.email, PASSWORD)
+
+
 async def test_wrong_password_and_unknown_email_look_the_same(
     client: httpx.AsyncClient, user: Account
 ) -> None:

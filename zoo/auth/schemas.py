@@ -1,11 +1,25 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi_users import schemas
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 MIN_PASSWORD_LENGTH = 8
+
+
+def _unicode_text(value: str) -> str:
+    """JSON can escape half of a surrogate pair (``"\\ud800"``), which Python's parser
+    accepts but no UTF-8 encoder does: the password hasher failed on it (a 500)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be Unicode text: it holds an unpaired surrogate") from None
+    return value
+
+
+Password = Annotated[str, AfterValidator(_unicode_text)]
 
 
 class UserRead(schemas.BaseUser[uuid.UUID]):
@@ -17,11 +31,14 @@ class UserRead(schemas.BaseUser[uuid.UUID]):
 
 
 class UserCreate(schemas.BaseUserCreate):
-    password: str = Field(description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+    password: Password = Field(description=f"At least {MIN_PASSWORD_LENGTH} characters.")
 
 
 class UserUpdate(schemas.BaseUserUpdate):
-    current_password: str | None = Field(
+    password: Password | None = Field(
+        None, description=f"At least {MIN_PASSWORD_LENGTH} characters."
+    )
+    current_password: Password | None = Field(
         None,
         description="Your current password: needed to change your own password or email.",
     )

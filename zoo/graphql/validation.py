@@ -13,11 +13,13 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from graphql import DocumentNode, GraphQLError, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
 
 from zoo.graphql.document_shape import field_pairs, measure
+from zoo.graphql.errors import BAD_REQUEST
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
@@ -144,4 +146,21 @@ class CheckedDocuments(SchemaExtension):
                 context.pre_execution_errors = errors
                 if not errors and context.query is not None:
                     self.cache.put(context.query, document)
+            if not context.pre_execution_errors and _unnamed_choice(context, document):
+                context.pre_execution_errors = [
+                    _error(
+                        "Must provide operation name if query contains multiple operations.",
+                        BAD_REQUEST,
+                    )
+                ]
         yield
+
+
+def _unnamed_choice(context: ExecutionContext, document: DocumentNode) -> bool:
+    """Several operations and no ``operationName``: the spec refuses the request, where
+    strawberry ran the first one (its ``operation_name`` falls back to the first, so the
+    name the client gave is read from the private field behind it)."""
+    if context._provided_operation_name is not None:
+        return False
+    operations = (d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    return next(operations, None) is not None and next(operations, None) is not None
