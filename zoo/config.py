@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         description="Time a request's headers may take to arrive before `zoo serve` "
         "drops the connection",
     )
+    max_header_bytes: int = Field(
+        65_536,
+        ge=1024,
+        description="Largest request line and headers together; past it `zoo serve` answers "
+        "431 and drops the connection",
+    )
     shutdown_timeout_seconds: int = Field(
         20,
         gt=0,

@@ -86,9 +86,13 @@ refusal_listeners: list[Callable[[str], None]] = []
 """Told the code of every refusal the middleware here makes (``zoo.metrics`` counts them)."""
 
 
-async def send_refusal(send: Send, refused: Refused) -> None:
+def note_refusal(code: str) -> None:
     for listener in refusal_listeners:
-        listener(refused.code)
+        listener(code)
+
+
+async def send_refusal(send: Send, refused: Refused) -> None:
+    note_refusal(refused.code)
     body = error_body(refused.message, refused.code)
     await send(
         {

@@ -1,34 +1,56 @@
-"""How ``zoo serve`` runs uvicorn: its HTTP protocol with a deadline on request headers.
+"""How ``zoo serve`` runs uvicorn: its HTTP protocol with bounds on request headers.
 
 uvicorn times out idle keep-alive connections but not a client that sends
 its headers a byte at a time: such a connection never reaches the app, so no
 middleware can cut it. The protocol here gives every request, from its
 first byte (or the connection's opening), ``ZOO_HEADER_TIMEOUT_SECONDS`` to
 finish its headers, then closes the connection.
+
+Nor does uvicorn bound their size: the parser gathers a request line or a
+header value by concatenation, piece by piece, so one client streaming a
+150 MB header held every other request for the whole header deadline (and
+the memory it grew). Past ``ZOO_MAX_HEADER_BYTES`` the request is answered
+431 and its connection closed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from functools import cache
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from zoo import http
 from zoo.config import Settings
+
+logger = logging.getLogger("zoo.serving")
+
+HEADERS_TOO_LARGE = "REQUEST_HEADER_FIELDS_TOO_LARGE"
 
 
 @cache
-def header_timeout() -> float:
+def _settings() -> Settings:
     """Read once per process: uvicorn's workers start from the same environment."""
-    return Settings().header_timeout_seconds
+    return Settings()
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):
     _header_deadline: asyncio.TimerHandle | None = None
+    _header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Armed means a request's headers are still arriving. A read holding the end of
+        # one request and the start of the next counts whole: at most one read too many.
+        if self._header_deadline is not None:
+            self._header_bytes += len(data)
+            if self._header_bytes > _settings().max_header_bytes:
+                self._headers_too_large()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -44,7 +66,10 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _arm(self) -> None:
-        self._header_deadline = self.loop.call_later(header_timeout(), self._headers_too_slow)
+        self._header_bytes = 0
+        self._header_deadline = self.loop.call_later(
+            _settings().header_timeout_seconds, self._headers_too_slow
+        )
 
     def _disarm(self) -> None:
         if self._header_deadline is not None:
@@ -55,3 +80,25 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._header_deadline = None
         if not self.transport.is_closing():
             self.transport.close()
+
+    def _headers_too_large(self) -> None:
+        self._disarm()
+        if self.transport.is_closing():
+            return
+        http.note_refusal(HEADERS_TOO_LARGE)
+        logger.info("closed a connection whose request headers passed the size limit")
+        if self.cycle is None or self.cycle.response_complete:
+            # Nothing else is being answered on this connection: say why before closing.
+            message = f"Request headers are larger than {_settings().max_header_bytes} bytes"
+            self.transport.write(
+                b"".join(
+                    [
+                        STATUS_LINE[431],
+                        b"content-type: text/plain; charset=utf-8\r\n",
+                        b"content-length: %d\r\n" % len(message),
+                        b"connection: close\r\n\r\n",
+                        message.encode(),
+                    ]
+                )
+            )
+        self.transport.close()
