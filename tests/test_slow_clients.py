@@ -1,4 +1,5 @@
-"""Slow clients are cut off: headers, bodies and idle connections each have a deadline.
+"""Slow clients are cut off: headers, bodies, idle connections and unread responses each
+have a deadline.
 
 Run against ``zoo serve`` (the command users run), since the header deadline
 lives in its HTTP protocol, below the app. The deadlines are 1 s here; each
@@ -7,6 +8,8 @@ test allows several times that before it calls the connection held.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -14,7 +17,9 @@ from collections.abc import Iterator
 import pytest
 
 from bench.http import serve_zoo
+from tests import factories
 from tests.test_subscriptions import server_env
+from zoo.services import Services
 
 DEADLINE = 1.0
 PATIENCE = 8.0
@@ -27,6 +32,7 @@ def port(database_url: str) -> Iterator[int]:
         database_url,
         ZOO_HEADER_TIMEOUT_SECONDS=str(DEADLINE),
         ZOO_BODY_TIMEOUT_SECONDS=str(DEADLINE),
+        ZOO_SEND_TIMEOUT_SECONDS=str(DEADLINE),
         ZOO_KEEP_ALIVE_SECONDS="1",
     )
     with serve_zoo(env) as port:
@@ -78,3 +84,31 @@ def test_idle_keep_alive_connections_are_closed_and_normal_requests_work(port: i
     assert received.startswith(b"HTTP/1.1 200"), received
     assert b'"status":"ok"' in received
     assert waited < PATIENCE
+
+
+async def test_a_client_that_stops_reading_its_response_is_dropped(
+    port: int, services: Services
+) -> None:
+    """Without the deadline a response waited in memory (megabytes each) for as long as
+    its client kept the connection open: forever, for one that never reads."""
+    exhibit = await factories.exhibit(services)
+    for _ in range(100):
+        await factories.animal(services, exhibit_id=exhibit.id, description="d" * 2000)
+    aliases = " ".join(
+        f"a{i}: animals(first: 100) {{ edges {{ node {{ description }} }} }}" for i in range(30)
+    )
+    body = json.dumps({"query": "{" + aliases + "}"}).encode()  # a 6 MB answer
+    with socket.socket() as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        connection.connect(("127.0.0.1", port))
+        connection.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: zoo\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        # Never read. Blank lines (which HTTP allows between requests) show when the
+        # server has dropped the connection: the one after is answered with a reset.
+        deadline = time.monotonic() + DEADLINE + PATIENCE
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):  # noqa: PT012
+            while time.monotonic() < deadline:
+                connection.send(b"\r\n")
+                await asyncio.sleep(0.25)

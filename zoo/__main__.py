@@ -76,7 +76,7 @@ def _stopped(_signum: int, _frame: FrameType | None) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from zoo.serving import HeaderTimeoutProtocol
+    from zoo.serving import BoundedProtocol
 
     settings = load_settings()
     if args.workers and args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
@@ -98,7 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # address (and with it a fresh login budget) on every request.
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        http=HeaderTimeoutProtocol,
+        http=BoundedProtocol,
         timeout_keep_alive=settings.keep_alive_seconds,
         # SIGTERM: stop accepting, end subscriptions (zoo.draining), let requests in
         # flight finish within this bound, then exit 0.

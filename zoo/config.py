@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         description="Largest request line and headers together; past it `zoo serve` answers "
         "431 and drops the connection",
     )
+    send_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Time `zoo serve` waits for a client that takes nothing of a response "
+        "before it drops the connection",
+    )
     shutdown_timeout_seconds: int = Field(
         20,
         gt=0,

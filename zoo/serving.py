@@ -1,4 +1,5 @@
-"""How ``zoo serve`` runs uvicorn: its HTTP protocol with bounds on request headers.
+"""How ``zoo serve`` runs uvicorn: its HTTP protocol, with bounds on request headers and on
+a client that stops reading.
 
 uvicorn times out idle keep-alive connections but not a client that sends
 its headers a byte at a time: such a connection never reaches the app, so no
@@ -11,6 +12,12 @@ header value by concatenation, piece by piece, so one client streaming a
 150 MB header held every other request for the whole header deadline (and
 the memory it grew). Past ``ZOO_MAX_HEADER_BYTES`` the request is answered
 431 and its connection closed.
+
+Nor does it give up on a client that stops reading a response: the response
+waited in memory for as long as the client kept the connection open (20 such
+clients held 130 MB for good, and shutdown waited on them). A connection whose
+client takes nothing of a response for ``ZOO_SEND_TIMEOUT_SECONDS`` is dropped,
+which frees what was left to send.
 """
 
 from __future__ import annotations
@@ -35,9 +42,10 @@ def _settings() -> Settings:
     return Settings()
 
 
-class HeaderTimeoutProtocol(HttpToolsProtocol):
+class BoundedProtocol(HttpToolsProtocol):
     _header_deadline: asyncio.TimerHandle | None = None
     _header_bytes = 0
+    _send_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -63,6 +71,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._reading_again()
         super().connection_lost(exc)
 
     def _arm(self) -> None:
@@ -102,3 +111,36 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
                 )
             )
         self.transport.close()
+
+    def pause_writing(self) -> None:
+        """The transport holds more than its high-water mark: the client reads slower than
+        the response is written, or not at all."""
+        super().pause_writing()
+        if self._send_deadline is None:
+            self._watch_reading(self.transport.get_write_buffer_size())
+
+    def resume_writing(self) -> None:
+        self._reading_again()
+        super().resume_writing()
+
+    def _watch_reading(self, unsent: int) -> None:
+        self._send_deadline = self.loop.call_later(
+            _settings().send_timeout_seconds, self._check_reading, unsent
+        )
+
+    def _check_reading(self, unsent_before: int) -> None:
+        """A slow client that took anything since the last look gets another period (as
+        nginx's ``send_timeout``); one that took nothing is dropped."""
+        unsent = self.transport.get_write_buffer_size()
+        if unsent < unsent_before:
+            self._watch_reading(unsent)
+            return
+        self._send_deadline = None
+        logger.info("dropped a connection whose client stopped reading its response")
+        # Not close(): that waits to send what is buffered, to a client that never reads.
+        self.transport.abort()
+
+    def _reading_again(self) -> None:
+        if self._send_deadline is not None:
+            self._send_deadline.cancel()
+            self._send_deadline = None
