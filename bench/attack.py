@@ -5,7 +5,8 @@ animals), then the same traffic while attackers send, as fast as the server
 answers them: fan-out fragment documents (renamed every time, so no cache
 helps), the nested-list amplification query (five aliased copies, over an
 exhibit of 100 animals), floods of WebSocket connections and subscriptions,
-sign-up floods and slowloris connections (from a process of their own, and
+sign-up floods, slowloris connections, endless headers and clients that never
+read their answers (from a process of their own, and
 from another loopback address, as from another machine: per-address limits
 apply to them and not to the normal clients).
 Prints the normal traffic's p50
@@ -20,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import socket
 import statistics
 import sys
 import tempfile
@@ -42,6 +44,7 @@ from zoo.exhibits.models import Exhibit
 ATTACKER = "127.0.0.2"
 """The attackers' source address: another loopback address, as another machine would be."""
 NESTED = "animals { id exhibit { animals { id exhibit { animals { id } } } } }"
+ANIMALS = "animals { id name species description createdAt updatedAt exhibit { name } }"
 
 
 def fan_out(n: int) -> str:
@@ -139,19 +142,66 @@ async def slowloris(port: int, stop: asyncio.Event, tally: Counter[str]) -> None
             writer.close()
 
 
-ATTACKS = ("fanout", "nested", "signup", "sockets", "slowloris")
+async def endless_header(port: int, stop: asyncio.Event, tally: Counter[str]) -> None:
+    """A header streamed as fast as the server takes it: uvicorn's parser gathers it by
+    concatenation, so without ``ZOO_MAX_HEADER_BYTES`` one such client held every request."""
+    chunk = b"a" * 65536
+    while not stop.is_set():
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(ATTACKER, 0))
+        writer.write(b"GET /health HTTP/1.1\r\nHost: zoo\r\nX-Endless: ")
+        try:
+            while not stop.is_set():
+                writer.write(chunk)
+                await writer.drain()
+        except OSError:
+            tally["endless header cut"] += 1
+        finally:
+            writer.close()
+
+
+async def non_reader(port: int, stop: asyncio.Event, tally: Counter[str], query: str) -> None:
+    """Asks for a large answer and never reads it; blank lines between requests (which HTTP
+    allows) show when ``ZOO_SEND_TIMEOUT_SECONDS`` has dropped the connection."""
+    body = json.dumps({"query": query}).encode()
+    message = (
+        b"POST /graphql HTTP/1.1\r\nHost: zoo\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    while not stop.is_set():
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.bind((ATTACKER, 0))
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        _, writer = await asyncio.open_connection(sock=sock)
+        writer.write(message)
+        try:
+            while not stop.is_set():
+                await asyncio.sleep(0.5)
+                writer.write(b"\r\n")
+                await writer.drain()
+        except OSError:
+            tally["non-reader dropped"] += 1
+        finally:
+            writer.close()
+
+
+ATTACKS = ("fanout", "nested", "signup", "sockets", "slowloris", "headers", "nonreaders")
 
 
 async def attack(port: int, seconds: float, only: str | None) -> Counter[str]:
     stop = asyncio.Event()
     tally: Counter[str] = Counter()
     nested = "{ " + " ".join(f"a{i}: exhibit(id: 11) {{ {NESTED} }}" for i in range(5)) + " }"
+    large = "{ " + " ".join(f"a{i}: exhibit(id: 11) {{ {ANIMALS} }}" for i in range(30)) + " }"
     attackers = {
         "fanout": [query_attacker(port, stop, tally, lambda: fan_out(40))],
         "nested": [query_attacker(port, stop, tally, lambda: nested)],
         "signup": [signup_attacker(port, stop, tally)],
         "sockets": [socket_attacker(port, stop, tally)],
         "slowloris": [slowloris(port, stop, tally) for _ in range(20)],
+        "headers": [endless_header(port, stop, tally) for _ in range(2)],
+        "nonreaders": [non_reader(port, stop, tally, large) for _ in range(2)],
     }
     tasks = []
     for name, coroutines in attackers.items():
@@ -226,7 +276,9 @@ def main() -> int:
                     session.add(exhibit)
                     await session.flush()
                     session.add_all(
-                        Animal(name=f"fish {i}", exhibit_id=exhibit.id) for i in range(100)
+                        # Long descriptions: the non-readers' answer is megabytes.
+                        Animal(name=f"fish {i}", exhibit_id=exhibit.id, description="~" * 2000)
+                        for i in range(100)
                     )
             finally:
                 await database.dispose()
@@ -238,6 +290,7 @@ def main() -> int:
             "ZOO_SECRET": "attack-bench-secret-" + "x" * 32,
             "ZOO_LOG_LEVEL": "error",
             "ZOO_HEADER_TIMEOUT_SECONDS": "2",
+            "ZOO_SEND_TIMEOUT_SECONDS": "2",
         }
         with serve_zoo(env) as port:
             quiet, quiet_errors = asyncio.run(normal_traffic(port, args.seconds, args.readers))
