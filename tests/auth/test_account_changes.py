@@ -93,3 +93,18 @@ async def test_a_superuser_resets_a_password_without_knowing_it_and_ends_all_ses
     assert reset.status_code == 200, reset.text
     assert await me(client, user.token) == 401
     assert await login(client, user.email, NEW)
+
+
+async def test_null_fields_are_refused_not_stored(client: httpx.AsyncClient, user: Account) -> None:
+    """A null email reached the database (NOT NULL) and came back as "email already exists"."""
+    for change in ({"email": None}, {"password": None}, {"is_active": None}):
+        refused = await client.patch(
+            "/users/me", json={**change, "current_password": PASSWORD}, headers=bearer(user.token)
+        )
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["detail"]
+        assert error["loc"] == ["body", next(iter(change))]
+    me_now = await client.get("/users/me", headers=bearer(user.token))
+    assert me_now.json()["email"] == user.email
+    assert me_now.json()["is_active"] is True
+    assert await login(client, user.email, PASSWORD)

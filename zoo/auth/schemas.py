@@ -4,7 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi_users import schemas
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -42,3 +42,12 @@ class UserUpdate(schemas.BaseUserUpdate):
         None,
         description="Your current password: needed to change your own password or email.",
     )
+
+    @field_validator("email", "password", "is_active", "is_superuser", "is_verified", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """Left out, a field keeps its value; sent as null it meant to clear it: a null
+        email reached the database and came back as "email already exists"."""
+        if value is None:
+            raise ValueError("may not be null: leave the field out to keep its value")
+        return value
