@@ -323,6 +323,24 @@ async def test_sign_ups_are_rate_limited_per_address(limited: ClientFactory) -> 
         assert (await client.post("/auth/register", json=body)).status_code == 201
 
 
+async def test_an_ipv6_client_counts_by_its_64_block(limited: ClientFactory) -> None:
+    """A host given a /64 holds 2**64 addresses: counted one by one, each would be a fresh
+    budget. An IPv4 address written as IPv6 counts as itself."""
+    body = {"email": "", "password": "correct-horse-battery"}
+
+    async def sign_up(client: httpx.AsyncClient, address: str) -> int:
+        client._transport.client = (address, 1)  # type: ignore[attr-defined]
+        fresh = {**body, "email": f"{uuid.uuid4().hex}@example.com"}
+        return (await client.post("/auth/register", json=fresh)).status_code
+
+    async with limited(login_attempts_per_minute=2) as client:
+        block = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"]
+        assert [await sign_up(client, address) for address in block] == [201, 201, 429]
+        assert await sign_up(client, "2001:db8:1:3::1") == 201
+        mapped = ["::ffff:10.9.9.9", "10.9.9.9", "::ffff:10.9.9.9"]
+        assert [await sign_up(client, address) for address in mapped] == [201, 201, 429]
+
+
 async def test_password_hashing_runs_off_the_event_loop(
     limited: ClientFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
