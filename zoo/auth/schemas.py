@@ -4,22 +4,16 @@ import uuid
 from typing import Annotated
 
 from fastapi_users import schemas
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field, field_validator
+
+from zoo.core.schemas import Encodable
 
 MIN_PASSWORD_LENGTH = 8
 
 
-def _unicode_text(value: str) -> str:
-    """JSON can escape half of a surrogate pair (``"\\ud800"``), which Python's parser
-    accepts but no UTF-8 encoder does: the password hasher failed on it (a 500)."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        raise ValueError("must be Unicode text: it holds an unpaired surrogate") from None
-    return value
-
-
-Password = Annotated[str, AfterValidator(_unicode_text)]
+Password = Annotated[str, Encodable]
+"""Hashed, not stored as text: NUL is allowed, half a surrogate pair is not (the hasher
+failed on it with a 500)."""
 
 
 class UserRead(schemas.BaseUser[uuid.UUID]):

@@ -20,11 +20,9 @@ NAME_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 2000
 
 
-def _storable(value: str) -> str:
-    """Text both databases store alike: PostgreSQL refuses NUL, and no UTF-8 database
-    can hold half a surrogate pair (SQLite kept both, PostgreSQL failed with a 500)."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+def _encodable(value: str) -> str:
+    """JSON can escape half of a surrogate pair (``"\\ud800"``), which Python's parser
+    accepts but no UTF-8 encoder does: not a database, not a password hasher."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -32,6 +30,15 @@ def _storable(value: str) -> str:
     return value
 
 
+def _storable(value: str) -> str:
+    """Text both databases store alike: PostgreSQL refuses NUL, and no UTF-8 database
+    can hold half a surrogate pair (SQLite kept both, PostgreSQL failed with a 500)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return _encodable(value)
+
+
+Encodable = AfterValidator(_encodable)
 Storable = AfterValidator(_storable)
 
 Name = Annotated[
