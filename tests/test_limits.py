@@ -382,3 +382,28 @@ async def test_password_hashing_runs_off_the_event_loop(
     # register, login, wrong, unknown, the current password, the new one, login again.
     assert len(threads) == 7
     assert all(name.startswith("zoo-hash") for name in threads), threads
+
+
+async def test_the_in_process_window_forgets_idle_keys_in_amortized_time() -> None:
+    from zoo.auth.rate_limit import MemoryWindow
+
+    now = [0.0]
+    window = MemoryWindow(3, 60, clock=lambda: now[0], sweep_at=10)
+    for n in range(1000):
+        assert await window.retry_after(f"live {n}") == 0
+    # Every key is live, so none may go, and the table is scanned when it doubles,
+    # not on every event past the threshold.
+    assert len(window.hits) == 1000
+    assert window.sweeps <= 7
+    # A lookup that records nothing adds no key.
+    assert await window.retry_after("only looked up", record=False) == 0
+    assert "only looked up" not in window.hits
+
+    now[0] += 61
+    for n in range(1000):
+        await window.retry_after(f"later {n}")
+    assert "live 0" not in window.hits
+    assert len(window.hits) <= 1000
+    for _ in range(2):
+        assert await window.retry_after("later 0") == 0
+    assert await window.retry_after("later 0") == pytest.approx(60)

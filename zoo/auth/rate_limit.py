@@ -30,7 +30,7 @@ import logging
 import math
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Protocol
@@ -61,31 +61,53 @@ class Window(Protocol):
 
 
 class MemoryWindow:
+    """A sliding window per key in this process.
+
+    Keys whose events have all aged out are forgotten once the table doubles since
+    the last sweep, so that a campaign over many keys costs memory in proportion to
+    its live keys and amortized constant time per event (a sweep on every event past
+    a fixed size rescanned every live key on the event loop). A lookup that records
+    nothing adds no key.
+    """
+
     def __init__(
         self,
         limit: int,
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        sweep_at: int = 100_000,
     ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self.hits: dict[str, deque[float]] = defaultdict(deque)
+        self.hits: dict[str, deque[float]] = {}
+        self.first_sweep = sweep_at
+        self.sweep_at = sweep_at
+        self.sweeps = 0
 
     async def retry_after(self, key: str, record: bool = True) -> float:
         now = self.clock()
-        hits = self.hits[key]
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return hits[0] + self.window - now
+        hits = self.hits.get(key)
+        if hits is not None:
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return hits[0] + self.window - now
         if not record:
             return 0.0
+        if hits is None:
+            hits = self.hits[key] = deque()
         hits.append(now)
-        if len(self.hits) > 100_000:  # forget idle keys rather than grow without bound
-            for idle in [k for k, v in self.hits.items() if not v or v[-1] <= now - self.window]:
-                del self.hits[idle]
+        if len(self.hits) > self.sweep_at:
+            self._sweep(now)
         return 0.0
+
+    def _sweep(self, now: float) -> None:
+        self.sweeps += 1
+        idle = [k for k, v in self.hits.items() if not v or v[-1] <= now - self.window]
+        for key in idle:
+            del self.hits[key]
+        self.sweep_at = max(self.first_sweep, 2 * len(self.hits))
 
 
 # One round trip, atomic: drop events older than the window, then refuse (with
