@@ -7,6 +7,7 @@ depend on timing: nodes visited, items returned, a coded refusal.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -211,6 +212,16 @@ async def test_the_response_size_is_capped(bounded: Bounded) -> None:
         body = await post(client, query)
         assert codes(body) == ["RESPONSE_TOO_LARGE"]
         assert codes(await post(client, "{ __typename }")) == []
+        # A query whose client asks for a stream is held to the same limit.
+        streamed = await client.post(
+            "/graphql", json={"query": query}, headers={"Accept": "text/event-stream"}
+        )
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        event = streamed.text.split("\n\n")[0]
+        assert event.startswith("event: next\ndata: ")
+        assert codes(json.loads(event.removeprefix("event: next\ndata: "))) == [
+            "RESPONSE_TOO_LARGE"
+        ]
 
 
 async def test_list_sizes_are_read_once_per_change(

@@ -158,6 +158,65 @@ async def test_each_request_streams_as_its_own_accept_header_asks(live: Live) ->
                     assert (stream.status_code, content_type) == (406, "application/json")
 
 
+URQL_QUERY_ACCEPT = (
+    "application/graphql-response+json, application/graphql+json, application/json, "
+    "text/event-stream, multipart/mixed"
+)
+"""What urql's fetch exchange sends with every query and mutation."""
+
+
+@pytest.mark.parametrize(
+    ("accept", "answered_as"),
+    [
+        (URQL_QUERY_ACCEPT, "application/graphql-response+json"),
+        ("application/json, text/event-stream", "application/json"),
+        ("text/event-stream;q=0.5, application/json", "application/json"),
+        ("text/event-stream", "text/event-stream"),
+        ("text/event-stream, application/json", "text/event-stream"),
+        ("application/json;q=0.5, text/event-stream", "text/event-stream"),
+    ],
+)
+async def test_a_query_streams_only_when_its_client_prefers_a_stream(
+    live: Live, accept: str, answered_as: str
+) -> None:
+    """A stream was chosen whenever ``text/event-stream`` was named at all: every urql
+    query ran as a subscription stream, refused where subscriptions need a login."""
+    async with (
+        live(subscriptions_require_login=True) as (_, base, _token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        response = await http.post(
+            "/graphql", json={"query": "{ __typename }"}, headers={"Accept": accept}
+        )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == answered_as
+    if answered_as == "text/event-stream":
+        # LF line ends, as graphql-sse and Yoga write them: urql's parser splits events
+        # at a blank LF line only, and found none in CRLF-framed events.
+        assert response.content == (
+            b'event: next\ndata: {"data":{"__typename":"Query"}}\n\nevent: complete\ndata: \n\n'
+        )
+    else:
+        assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_subscription_streams_whatever_else_its_client_accepts(live: Live) -> None:
+    async with (
+        live() as (app, base, token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        broker = app.state.services.events
+        headers = {"Accept": URQL_QUERY_ACCEPT, "Authorization": f"Bearer {token}"}
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=headers) as sse:
+            assert sse.status_code == 200
+            assert sse.headers["content-type"].startswith("text/event-stream")
+            await until(lambda: len(broker.subscribers) == 1)
+            await mutate(base, token, 'mutation { createAnimal(input: {name: "Urq"}) { id } }')
+            event, data = await anext(sse_events(sse.aiter_lines()))
+    assert event == "next"
+    assert json.loads(data)["data"]["animalEvents"]["animal"]["name"] == "Urq"
+
+
 async def test_idle_streams_send_heartbeats(live: Live) -> None:
     async with (
         live(stream_heartbeat_seconds=0.3) as (_, base, _token),

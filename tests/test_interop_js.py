@@ -1,5 +1,5 @@
-"""The JavaScript clients front ends use (graphql-ws, graphql-sse, Apollo Client), run with
-Node against a real server, each receiving real events for mutations made over HTTP.
+"""The JavaScript clients front ends use (graphql-ws, graphql-sse, Apollo Client, urql), run
+with Node against a real server, each receiving real events for mutations made over HTTP.
 
 The clients are pinned in ``tests/js/package-lock.json`` and installed by
 ``make test`` (``npm ci``). Without Node and npm these tests skip, and the
@@ -38,7 +38,10 @@ def server(database_url: str) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-@pytest.mark.parametrize("client", ["graphql-ws", "graphql-sse", "apollo-ws", "apollo-multipart"])
+@pytest.mark.parametrize(
+    "client",
+    ["graphql-ws", "graphql-sse", "apollo-ws", "apollo-multipart", "urql-ws", "urql-fetch"],
+)
 async def test_javascript_client_receives_events(
     server: str, database_url: str, client: str
 ) -> None:
@@ -71,3 +74,28 @@ async def test_javascript_client_receives_events(
     animal = {k: v for k, v in events[0]["animal"].items() if k != "__typename"}  # Apollo's
     assert animal == {"id": events[2]["animal"]["id"], "name": "Ada", "species": None}
     assert events[1]["animal"]["species"] == "owl"
+
+
+@pytest.mark.parametrize("client", ["urql", "apollo"])
+async def test_javascript_clients_query_over_http(database_url: str, client: str) -> None:
+    """Anonymous reads through each client's own HTTP transport, on a server where
+    subscriptions need a login: urql names ``text/event-stream`` in every query's
+    ``Accept``, and its queries were taken for subscriptions and refused."""
+    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    env = server_env(database_url, ZOO_SUBSCRIPTIONS_REQUIRE_LOGIN="true")
+    with serve("zoo.main:app", env) as port:
+        process = await asyncio.create_subprocess_exec(
+            NODE,
+            str(JS / "query.mjs"),
+            client,
+            f"http://127.0.0.1:{port}/graphql",
+            "{ exhibits(first: 1) { totalCount } }",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=JS,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert result["error"] is None, result
+    assert isinstance(result["data"]["exhibits"]["totalCount"], int)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, GraphQLError, get_operation_ast, parse
 from opentelemetry.sdk.trace import TracerProvider
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
@@ -87,6 +87,20 @@ class ZooSchema(strawberry.Schema):
             allowed - {OperationType.SUBSCRIPTION},
             operation_extensions,
         )
+
+    def operation_type(self, query: str | None, operation_name: str | None) -> OperationType | None:
+        """The type of the operation a request would run, before it runs; None when its
+        text does not parse (under the token limit) or names no one operation."""
+        if not query:
+            return None
+        document = self.documents.get(query) if self.documents is not None else None
+        if document is None:
+            try:
+                document = parse(query, max_tokens=self.max_tokens)
+            except GraphQLError:
+                return None
+        operation = get_operation_ast(document, operation_name)
+        return None if operation is None else OperationType(operation.operation.value)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import lru_cache
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
@@ -31,9 +31,10 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
@@ -45,7 +46,9 @@ from zoo.graphql import graphiql
 from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
+from zoo.graphql.media_types import GRAPHQL_RESPONSE, JSON, negotiate, prefers_single_result
 from zoo.graphql.refusals import OVER_LIMIT_CODES, TARPIT_SECONDS, RefusalsPerAddress
+from zoo.graphql.sse import LineFeedSSE
 from zoo.graphql.websocket import (
     LegacyWSHandler,
     SocketsPerAddress,
@@ -54,12 +57,13 @@ from zoo.graphql.websocket import (
 )
 from zoo.http import PAYLOAD_TOO_LARGE, client_address, error_body
 
+if TYPE_CHECKING:
+    from zoo.graphql.schema import ZooSchema
+
 logger = logging.getLogger("zoo.graphql")
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 RETRY_AFTER_SECONDS = "5"
 """When a client should try again after the database was unavailable."""
-JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
 ACCEPT_VALUES_REMEMBERED = 64
 """Distinct ``Accept`` headers whose streaming transport is remembered (clients send few)."""
@@ -87,26 +91,6 @@ def refusal(status: int, message: str, retry_after: float = 5) -> Response:
         headers = {"Retry-After": str(math.ceil(retry_after))}
     code = REFUSAL_CODES.get(status) or HTTPStatus(status).name
     return Response(error_body(message, code), status, headers, media_type=JSON)
-
-
-def negotiate(accept: str) -> str:
-    """Prefer the GraphQL media type when the client lists it before plain JSON."""
-    ranked = []
-    for position, part in enumerate(accept.split(",")):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    quality = float(param[2:])
-                except ValueError:
-                    quality = 0.0
-        if media in {GRAPHQL_RESPONSE, JSON, "application/*", "*/*"} and quality > 0:
-            ranked.append((-quality, position, media))
-    if not ranked:
-        return JSON
-    best = min(ranked)[2]
-    return GRAPHQL_RESPONSE if best == GRAPHQL_RESPONSE else JSON
 
 
 _FIRST_OPERATION = re.compile(
@@ -196,9 +180,14 @@ class SubscriberStalled(Exception):
 
 
 class ZooGraphQL(GraphQL[Context, None]):
+    schema: ZooSchema
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
     websocket_adapter_class = TextWebSocketAdapter
+    stream_transport_classes_by_protocol = {
+        **GraphQL.stream_transport_classes_by_protocol,
+        GRAPHQL_SSE_PROTOCOL: LineFeedSSE,
+    }
 
     def __init__(
         self,
@@ -233,6 +222,9 @@ class ZooGraphQL(GraphQL[Context, None]):
         choose = super()._get_stream_transport_from_headers
         self._transport_for_accept = lru_cache(maxsize=ACCEPT_VALUES_REMEMBERED)(
             lambda accept: choose({"accept": accept})
+        )
+        self._prefers_single_result = lru_cache(maxsize=ACCEPT_VALUES_REMEMBERED)(
+            prefers_single_result
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -287,9 +279,16 @@ class ZooGraphQL(GraphQL[Context, None]):
         **kwargs: Any,
     ) -> Any:
         """A subscription over SSE or multipart logs in as a WebSocket does: when
-        subscriptions require a login, an anonymous stream is a 401."""
+        subscriptions require a login, an anonymous one is a 401 (a query streamed
+        as its client asked is not a subscription)."""
         streaming = getattr(request_data, "protocol", "http") != "http"
-        if streaming and self.require_login and context.user is None:
+        if (
+            streaming
+            and self.require_login
+            and context.user is None
+            and self.schema.operation_type(request_data.query, request_data.operation_name)
+            is OperationType.SUBSCRIPTION
+        ):
             raise HTTPException(401, "Log in to subscribe")
         return await super().execute_operation(
             request, request_adapter, request_data, context, *args, **kwargs
@@ -355,7 +354,8 @@ class ZooGraphQL(GraphQL[Context, None]):
 
     async def parse_http_body(self, request: Any) -> Any:
         """Refuse a body that is not JSON (415, where strawberry says 400) and an
-        oversized query text, before the parser ever sees it.
+        oversized query text, before the parser ever sees it. A query or mutation
+        streams only if its client prefers a stream (``media_types``).
 
         Media types compare exactly and ignoring case, as RFC 9110 says: strawberry's
         own check is a substring test (``application/jsonx`` passed, ``APPLICATION/JSON``
@@ -369,6 +369,13 @@ class ZooGraphQL(GraphQL[Context, None]):
         for operation in data if isinstance(data, list) else [data]:
             if operation.query is not None and len(operation.query) > self.max_query_length:
                 raise HTTPException(413, f"Query is longer than {self.max_query_length} characters")
+        if isinstance(data, GraphQLRequestData) and data.protocol != "http":
+            accept = request.headers.get("accept", "")
+            if self._prefers_single_result(accept) and (
+                self.schema.operation_type(data.query, data.operation_name)
+                is not OperationType.SUBSCRIPTION
+            ):
+                data.protocol = "http"
         return data
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -459,16 +466,25 @@ class ZooGraphQL(GraphQL[Context, None]):
             body["extensions"] = result.extensions
         return body
 
+    def within_size(self, body: bytes) -> bytes:
+        """``body``, or the error that stands for it past the response size limit."""
+        if len(body) <= self.max_response_bytes:
+            return body
+        return error_body(
+            f"The response would be larger than {self.max_response_bytes} bytes; "
+            "ask for less (pages with `first`, fewer fields)",
+            RESPONSE_TOO_LARGE,
+        )
+
+    def encode_json_string(self, data: object) -> str:
+        """A streamed result (an event, or a query whose client asked for a stream) is
+        held to the size limit of a single response."""
+        return self.within_size(self.encode_json(data)).decode()
+
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
-        body = self.encode_json(response_data)
-        if len(body) > self.max_response_bytes:
-            body = error_body(
-                f"The response would be larger than {self.max_response_bytes} bytes; "
-                "ask for less (pages with `first`, fewer fields)",
-                RESPONSE_TOO_LARGE,
-            )
+        body = self.within_size(self.encode_json(response_data))
         response = Response(
             body,
             media_type=sub_response.media_type or JSON,
