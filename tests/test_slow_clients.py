@@ -9,8 +9,11 @@ test allows several times that before it calls the connection held.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import socket
+import struct
 import time
 from collections.abc import Iterator
 
@@ -34,6 +37,7 @@ def port(database_url: str) -> Iterator[int]:
         ZOO_BODY_TIMEOUT_SECONDS=str(DEADLINE),
         ZOO_SEND_TIMEOUT_SECONDS=str(DEADLINE),
         ZOO_KEEP_ALIVE_SECONDS="1",
+        ZOO_WS_PING_SECONDS=str(DEADLINE),
     )
     with serve_zoo(env) as port:
         yield port
@@ -112,3 +116,52 @@ async def test_a_client_that_stops_reading_its_response_is_dropped(
             while time.monotonic() < deadline:
                 connection.send(b"\r\n")
                 await asyncio.sleep(0.25)
+
+
+def masked_text_frame(text: str) -> bytes:
+    """One WebSocket text frame, masked as a client must send it."""
+    data = text.encode()
+    mask = os.urandom(4)
+    length = (
+        bytes([0x80 | len(data)]) if len(data) < 126 else b"\xfe" + struct.pack("!H", len(data))
+    )
+    return b"\x81" + length + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def test_a_websocket_client_that_stops_answering_is_closed(port: int) -> None:
+    """Sends to a socket whose client stopped reading would wait on its full buffer for
+    good, its subscriptions with them: a ping left unanswered closes it (1011)."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        key = base64.b64encode(os.urandom(16)).decode()
+        connection.sendall(
+            f"GET /graphql HTTP/1.1\r\nHost: zoo\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n".encode()
+        )
+        query = "subscription { animalEvents { kind } }"
+        for message in (
+            {"type": "connection_init"},
+            {"id": "1", "type": "subscribe", "payload": {"query": query}},
+        ):
+            connection.sendall(masked_text_frame(json.dumps(message)))
+        # Never read or answer a ping: what the server sends, then its close.
+        received, waited = read_until_closed(connection)
+    head, _, rest = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    sent = server_frames(rest)
+    assert 0x9 in [opcode for opcode, _ in sent]  # a ping, never answered
+    assert sent[-1][0] == 0x8  # then the close, with its code
+    assert struct.unpack("!H", sent[-1][1][:2]) == (1011,)
+    assert waited < PATIENCE
+
+
+def server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of each frame a server sent (unmasked, none over 64 KiB)."""
+    frames = []
+    while data:
+        opcode, length, start = data[0] & 0x0F, data[1] & 0x7F, 2
+        if length == 126:
+            (length,), start = struct.unpack("!H", data[2:4]), 4
+        frames.append((opcode, data[start : start + length]))
+        data = data[start + length :]
+    return frames

@@ -105,6 +105,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         # A WebSocket message is capped like a request body, before it is read whole.
         ws_max_size=settings.max_body_bytes,
+        # A socket whose client stops reading (or vanished without a FIN) misses a pong
+        # and is closed, its subscriptions ended: sends to it would otherwise wait on
+        # a full buffer for good.
+        ws_ping_interval=settings.ws_ping_seconds,
+        ws_ping_timeout=settings.ws_ping_seconds,
     )
 
 

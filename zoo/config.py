@@ -137,6 +137,12 @@ class Settings(BaseSettings):
         description="Time `zoo serve` waits for a client that takes nothing of a response "
         "before it drops the connection",
     )
+    ws_ping_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="`zoo serve` pings each WebSocket this often and closes one whose client "
+        "has not answered within as long",
+    )
     shutdown_timeout_seconds: int = Field(
         20,
         gt=0,
