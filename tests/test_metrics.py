@@ -77,6 +77,34 @@ def test_operation_names_past_the_limit_share_one_label(monkeypatch: pytest.Monk
     assert set(labels[3:]) == {metrics.OTHER}
     assert metrics.operation_label("Op1") == "Op1"
     assert metrics.operation_label("(unnamed)") == "(unnamed)"
+    assert metrics.operation_label("(invalid)") == "(invalid)"
+
+
+async def test_an_operation_name_that_is_no_graphql_name_is_counted_as_invalid(
+    client: httpx.AsyncClient,
+) -> None:
+    """What a client sends as ``operationName`` reaches a label (and the slow-operation
+    log line) only as a GraphQL name: a line break in it forged a text log line."""
+    forged = "Census\nINFO [-] zoo.auth: user logged in: admin"
+    before = samples((await client.get("/metrics")).text)
+    response = await client.post(
+        "/graphql",
+        json={"query": "query Census { animals { totalCount } }", "operationName": forged},
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    after = samples((await client.get("/metrics")).text)
+    labels = {dict(labels).get("name") for _, labels in after}
+    assert forged not in labels
+    counted = value(
+        after, "zoo_graphql_operations_total", type="query", name="(invalid)", outcome="BAD_REQUEST"
+    ) - value(
+        before,
+        "zoo_graphql_operations_total",
+        type="query",
+        name="(invalid)",
+        outcome="BAD_REQUEST",
+    )
+    assert counted == 1
 
 
 async def test_metrics_are_private_in_production_unless_asked(database_url: str) -> None:

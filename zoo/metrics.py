@@ -43,6 +43,9 @@ from zoo import http, logs
 
 MAX_OPERATION_NAMES = 200
 OTHER = "(other)"
+UNNAMED = "(unnamed)"
+INVALID = "(invalid)"
+"""An ``operationName`` that is not a GraphQL name."""
 
 HTTP_REQUESTS = Counter(
     "zoo_http_requests", "HTTP requests answered, by route and status", ["route", "status"]
@@ -96,10 +99,10 @@ _names: set[str] = set()
 
 def operation_label(name: str) -> str:
     """The operation's name, or one shared value once enough distinct names were seen."""
-    if name in _names:
+    if name in _names or name in (UNNAMED, INVALID):
         return name
-    if len(_names) >= MAX_OPERATION_NAMES or name == "(unnamed)":
-        return OTHER if name != "(unnamed)" else name
+    if len(_names) >= MAX_OPERATION_NAMES:
+        return OTHER
     _names.add(name)
     return name
 

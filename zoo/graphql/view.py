@@ -93,24 +93,28 @@ def refusal(status: int, message: str, retry_after: float = 5) -> Response:
     return Response(error_body(message, code), status, headers, media_type=JSON)
 
 
-_FIRST_OPERATION = re.compile(
-    r"(?:\s|,|#[^\n]*)*(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)"
-)
+_NAME = r"[_A-Za-z][_0-9A-Za-z]*"
+_FIRST_OPERATION = re.compile(rf"(?:\s|,|#[^\n]*)*(query|mutation|subscription)\s+({_NAME})")
 
 
 def operation_of(request_data: Any) -> tuple[str, str]:
     """The operation's type and name, for the logs and metrics, without parsing: the
     name asked for, else the document's first operation's (all a one-operation document
-    needs), else ``(unnamed)``; a type it does not find is ``query``."""
+    needs), else ``(unnamed)``; a type it does not find is ``query``. A name asked for
+    that is not a GraphQL name names no operation, and is ``(invalid)`` here: the text
+    a client sends there reaches no log line or metric label (a line break in it
+    forged a line of the text log)."""
     query = getattr(request_data, "query", None)
     query = query if isinstance(query, str) else ""
     name = getattr(request_data, "operation_name", None)
+    if isinstance(name, str) and name and not re.fullmatch(_NAME, name):
+        return "query", metrics.INVALID
     if isinstance(name, str) and name:
         found = re.search(rf"\b(query|mutation|subscription)\s+{re.escape(name)}\b", query)
         kind = found.group(1) if found else "query"
     else:
         found = _FIRST_OPERATION.match(query)
-        kind, name = (found.group(1), found.group(2)) if found else ("query", "(unnamed)")
+        kind, name = (found.group(1), found.group(2)) if found else ("query", metrics.UNNAMED)
     return kind, str(name)[:100]
 
 
