@@ -47,6 +47,18 @@ async def test_reads_send_no_begin_and_writes_begin_immediately_on_sqlite(
     assert begins == (["BEGIN IMMEDIATE"] if database.is_sqlite else [])
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_an_acknowledged_write_on_sqlite_is_on_disk(services: Services) -> None:
+    """WAL with ``synchronous = FULL``: each commit syncs the log before it returns, so
+    a write that was answered survives a power loss (with NORMAL it may roll back)."""
+
+    def pragmas(connection: Any) -> tuple[str, int]:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        return mode, connection.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    assert await services.database.fetch(pragmas) == ("wal", 2)
+
+
 async def test_a_connection_returned_mid_transaction_is_still_rolled_back(
     services: Services,
 ) -> None:
