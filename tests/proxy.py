@@ -13,6 +13,7 @@ class TcpProxy:
         self.server: asyncio.Server | None = None
         self.port = 0
         self.links: set[asyncio.StreamWriter] = set()
+        self.silent: set[asyncio.StreamWriter] = set()
         self.flowing = asyncio.Event()
         self.flowing.set()
 
@@ -22,6 +23,12 @@ class TcpProxy:
 
     def resume(self) -> None:
         self.flowing.set()
+
+    def silence(self) -> None:
+        """Leave every open connection open but pass nothing on through it ever again, as
+        a server that vanished without a reset does (a failover, a dropped NAT entry);
+        new connections flow."""
+        self.silent |= self.links
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -53,6 +60,8 @@ class TcpProxy:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await source.read(65536):
                     await self.flowing.wait()
+                    if sink in self.silent:
+                        continue
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "zoo_changes"
 RECONNECT_SECONDS = 1.0
+CHECK_SECONDS = 10.0
+"""How often the listening connection, otherwise idle, is asked to answer."""
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -35,10 +37,12 @@ class PostgresBroker(Broker):
         queue_size: int | None = None,
         max_subscribers: int | None = None,
         timeout: float = 5,
+        check_seconds: float = CHECK_SECONDS,
     ) -> None:
         super().__init__(DEFAULT_QUEUE_SIZE if queue_size is None else queue_size, max_subscribers)
         self.dsn = asyncpg_dsn(database_url)
         self.timeout = timeout
+        self.check_seconds = check_seconds
         self.listener: asyncpg.Connection | None = None
         self.publisher: asyncpg.Connection | None = None
         self.publish_lock = asyncio.Lock()
@@ -101,12 +105,32 @@ class PostgresBroker(Broker):
                 self.listener = await asyncpg.connect(self.dsn, timeout=self.timeout)
                 await self.listener.add_listener(CHANNEL, self._on_notification)
                 self.listening.set()
-                closed = asyncio.Event()
-                self.listener.add_termination_listener(lambda _c, closed=closed: closed.set())
-                await closed.wait()
+                await self._while_answering(self.listener)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the keeper must outlive any failure, or events stop
-                logger.warning("event listener lost its connection: %s", exc)
+                logger.warning(
+                    "event listener lost its connection (changes meanwhile reach no "
+                    "subscriber here): %r",
+                    exc,
+                )
+            if self.listener is not None:
+                self.listener.terminate()
             self.listening.clear()
             await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _while_answering(self, listener: asyncpg.Connection) -> None:
+        """Return when the connection closes; raise once it stops answering.
+
+        A server that vanished without a reset (a failover, a dropped NAT entry)
+        leaves the connection open and silent: without the check, this instance's
+        subscribers got no event again.
+        """
+        closed = asyncio.Event()
+        listener.add_termination_listener(lambda _connection: closed.set())
+        while True:
+            try:
+                await asyncio.wait_for(closed.wait(), self.check_seconds)
+                return
+            except TimeoutError:
+                await listener.execute("SELECT 1", timeout=self.timeout)
