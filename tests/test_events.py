@@ -82,3 +82,24 @@ async def test_a_change_is_loaded_once_for_all_subscribers() -> None:
 def test_changes_survive_the_wire() -> None:
     original = Change("StaffMember", ChangeKind.UPDATED, 12, (3, 4))
     assert Change.from_json(original.to_json()) == original
+
+
+async def test_draining_waits_for_every_subscription_to_let_go() -> None:
+    """A stop signal reaches uvicorn only after this: handed on at once, a socket could be
+    closed before its subscription had sent ``complete``."""
+    broker = Broker()
+    left: list[int] = []
+
+    async def subscription(number: int) -> None:
+        async with broker.subscribe() as subscriber:
+            async for _ in subscriber:
+                pass
+            await asyncio.sleep(0.05 * number)  # its protocol's last message, slowly
+        left.append(number)
+
+    running = [asyncio.ensure_future(subscription(n)) for n in range(1, 4)]
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(broker.drain(grace=0), 2)
+    assert sorted(left) == [1, 2, 3]
+    await asyncio.gather(*running)
+    await asyncio.wait_for(broker.drain(grace=0), 1)  # none left: at once

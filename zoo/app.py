@@ -142,7 +142,7 @@ def create_app(
         gc.collect()
         gc.freeze()
         await events.start()
-        with draining.on_stop_signal(events.end_subscriptions):
+        with draining.on_stop_signal(events.drain):
             yield
         await shutdown()
         metrics.process_ending()

@@ -11,7 +11,10 @@ as its protocol says (``event: complete``, the closing multipart boundary, a
 ``complete`` message on a socket) and its connection is free to close.
 
 uvicorn installs its handlers before the app starts (in every worker), so the
-app's startup wraps them: ``on_stop_signal`` runs first, then uvicorn's own.
+app's startup wraps them: ``on_stop_signal`` drains first, and hands the signal
+on to uvicorn's own once the subscriptions have ended (at most
+``DRAIN_SECONDS`` later). Handed on at once, uvicorn's next tick could close a
+socket with 1012 before its subscription had sent ``complete``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -28,24 +31,39 @@ from typing import Any
 logger = logging.getLogger("zoo")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+DRAIN_SECONDS = 2.0
+"""The longest a stop signal waits for subscriptions to end before uvicorn gets it."""
 
 
 @contextmanager
-def on_stop_signal(drain: Callable[[], Any]) -> Iterator[None]:
-    """While inside, a stop signal calls ``drain`` on this loop, then the signal's
+def on_stop_signal(drain: Callable[[], Awaitable[Any]]) -> Iterator[None]:
+    """While inside, a stop signal runs ``drain`` on this loop, then the signal's
     previous handler (uvicorn's). Outside the main thread (a test's server), nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     loop = asyncio.get_running_loop()
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    draining: set[asyncio.Task[None]] = set()
+
+    async def drain_then_stop(signum: int, frame: FrameType | None) -> None:
+        try:
+            await asyncio.wait_for(drain(), DRAIN_SECONDS)
+        except TimeoutError:
+            logger.warning("stopping: some subscriptions had not ended after %s s", DRAIN_SECONDS)
+        finally:
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, frame)
+
+    def start(signum: int, frame: FrameType | None) -> None:
+        task = loop.create_task(drain_then_stop(signum, frame))
+        draining.add(task)
+        task.add_done_callback(draining.discard)
 
     def handle(signum: int, frame: FrameType | None) -> None:
         logger.info("stopping: ending subscriptions, finishing requests in flight")
-        loop.call_soon_threadsafe(drain)
-        handler = previous[signal.Signals(signum)]
-        if callable(handler):
-            handler(signum, frame)
+        loop.call_soon_threadsafe(start, signum, frame)
 
     for sig in STOP_SIGNALS:
         signal.signal(sig, handle)

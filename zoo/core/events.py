@@ -135,6 +135,8 @@ class Broker:
         self.max_subscribers = max_subscribers
         self.subscribers: set[Subscriber] = set()
         self.stopping = False
+        self.emptied = asyncio.Event()
+        """Set when the last subscriber leaves."""
         self.listeners: list[Callable[[Change], None]] = []
         """Called with every change this process learns of (its own ones at once, even
         where they reach subscribers later, through the database), before subscribers."""
@@ -153,6 +155,15 @@ class Broker:
         self.stopping = True
         for subscriber in list(self.subscribers):
             subscriber.close()
+
+    async def drain(self, grace: float = 0.05) -> None:
+        """End every subscription, and return once each has let go of the broker, and a
+        moment more for its protocol to send its last message."""
+        self.end_subscriptions()
+        if self.subscribers:
+            self.emptied.clear()
+            await self.emptied.wait()
+        await asyncio.sleep(grace)
 
     async def publish(self, change: Change) -> None:
         metrics.EVENTS_PUBLISHED.inc()
@@ -190,3 +201,5 @@ class _Subscription:
 
     async def __aexit__(self, *exc: Any) -> None:
         self.broker.subscribers.discard(self.subscriber)
+        if not self.broker.subscribers:
+            self.broker.emptied.set()
