@@ -283,3 +283,34 @@ async def test_subscriptions_that_need_a_login_work_once_the_form_logs_in(
     event = await explorer.event_for_animal_created_elsewhere("Aardvark")
     assert event["data"]["animalEvents"]["animal"] == {"name": "Aardvark"}
     await explorer.shot("subscription-after-login")
+
+
+async def test_the_browsers_own_eventsource_receives_events(explorer: Explorer) -> None:
+    """Server-Sent Events as a page without any GraphQL library reads them: the browser's
+    ``EventSource`` (a GET, from the page's origin, under its CSP)."""
+    page = explorer.page
+    await page.evaluate(
+        """query => {
+            window.zooEvents = [];
+            const source = new EventSource("/graphql?query=" + encodeURIComponent(query));
+            const keep = (event) => window.zooEvents.push(JSON.parse(event.data));
+            source.addEventListener("next", keep);
+            source.onerror = () => window.zooEvents.push({ error: source.readyState });
+        }""",
+        "subscription { animalEvents { kind animal { name } } }",
+    )
+    events: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(base_url=explorer.base) as http:
+        bearer = {"Authorization": f"Bearer {explorer.admin_token}"}
+        create = {"query": 'mutation { createAnimal(input: {name: "Quokka"}) { id } }'}
+        for _ in range(50):
+            response = await http.post("/graphql", json=create, headers=bearer)
+            assert "errors" not in response.json(), response.text
+            await asyncio.sleep(0.2)
+            events = await page.evaluate("window.zooEvents")
+            if events:
+                break
+    assert events, "the EventSource received nothing"
+    assert events[0] == {
+        "data": {"animalEvents": {"kind": "CREATED", "animal": {"name": "Quokka"}}}
+    }
