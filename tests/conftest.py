@@ -47,7 +47,7 @@ def pytest_report_header() -> list[str]:
     node = shutil.which("node")
     js_clients = (Path(__file__).parent / "js" / "node_modules" / "graphql-ws").is_dir()
     return [
-        "JavaScript clients (graphql-ws, graphql-sse, Apollo): "
+        "JavaScript clients (graphql-ws, graphql-sse, Apollo, urql): "
         + (
             "installed"
             if node and js_clients
