@@ -17,7 +17,7 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -136,18 +136,27 @@ class Explorer:
         parsed: dict[str, Any] = json.loads(await self.result())
         return parsed
 
-    async def event_for_animal_created_elsewhere(self, name: str) -> dict[str, Any]:
-        """Create animals called ``name`` over HTTP until the running subscription shows
-        one (the browser's socket opens in its own time), and return what it shows."""
+    async def create_animals_until(self, name: str, shown: Callable[[], Awaitable[bool]]) -> None:
+        """Create animals called ``name`` over HTTP until ``shown()`` (a subscription in the
+        browser opens in its own time), for at most about ten seconds."""
         async with httpx.AsyncClient(base_url=self.base) as http:
             bearer = {"Authorization": f"Bearer {self.admin_token}"}
             create = {"query": f'mutation {{ createAnimal(input: {{name: "{name}"}}) {{ id }} }}'}
             for _ in range(50):
                 response = await http.post("/graphql", json=create, headers=bearer)
                 assert "errors" not in response.json(), response.text
-                if name in await self.result():
-                    break
+                if await shown():
+                    return
                 await asyncio.sleep(0.2)
+
+    async def event_for_animal_created_elsewhere(self, name: str) -> dict[str, Any]:
+        """Create animals called ``name`` until the running subscription shows one, and
+        return what it shows."""
+
+        async def in_the_result() -> bool:
+            return name in await self.result()
+
+        await self.create_animals_until(name, in_the_result)
         return await self.result_containing(name)
 
     async def set_headers(self, headers: dict[str, str]) -> None:
@@ -299,17 +308,12 @@ async def test_the_browsers_own_eventsource_receives_events(explorer: Explorer) 
         }""",
         "subscription { animalEvents { kind animal { name } } }",
     )
-    events: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=explorer.base) as http:
-        bearer = {"Authorization": f"Bearer {explorer.admin_token}"}
-        create = {"query": 'mutation { createAnimal(input: {name: "Quokka"}) { id } }'}
-        for _ in range(50):
-            response = await http.post("/graphql", json=create, headers=bearer)
-            assert "errors" not in response.json(), response.text
-            await asyncio.sleep(0.2)
-            events = await page.evaluate("window.zooEvents")
-            if events:
-                break
+
+    async def received() -> bool:
+        return bool(await page.evaluate("window.zooEvents.length"))
+
+    await explorer.create_animals_until("Quokka", received)
+    events: list[dict[str, Any]] = await page.evaluate("window.zooEvents")
     assert events, "the EventSource received nothing"
     assert events[0] == {
         "data": {"animalEvents": {"kind": "CREATED", "animal": {"name": "Quokka"}}}

@@ -107,9 +107,9 @@ def operation_of(request_data: Any) -> tuple[str, str]:
     query = getattr(request_data, "query", None)
     query = query if isinstance(query, str) else ""
     name = getattr(request_data, "operation_name", None)
-    if isinstance(name, str) and name and not re.fullmatch(_NAME, name):
-        return "query", metrics.INVALID
     if isinstance(name, str) and name:
+        if not re.fullmatch(_NAME, name):
+            return "query", metrics.INVALID
         found = re.search(rf"\b(query|mutation|subscription)\s+{re.escape(name)}\b", query)
         kind = found.group(1) if found else "query"
     else:
