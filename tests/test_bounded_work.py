@@ -183,6 +183,23 @@ async def test_growth_through_the_api_is_counted_at_once(bounded: Bounded) -> No
         assert body["errors"][0]["extensions"]["cost"] == 4
 
 
+async def test_growth_that_went_by_unseen_is_counted_once_the_event_stream_is_back(
+    bounded: Bounded,
+) -> None:
+    """A lost event listener misses announced growth: the sizes are then read afresh."""
+    query = "{ exhibit(id: %d) { animals { id } } }"
+    async with bounded(list_sizes_max_age=3600, max_cost=3) as (services, client):
+        exhibit = await factories.exhibit(services)
+        await factories.animal(services, exhibit_id=exhibit.id)
+        assert codes(await post(client, query % exhibit.id)) == []
+        await more_animals(services, exhibit.id, 1)  # as if its announcement went by unseen
+        assert codes(await post(client, query % exhibit.id)) == []
+        services.events.interrupt()
+        body = await post(client, query % exhibit.id)
+        assert codes(body) == ["QUERY_TOO_COMPLEX"]
+        assert body["errors"][0]["extensions"]["cost"] == 4
+
+
 async def test_the_item_limit_is_exact(bounded: Bounded) -> None:
     query = "{ exhibits(first: 2) { edges { node { animals { id } } } } }"
     async with bounded(max_response_items=7) as (services, client):

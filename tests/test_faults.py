@@ -36,7 +36,7 @@ from tests.test_subscriptions import mutate, next_data, subscription
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
-from zoo.core.events import Change, ChangeKind
+from zoo.core.events import Change, ChangeKind, EventsMissed, Subscriber
 from zoo.core.pg_events import CHANNEL, PostgresBroker
 from zoo.db import is_unavailable
 
@@ -377,33 +377,37 @@ async def test_an_event_listener_whose_connection_goes_silent_is_replaced(
 ) -> None:
     """No reset ever comes from a server that vanished (a failover, a dropped NAT entry):
     the listening connection is checked, and replaced once it stops answering, or this
-    instance's subscribers would get no event again."""
+    instance's subscribers would get no event again. Those who were subscribed meanwhile
+    are told that they may have missed changes."""
     proxy, through = await proxied(postgres_database)
     broker = PostgresBroker(through, timeout=0.5, check_seconds=0.2)
     await broker.start()
     notifier = await asyncpg.connect(asyncpg_dsn(postgres_database))
+
+    async def announced(events: Subscriber, id_: int) -> bool:
+        change = Change("Animal", ChangeKind.CREATED, id_, ())
+        await notifier.execute("SELECT pg_notify($1, $2)", CHANNEL, change.to_json())
+        try:
+            delivery = await asyncio.wait_for(anext(events), 0.5)
+        except TimeoutError:
+            return False
+        assert delivery.change == change
+        return True
+
+    async def none_announced(events: Subscriber, ids: range) -> None:
+        for id_ in ids:
+            assert not await announced(events, id_)
+
     try:
         async with broker.subscribe() as events:
-
-            async def announced(id_: int) -> bool:
-                change = Change("Animal", ChangeKind.CREATED, id_, ())
-                await notifier.execute("SELECT pg_notify($1, $2)", CHANNEL, change.to_json())
-                try:
-                    delivery = await asyncio.wait_for(anext(events), 0.5)
-                except TimeoutError:
-                    return False
-                assert delivery.change == change
-                return True
-
-            assert await announced(1)
+            assert await announced(events, 1)
             proxy.silence()
-            # What is announced before the listener is replaced is lost to it; then
-            # announcements arrive again.
-            for id_ in range(2, 30):
-                if await announced(id_):
-                    break
-            else:
-                pytest.fail("no announcement arrived after the connection went silent")
+            # What is announced before the listener is replaced is lost to it: its
+            # subscriber is told so once the listener is back, and subscribes again.
+            with pytest.raises(EventsMissed):
+                await none_announced(events, range(2, 30))
+        async with broker.subscribe() as again:
+            assert await announced(again, 30)
     finally:
         await notifier.close()
         await broker.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.conftest import PASSWORD, POSTGRES_URL, Live
 from zoo.auth.service import create_user
@@ -23,6 +25,7 @@ from zoo.core.events import Change, ChangeKind
 
 SSE = {"Accept": "text/event-stream"}
 MULTIPART = {"Accept": 'multipart/mixed;subscriptionSpec="1.0", application/json'}
+WS = "graphql-transport-ws"
 EVENTS = "subscription { animalEvents { kind animal { id name species } } }"
 
 
@@ -343,6 +346,73 @@ async def test_a_same_origin_cookie_logs_a_stream_in(live: Live) -> None:
         http.cookies.clear()
         anonymous = await http.get("/graphql", params={"query": EVENTS}, headers=SSE)
         assert anonymous.status_code == 401
+
+
+async def collected(stream: httpx.Response) -> list[tuple[str, Any]]:
+    """The stream's events up to ``complete``: (event, its JSON data)."""
+    events = []
+    async for event, data in sse_events(stream.aiter_lines()):
+        events.append((event, json.loads(data) if data else None))
+        if event == "complete":
+            break
+    return events
+
+
+def missed(data: Any) -> bool:
+    return [e["extensions"]["code"] for e in data.get("errors", ())] == ["EVENTS_MISSED"]
+
+
+async def test_a_subscriber_that_falls_behind_ends_with_events_missed(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its client is told, with a code it can act on (subscribe again): not an internal
+    error, nor a traceback in the server's log."""
+    async with (
+        live(event_queue_size=2) as (app, base, token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        broker = app.state.services.events
+        made = await mutate(base, token, 'mutation { createAnimal(input: {name: "Ada"}) { id } }')
+        change = Change("Animal", ChangeKind.UPDATED, made["createAnimal"]["id"])
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as stream:
+            await until(lambda: len(broker.subscribers) == 1)
+            for _ in range(5):  # all at once, before the stream can send one
+                broker.deliver(change)
+            events = await collected(stream)
+    assert [event for event, _ in events] == ["next", "next", "next", "complete"]
+    assert [e[1]["data"]["animalEvents"]["kind"] for e in events[:2]] == ["UPDATED"] * 2
+    assert missed(events[2][1]), events[2]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_an_interrupted_event_stream_ends_each_subscription_with_events_missed(
+    live: Live,
+) -> None:
+    """Changes may have gone by unseen (a lost PostgreSQL listener, see ``test_faults``):
+    every subscriber is told on its transport, and one subscribing again gets events."""
+    async with (
+        live() as (app, base, token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+        connect(base.replace("http", "ws") + "/graphql", subprotocols=[WS]) as ws,  # type: ignore[list-item]
+    ):
+        broker = app.state.services.events
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}}))
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as stream:
+            await until(lambda: len(broker.subscribers) == 2)
+            broker.interrupt()
+            events = await collected(stream)
+            messages = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(2)]
+        assert [event for event, _ in events] == ["next", "complete"]
+        assert missed(events[0][1]), events
+        assert [(m["id"], m["type"]) for m in messages] == [("1", "next"), ("1", "complete")]
+        assert missed(messages[0]["payload"]), messages
+        async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as again:
+            await until(lambda: len(broker.subscribers) == 1)
+            await mutate(base, token, 'mutation { createAnimal(input: {name: "Bo"}) { id } }')
+            event, data = await anext(sse_events(again.aiter_lines()))
+            assert (event, json.loads(data)["data"]["animalEvents"]["kind"]) == ("next", "CREATED")
 
 
 async def test_a_subscriber_that_stops_reading_is_cut_off(live: Live) -> None:

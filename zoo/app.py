@@ -112,6 +112,7 @@ def create_app(
     auth = Auth(settings, database, events)
     sessions = LiveSessions(auth.user_for_token)
     events.listeners.append(sessions.note)
+    events.gap_listeners.append(sessions.check_all)
     # A Redis that hangs must not hang logins: past a second, the in-process window stands in.
     redis = (
         Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)

@@ -71,6 +71,10 @@ EVENTS_DELIVERED = Counter("zoo_events_delivered", "Events queued for a subscrib
 SUBSCRIBERS_CUT_OFF = Counter(
     "zoo_subscribers_cut_off", "Subscribers ended for falling behind (their queue was full)"
 )
+EVENT_STREAM_GAPS = Counter(
+    "zoo_event_stream_gaps",
+    "Times changes may have gone by unseen (a lost event listener): subscriptions ended",
+)
 SUBSCRIPTIONS_OPEN = Gauge(
     "zoo_subscriptions_open",
     "Subscriptions open, by transport (graphql-transport-ws, graphql-ws, sse, multipart)",

@@ -38,6 +38,7 @@ class Services:
             },
         )
         events.listeners.append(group_sizes.note)
+        events.gap_listeners.append(group_sizes.forget)
         return cls(
             database=database,
             events=events,

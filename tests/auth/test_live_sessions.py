@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from tests.conftest import PASSWORD, POSTGRES_URL, Live
 from tests.test_http_subscriptions import SSE, sse_events
 from zoo.auth.service import create_user
+from zoo.auth.sessions import revoke_sessions
 
 EVENTS = "subscription { exhibitEvents { kind } }"
 
@@ -156,6 +157,25 @@ async def test_a_stream_ends_with_unauthenticated_when_its_login_is_revoked(live
             event, data = await anext(sse_events(stream.aiter_lines()))
             assert event == "next"
             assert json.loads(data)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_logout_that_went_by_unseen_is_caught_once_the_event_stream_is_back(
+    live: Live,
+) -> None:
+    """A logout announced while this instance's event listener was lost never arrives
+    here: once the stream is back, every login held open is checked again."""
+    async with live() as (app, base, _):
+        _, user_id, token = await account(app, base)
+        _, _, other_token = await account(app, base)
+        logged_out, other = await socket(base, token), await socket(base, other_token)
+        # Logged out on another instance: the token's row is gone, its announcement unseen.
+        async with app.state.database.transaction() as session:
+            await revoke_sessions(session, uuid.UUID(user_id), keep=None)
+        assert (await run(other, "{ __typename }"))["type"] == "next"
+        app.state.services.events.interrupt()
+        assert await closed_with(logged_out) == 4403
+        assert (await run(other, "{ __typename }"))["type"] == "next"
+        await other.close()
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -114,9 +114,15 @@ class LiveSessions:
 
     def note(self, change: Change) -> None:
         """A broker listener: a user's logins changed somewhere; check their sessions here."""
-        if change.entity != USER_ENTITY:
-            return
-        for session in list(self.by_user.get(uuid.UUID(int=change.id), ())):
+        if change.entity == USER_ENTITY:
+            self._check_again(self.by_user.get(uuid.UUID(int=change.id), ()))
+
+    def check_all(self) -> None:
+        """A broker gap listener: a logout announced meanwhile may have gone by unseen."""
+        self._check_again([s for sessions in self.by_user.values() for s in sessions])
+
+    def _check_again(self, sessions: Iterable[Session]) -> None:
+        for session in list(sessions):
             task = asyncio.ensure_future(self.check(session))
             self._checks.add(task)
             task.add_done_callback(self._checked)

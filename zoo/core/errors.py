@@ -13,6 +13,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     CONFLICT = "CONFLICT"
     TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    EVENTS_MISSED = "EVENTS_MISSED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -61,3 +62,10 @@ class Conflict(DomainError):
 
 class TooManySubscriptions(DomainError):
     code = ErrorCode.TOO_MANY_SUBSCRIPTIONS
+
+
+class EventsMissed(DomainError):
+    """A subscription ended because changes went by that it could not be sent: its client
+    subscribes again and reads afresh what it shows."""
+
+    code = ErrorCode.EVENTS_MISSED

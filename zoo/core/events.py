@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from zoo import metrics
-from zoo.core.errors import TooManySubscriptions, Unauthenticated
+from zoo.core.errors import EventsMissed, TooManySubscriptions, Unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +62,12 @@ class Delivery:
         return await asyncio.shield(self._row)
 
 
-class SubscriberTooSlow(Exception):
+class SubscriberTooSlow(EventsMissed):
     """The subscriber's queue overflowed; its subscription ends here."""
 
 
 _OVERFLOWED = "overflowed"
+_INTERRUPTED = "interrupted"
 _CLOSED = "closed"
 _LOGIN_ENDED = "login ended"
 
@@ -90,17 +91,22 @@ class Subscriber:
 
     def close(self) -> None:
         """End the stream cleanly (server shutdown): the subscription completes."""
-        if not self.ended:
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self._end(_CLOSED)
+        self._end_now(_CLOSED)
 
     def end_login(self) -> None:
         """The login this subscription runs under was revoked: end it with that error."""
+        self._end_now(_LOGIN_ENDED)
+
+    def interrupt(self) -> None:
+        """Changes may have gone by unseen: end with ``EVENTS_MISSED``, at once."""
+        self._end_now(_INTERRUPTED)
+
+    def _end_now(self, reason: str) -> None:
+        """End ahead of whatever is still waiting."""
         if not self.ended:
             while not self.queue.empty():
                 self.queue.get_nowait()
-            self._end(_LOGIN_ENDED)
+            self._end(reason)
 
     def _end(self, reason: str) -> None:
         self.ended = True
@@ -112,7 +118,14 @@ class Subscriber:
     async def __anext__(self) -> Delivery:
         item = await self.queue.get()
         if item == _OVERFLOWED:
-            raise SubscriberTooSlow("too many events were waiting; subscribe again")
+            raise SubscriberTooSlow(
+                "Too many events were waiting for this subscription; subscribe again"
+            )
+        if item == _INTERRUPTED:
+            raise EventsMissed(
+                "The server's event stream was interrupted and changes may have gone by "
+                "unseen; subscribe again"
+            )
         if item == _CLOSED:
             raise StopAsyncIteration
         if item == _LOGIN_ENDED:
@@ -140,6 +153,9 @@ class Broker:
         self.listeners: list[Callable[[Change], None]] = []
         """Called with every change this process learns of (its own ones at once, even
         where they reach subscribers later, through the database), before subscribers."""
+        self.gap_listeners: list[Callable[[], None]] = []
+        """Called when changes may have gone by unseen (see :meth:`interrupt`): whatever a
+        listener keeps up to date from changes is to be read afresh."""
 
     async def start(self) -> None:
         """Connect whatever the broker needs; the in-process one needs nothing."""
@@ -168,6 +184,22 @@ class Broker:
     async def publish(self, change: Change) -> None:
         metrics.EVENTS_PUBLISHED.inc()
         self.deliver(change)
+
+    def interrupt(self) -> None:
+        """This process's event stream was interrupted: changes may have gone by unseen.
+
+        A subscriber cannot tell, and would go on showing what is no longer so; each
+        is ended with ``EVENTS_MISSED`` (its client subscribes again, reading afresh),
+        and the gap listeners are told.
+        """
+        metrics.EVENT_STREAM_GAPS.inc()
+        logger.warning(
+            "the event stream was interrupted: ending %d subscriptions", len(self.subscribers)
+        )
+        for subscriber in list(self.subscribers):
+            subscriber.interrupt()
+        for listener in self.gap_listeners:
+            listener()
 
     def tell_listeners(self, change: Change) -> None:
         for listener in self.listeners:

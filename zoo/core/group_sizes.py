@@ -78,6 +78,10 @@ class GroupSizes:
         if column is not None and change.kind is not ChangeKind.DELETED and change.exhibit_ids:
             self.grown.setdefault(column, set()).update(change.exhibit_ids)
 
+    def forget(self) -> None:
+        """A broker gap listener: growth announced meanwhile may have gone by unseen."""
+        self.read_at.clear()
+
     async def largest(self, columns: Iterable[Column]) -> Mapping[Column, int]:
         """The largest group of each column, read again where older than ``max_age``.
 

@@ -100,18 +100,23 @@ class PostgresBroker(Broker):
         self.deliver(change)
 
     async def _keep_listening(self) -> None:
+        listened = False
         while True:
             try:
                 self.listener = await asyncpg.connect(self.dsn, timeout=self.timeout)
                 await self.listener.add_listener(CHANNEL, self._on_notification)
+                if listened or self.subscribers:
+                    # Whoever subscribed while nothing listened may have missed changes.
+                    self.interrupt()
+                listened = True
                 self.listening.set()
                 await self._while_answering(self.listener)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the keeper must outlive any failure, or events stop
                 logger.warning(
-                    "event listener lost its connection (changes meanwhile reach no "
-                    "subscriber here): %r",
+                    "event listener lost its connection (its subscriptions end with "
+                    "EVENTS_MISSED once it is back): %r",
                     exc,
                 )
             if self.listener is not None:
