@@ -73,7 +73,8 @@ SUBSCRIBERS_CUT_OFF = Counter(
 )
 EVENT_STREAM_GAPS = Counter(
     "zoo_event_stream_gaps",
-    "Times changes may have gone by unseen (a lost event listener): subscriptions ended",
+    "Times changes may have gone by unseen (a lost event listener or announcement): "
+    "subscriptions ended",
 )
 SUBSCRIPTIONS_OPEN = Gauge(
     "zoo_subscriptions_open",

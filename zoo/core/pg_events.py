@@ -26,6 +26,19 @@ CHECK_SECONDS = 10.0
 """How often the listening connection, otherwise idle, is asked to answer."""
 
 
+GAP = "gap"
+"""The notification that says an announcement was lost: every instance's subscribers may
+have missed a change, and are ended with ``EVENTS_MISSED`` (see ``Broker.interrupt``)."""
+
+PUBLISH_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
+
 def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -48,6 +61,10 @@ class PostgresBroker(Broker):
         self.publish_lock = asyncio.Lock()
         self.keeper: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
+        self.gap_unannounced = False
+        """An announcement was lost: every instance is to be told, as soon as one can be."""
+        self._wake = asyncio.Event()
+        """Wakes the keeper: its connection closed, or there is a gap to announce."""
 
     async def start(self) -> None:
         await super().start()
@@ -68,30 +85,35 @@ class PostgresBroker(Broker):
 
     async def publish(self, change: Change) -> None:
         """Announce a committed change. The write has succeeded whatever happens here: a
-        lost, stalled or broken connection loses the announcement (logged), never fails
-        the mutation nor holds it longer than the timeout."""
+        broken or silent connection is replaced and the announcement sent once more; past
+        that, the announcement is lost and every instance is told so (see :data:`GAP`).
+        The mutation is held for two attempts' timeouts at most, never failed."""
         metrics.EVENTS_PUBLISHED.inc()
         self.tell_listeners(change)
         async with self.publish_lock:
-            try:
-                if self.publisher is None or self.publisher.is_closed():
-                    self.publisher = await asyncpg.connect(self.dsn, timeout=self.timeout)
-                await self.publisher.execute(
-                    "SELECT pg_notify($1, $2)", CHANNEL, change.to_json(), timeout=self.timeout
-                )
-            except (
-                OSError,
-                TimeoutError,
-                asyncpg.PostgresError,
-                asyncpg.InterfaceError,
-                asyncpg.InternalClientError,
-            ) as exc:
-                logger.warning("could not publish %s: %s", change, exc)
-                if self.publisher is not None:
-                    self.publisher.terminate()  # a connection in an unknown state: start anew
-                    self.publisher = None
+            for attempt in (1, 2):
+                try:
+                    await self._notify(change.to_json())
+                    return
+                except PUBLISH_ERRORS as exc:
+                    logger.warning("could not publish %s (attempt %d): %r", change, attempt, exc)
+                    if self.publisher is not None:
+                        self.publisher.terminate()  # in an unknown state: start anew
+                        self.publisher = None
+            self.gap_unannounced = True
+            self._wake.set()
+
+    async def _notify(self, payload: str) -> None:
+        if self.publisher is None or self.publisher.is_closed():
+            self.publisher = await asyncpg.connect(self.dsn, timeout=self.timeout)
+        await self.publisher.execute(
+            "SELECT pg_notify($1, $2)", CHANNEL, payload, timeout=self.timeout
+        )
 
     def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload == GAP:
+            self.interrupt()
+            return
         try:
             change = Change.from_json(payload)
         except (ValueError, TypeError, KeyError) as exc:
@@ -125,17 +147,22 @@ class PostgresBroker(Broker):
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _while_answering(self, listener: asyncpg.Connection) -> None:
-        """Return when the connection closes; raise once it stops answering.
+        """Return when the connection closes; raise once it stops answering. Meanwhile,
+        announce a gap left by a lost announcement.
 
         A server that vanished without a reset (a failover, a dropped NAT entry)
         leaves the connection open and silent: without the check, this instance's
         subscribers got no event again.
         """
-        closed = asyncio.Event()
-        listener.add_termination_listener(lambda _connection: closed.set())
-        while True:
+        listener.add_termination_listener(lambda _connection: self._wake.set())
+        while not listener.is_closed():
+            if self.gap_unannounced:
+                await listener.execute(
+                    "SELECT pg_notify($1, $2)", CHANNEL, GAP, timeout=self.timeout
+                )
+                self.gap_unannounced = False
             try:
-                await asyncio.wait_for(closed.wait(), self.check_seconds)
-                return
+                await asyncio.wait_for(self._wake.wait(), self.check_seconds)
+                self._wake.clear()
             except TimeoutError:
                 await listener.execute("SELECT 1", timeout=self.timeout)
