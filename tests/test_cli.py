@@ -115,6 +115,18 @@ def test_production_without_a_secret_refuses_to_start(sqlite_env: dict[str, str]
     assert "Traceback" not in result.stderr
 
 
+def test_several_workers_without_a_shared_event_broker_refuse_to_start(
+    sqlite_env: dict[str, str],
+) -> None:
+    """Each worker's subscribers would hear only of that worker's own mutations."""
+    nowhere = "postgresql://postgres@127.0.0.1:9/nowhere"
+    for env in (sqlite_env, {"ZOO_DATABASE_URL": nowhere, "ZOO_EVENTS": "memory"}):
+        result = zoo("serve", "--workers", "2", "--port", "9", env=env)
+        assert result.returncode == 1, result.stderr
+        assert "ZOO_EVENTS=postgres" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
 def test_bad_usage_exits_2() -> None:
     assert zoo("frobnicate").returncode == 2
     assert zoo("users", "create", "--email", "a@example.com").returncode == 2

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
-from tests.conftest import PASSWORD, Live, dispose, zoo_serve
+from tests.conftest import PASSWORD, POSTGRES_URL, Live, dispose, zoo_serve
 from tests.test_bounded_work import fan_out
 from zoo import metrics
 from zoo.app import create_app
@@ -119,8 +119,11 @@ async def test_metrics_are_private_in_production_unless_asked(database_url: str)
         await dispose(app)
 
 
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_several_workers_report_as_one(database_url: str) -> None:
-    """Whichever worker answers the scrape, it counts every worker's requests."""
+    """Whichever worker answers the scrape, it counts every worker's requests (several
+    workers need PostgreSQL's events: see ``test_cli``)."""
     env = {"ZOO_LOG_LEVEL": "warning"}
     with zoo_serve(database_url, "--workers", "2", env=env) as (base, _):
         for _ in range(40):  # new connections, spread over both workers by the kernel

@@ -79,7 +79,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from zoo.serving import BoundedProtocol
 
     settings = load_settings()
-    if args.workers and args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    if args.workers > 1 and not settings.events_through_postgres:
+        raise CommandError(
+            "--workers above 1 needs PostgreSQL and ZOO_EVENTS=postgres (or auto): with the "
+            "in-process event broker, subscribers in one worker would never hear of changes "
+            "made, or logins ended, through another"
+        )
+    if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics to files here; /metrics adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zoo-metrics-")
     # Once it has shut down, uvicorn raises the stop signal again, to whatever handled it
