@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -182,6 +183,72 @@ async def test_subscriptions_are_counted_by_transport(live: Live) -> None:
                 break
             await asyncio.sleep(0.05)
         assert await opened() == [0, 0, 0, 0]
+
+
+async def test_operations_that_streams_carry_are_counted_and_logged_when_slow(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A socket's queries, mutations and subscriptions, and a query whose client asked
+    for a stream, are counted as plain HTTP's are; a subscription is not timed."""
+    caplog.set_level(logging.WARNING, "zoo.graphql")
+    async with live(slow_operation_ms=0.001) as (app, base, token):
+        before = await scrape(base)
+        url = base.replace("http", "ws") + "/graphql"
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            await ws.send(json.dumps(init))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+
+            async def run(id_: str, query: str) -> list[str]:
+                subscribe = {"id": id_, "type": "subscribe", "payload": {"query": query}}
+                await ws.send(json.dumps(subscribe))
+                kinds = []
+                while "complete" not in kinds:
+                    kinds.append(json.loads(await asyncio.wait_for(ws.recv(), 5))["type"])
+                return kinds
+
+            assert await run("q", "query SocketCensus { animals { totalCount } }") == [
+                "next",
+                "complete",
+            ]
+            made = await run(
+                "m", 'mutation SocketMake { createExhibit(input: {name: "W"}) { id } }'
+            )
+            assert made == ["next", "complete"]
+            watch = "subscription SocketWatch { animalEvents { kind } }"
+            await ws.send(json.dumps({"id": "s", "type": "subscribe", "payload": {"query": watch}}))
+            broker = app.state.services.events
+            for _ in range(100):
+                if broker.subscribers:
+                    break
+                await asyncio.sleep(0.02)
+            broker.interrupt()
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "next"
+        async with httpx.AsyncClient(base_url=base) as http:
+            streamed = await http.post(
+                "/graphql",
+                json={"query": "query StreamedCensus { animals { totalCount } }"},
+                headers={"Accept": "text/event-stream"},
+            )
+            assert streamed.headers["content-type"].startswith("text/event-stream")
+        after = await scrape(base)
+
+    def grew(kind: str, name: str, outcome: str = "ok") -> float:
+        labels = {"type": kind, "name": name, "outcome": outcome}
+        return value(after, "zoo_graphql_operations_total", **labels) - value(
+            before, "zoo_graphql_operations_total", **labels
+        )
+
+    assert grew("query", "SocketCensus") == 1
+    assert grew("mutation", "SocketMake") == 1
+    assert grew("subscription", "SocketWatch", "EVENTS_MISSED") == 1
+    assert grew("query", "StreamedCensus") == 1
+    timed = "zoo_graphql_operation_seconds_count"
+    assert value(after, timed, type="subscription") == value(before, timed, type="subscription")
+    slow = [r.getMessage() for r in caplog.records if r.getMessage().startswith("slow operation")]
+    for name in ("SocketCensus", "SocketMake", "StreamedCensus"):
+        assert any(f"operation {name}:" in line for line in slow), slow
+    assert not any("SocketWatch" in line for line in slow), slow
 
 
 async def test_refusals_by_the_edge_middleware_and_statement_times_are_counted(

@@ -119,9 +119,11 @@ def refused(code: str) -> None:
 http.refusal_listeners.append(refused)
 
 
-def observe_operation(kind: str, name: str, outcome: str, seconds: float) -> None:
+def observe_operation(kind: str, name: str, outcome: str, seconds: float | None) -> None:
+    """Count an operation; time it too, unless ``seconds`` is None (a subscription)."""
     OPERATIONS.labels(kind, operation_label(name), outcome).inc()
-    OPERATION_SECONDS.labels(kind).observe(seconds)
+    if seconds is not None:
+        OPERATION_SECONDS.labels(kind).observe(seconds)
 
 
 def _count_statement(*arguments: Any) -> None:

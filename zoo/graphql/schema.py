@@ -10,7 +10,7 @@ from graphql import ASTValidationRule, GraphQLError, get_operation_ast, parse
 from opentelemetry.sdk.trace import TracerProvider
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StreamResult
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -21,6 +21,7 @@ from zoo.exhibits.schema import ExhibitMutation, ExhibitQuery, ExhibitSubscripti
 from zoo.graphql.cost import QueryCost
 from zoo.graphql.errors import format_errors
 from zoo.graphql.execution import FastListExecutor
+from zoo.graphql.observed import observed_stream, operation_of
 from zoo.graphql.validation import CheckedDocuments, DocumentCache, DocumentLimits
 from zoo.staff.schema import StaffMutation, StaffQuery, StaffSubscription
 from zoo.tracing import traced_operations
@@ -50,6 +51,7 @@ class ZooSchema(strawberry.Schema):
     documents: DocumentCache | None = None
     max_tokens: int | None = None
     validation_rules: tuple[type[ASTValidationRule], ...] = ()
+    slow_operation_ms: float = 1000.0
 
     def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
         """The token limit and extra rules, set where every operation's context is made.
@@ -87,6 +89,30 @@ class ZooSchema(strawberry.Schema):
             allowed - {OperationType.SUBSCRIPTION},
             operation_extensions,
         )
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """What every stream carries (a WebSocket's operations, SSE and multipart) is
+        observed as the view observes plain HTTP (``graphql.observed``)."""
+        results = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        kind, name = operation_of(query, operation_name)
+        return observed_stream(results, kind, name, self.slow_operation_ms)  # type: ignore[return-value]
 
     def operation_type(self, query: str | None, operation_name: str | None) -> OperationType | None:
         """The type of the operation a request would run, before it runs; None when its
@@ -152,6 +178,7 @@ def build_schema(
     built.max_tokens = settings.max_tokens
     built.validation_rules = rules
     built.documents = documents
+    built.slow_operation_ms = settings.slow_operation_ms
     return built
 
 

@@ -16,8 +16,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import lru_cache
 from http import HTTPStatus
@@ -39,7 +37,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from zoo import logs, metrics
+from zoo import metrics
 from zoo.auth.sessions import Session, bearer_token
 from zoo.auth.users import Auth
 from zoo.graphql import graphiql
@@ -47,6 +45,7 @@ from zoo.graphql.context import Context
 from zoo.graphql.errors import SERVICE_UNAVAILABLE
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
 from zoo.graphql.media_types import GRAPHQL_RESPONSE, JSON, negotiate, prefers_single_result
+from zoo.graphql.observed import Observed, operation_of, outcome_of
 from zoo.graphql.refusals import OVER_LIMIT_CODES, TARPIT_SECONDS, RefusalsPerAddress
 from zoo.graphql.sse import LineFeedSSE
 from zoo.graphql.websocket import (
@@ -91,31 +90,6 @@ def refusal(status: int, message: str, retry_after: float = 5) -> Response:
         headers = {"Retry-After": str(math.ceil(retry_after))}
     code = REFUSAL_CODES.get(status) or HTTPStatus(status).name
     return Response(error_body(message, code), status, headers, media_type=JSON)
-
-
-_NAME = r"[_A-Za-z][_0-9A-Za-z]*"
-_FIRST_OPERATION = re.compile(rf"(?:\s|,|#[^\n]*)*(query|mutation|subscription)\s+({_NAME})")
-
-
-def operation_of(request_data: Any) -> tuple[str, str]:
-    """The operation's type and name, for the logs and metrics, without parsing: the
-    name asked for, else the document's first operation's (all a one-operation document
-    needs), else ``(unnamed)``; a type it does not find is ``query``. A name asked for
-    that is not a GraphQL name names no operation, and is ``(invalid)`` here: the text
-    a client sends there reaches no log line or metric label (a line break in it
-    forged a line of the text log)."""
-    query = getattr(request_data, "query", None)
-    query = query if isinstance(query, str) else ""
-    name = getattr(request_data, "operation_name", None)
-    if isinstance(name, str) and name:
-        if not re.fullmatch(_NAME, name):
-            return "query", metrics.INVALID
-        found = re.search(rf"\b(query|mutation|subscription)\s+{re.escape(name)}\b", query)
-        kind = found.group(1) if found else "query"
-    else:
-        found = _FIRST_OPERATION.match(query)
-        kind, name = (found.group(1), found.group(2)) if found else ("query", metrics.UNNAMED)
-    return kind, str(name)[:100]
 
 
 TOO_MANY_SOCKETS = 4429
@@ -398,41 +372,28 @@ class ZooGraphQL(GraphQL[Context, None]):
         400); a subscription without a streaming ``Accept`` is 406, naming the ways in.
         An operation slower than ``ZOO_SLOW_OPERATION_MS`` is logged, with its statements."""
         request_data = kwargs.get("request_data", args[-1] if args else None)
-        kind, name = operation_of(request_data)
-        logs.operation_name.set(name)
-        count = [0]
-        logs.statements.set(count)
-        started = time.perf_counter()
-        outcome = "INTERNAL_SERVER_ERROR"
-        try:
-            result = await super().execute_single(*args, **kwargs)
-            first = result.errors[0].extensions or {} if result.errors else {"code": "ok"}
-            outcome = str(first.get("code", "INTERNAL_SERVER_ERROR"))
-            return result
-        except HTTPException as exc:
-            cause = exc.__cause__
-            refused = exc
-            if isinstance(cause, InvalidOperationTypeError) and exc.status_code == 400:
-                if cause.operation_type is OperationType.SUBSCRIPTION:
-                    refused = HTTPException(406, SUBSCRIBE_HOW)
-                else:
-                    refused = HTTPException(405, exc.reason)
-            outcome = REFUSAL_CODES.get(refused.status_code) or HTTPStatus(refused.status_code).name
-            if refused is exc:
-                raise
-            raise refused from exc
-        finally:
-            seconds = time.perf_counter() - started
-            metrics.observe_operation(kind, name, outcome, seconds)
-            elapsed_ms = seconds * 1000
-            if elapsed_ms > self.slow_operation_ms:
-                logger.warning(
-                    "slow operation %s: %.0f ms, %d SQL statements",
-                    name,
-                    elapsed_ms,
-                    count[0],
-                    extra={"duration_ms": round(elapsed_ms, 1), "statements": count[0]},
+        kind, name = operation_of(
+            getattr(request_data, "query", None), getattr(request_data, "operation_name", None)
+        )
+        with Observed(kind, name, self.slow_operation_ms) as observed:
+            try:
+                result = await super().execute_single(*args, **kwargs)
+                observed.outcome = outcome_of(result.errors)
+                return result
+            except HTTPException as exc:
+                cause = exc.__cause__
+                refused = exc
+                if isinstance(cause, InvalidOperationTypeError) and exc.status_code == 400:
+                    if cause.operation_type is OperationType.SUBSCRIPTION:
+                        refused = HTTPException(406, SUBSCRIBE_HOW)
+                    else:
+                        refused = HTTPException(405, exc.reason)
+                observed.outcome = (
+                    REFUSAL_CODES.get(refused.status_code) or HTTPStatus(refused.status_code).name
                 )
+                if refused is exc:
+                    raise
+                raise refused from exc
 
     def parse_json(self, data: str | bytes) -> Any:
         """A GraphQL request is a JSON object (or a list, for batches); anything else is a 400."""
