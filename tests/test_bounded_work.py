@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from graphql import parse
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests import factories
-from tests.conftest import dispose
+from tests.conftest import dispose, zoo_serve
 from zoo.animals.models import Animal
 from zoo.app import create_app
 from zoo.config import Settings
@@ -124,6 +126,9 @@ async def test_too_many_fragments_are_refused(bounded: Bounded) -> None:
         assert codes(await post(client, fragments(10))) == []
         assert codes(await post(client, fragments(11))) == ["QUERY_TOO_LARGE"]
 
+
+STREAM = {"Accept": "text/event-stream"}
+JSON_ONLY = {"Accept": "application/json"}
 
 NESTED = (
     "{ exhibit(id: %d) { animals { id exhibit { animals { id exhibit { animals { id } } } } } } }"
@@ -317,3 +322,29 @@ async def test_an_address_that_keeps_sending_documents_over_the_limits_is_turned
             assert await post(neighbour, "{ __typename }") == {"data": {"__typename": "Query"}}
     finally:
         await dispose(app)
+
+
+def test_a_document_of_comment_characters_is_answered_at_once(database_url: str) -> None:
+    """An operation's type and name are read for the logs and metrics before its document
+    is parsed, from whatever text a client sent. The pattern that read them split a line
+    of ``#`` into comments in 2^n ways and tried them all: 35 bytes held the event loop
+    for half an hour, on every transport. A real server, so that a regression fails on
+    the client's deadline (and the server is killed) instead of hanging the suite."""
+    hashes = "#" * 64
+    with zoo_serve(database_url, env={"ZOO_LOG_LEVEL": "warning"}) as (base, process):
+        try:
+            with httpx.Client(base_url=base, timeout=20) as http:
+                posted = http.post("/graphql", json={"query": hashes})
+                streamed = http.post("/graphql", json={"query": hashes}, headers=STREAM)
+                got = http.get("/graphql", params={"query": hashes}, headers=JSON_ONLY)
+            for response in (posted, streamed, got):
+                assert "Syntax Error" in response.text, response.text
+            url = base.replace("http", "ws") + "/graphql"
+            with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+                ws.send(json.dumps({"type": "connection_init"}))
+                assert json.loads(ws.recv(timeout=20))["type"] == "connection_ack"
+                subscribe = {"id": "1", "type": "subscribe", "payload": {"query": hashes}}
+                ws.send(json.dumps(subscribe))
+                assert "Syntax Error" in ws.recv(timeout=20)
+        finally:
+            process.kill()

@@ -415,6 +415,38 @@ async def test_an_interrupted_event_stream_ends_each_subscription_with_events_mi
             assert (event, json.loads(data)["data"]["animalEvents"]["kind"]) == ("next", "CREATED")
 
 
+async def test_a_document_that_does_not_parse_is_a_typed_error_on_every_stream(
+    live: Live,
+) -> None:
+    """A syntax error (or a document past the token limit) was raised out of the stream:
+    SSE and multipart broke off mid-response, a socket's operation completed with no
+    error at all, and the log took a traceback."""
+    documents = {"{ x": "GRAPHQL_PARSE_FAILED", "{ " + "a " * 100 + "}": "TOO_MANY_TOKENS"}
+    async with (
+        live(max_tokens=50) as (_, base, _token),
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+        connect(base.replace("http", "ws") + "/graphql", subprotocols=[WS]) as ws,  # type: ignore[list-item]
+    ):
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        for number, (document, code) in enumerate(documents.items()):
+            sse = await http.post("/graphql", json={"query": document}, headers=SSE)
+            assert sse.text.startswith("event: next\ndata: "), sse.text
+            first = sse.text.split("\n\n")[0].removeprefix("event: next\ndata: ")
+            assert [e["extensions"]["code"] for e in json.loads(first)["errors"]] == [code]
+            assert sse.text.split("\n\n")[1].startswith("event: complete")
+            multipart = http.stream("POST", "/graphql", json={"query": document}, headers=MULTIPART)
+            async with multipart as stream:
+                parts = [part async for part in multipart_parts(stream.aiter_text())]
+            errors = [p["payload"]["errors"] for p in parts if p.get("payload")]
+            assert [[e["extensions"]["code"] for e in found] for found in errors] == [[code]]
+            subscribe = {"id": str(number), "type": "subscribe", "payload": {"query": document}}
+            await ws.send(json.dumps(subscribe))
+            message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert (message["type"], message["id"]) == ("error", str(number)), message
+            assert [e["extensions"]["code"] for e in message["payload"]] == [code]
+
+
 async def test_a_subscriber_that_stops_reading_is_cut_off(live: Live) -> None:
     """A client that keeps the connection but reads nothing: once the buffers between are
     full, the stream gives up on it, and its subscription and its place are freed."""

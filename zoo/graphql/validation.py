@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
@@ -120,12 +120,17 @@ class CheckedDocuments(SchemaExtension):
         self.cached = False
 
     def on_parse(self) -> Iterator[None]:
+        """A cached document is handed over; any other is left to strawberry's parse, just
+        after this, whose syntax error becomes the operation's error on every path. Parsed
+        here, it was raised from the extension: a stream (SSE, multipart) broke off and a
+        socket's operation completed without one."""
         context = self.execution_context
         query = context.query
         if query is not None and context.graphql_document is None:
             document = self.cache.get(query)
             self.cached = document is not None
-            context.graphql_document = document or parse(query, **context.parse_options)
+            if document is not None:
+                context.graphql_document = document
         yield
 
     def on_validate(self) -> Iterator[None]:
