@@ -13,6 +13,7 @@ present that was never asked for; the server recovers by itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 import time
@@ -29,6 +30,9 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.util import await_only
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from tests.conftest import PASSWORD, POSTGRES_URL, TABLES, _admin, asyncpg_dsn, dispose, running
 from tests.proxy import proxied
@@ -470,3 +474,53 @@ async def test_an_announcement_that_cannot_be_sent_ends_every_instances_subscrip
                 assert (await asyncio.wait_for(anext(again), 2)).change == change
     finally:
         await other.stop()
+
+
+async def test_a_socket_whose_login_cannot_be_checked_during_an_outage_is_kept(
+    postgres_database: str,
+) -> None:
+    """Each operation on a logged-in socket checks its login again, which needs the
+    database: while it is out, the operation is refused with SERVICE_UNAVAILABLE and the
+    socket stays (it was dropped without a close frame, with every subscription on it);
+    a new socket's login closes it with 1013, which clients retry."""
+    proxy, through = await proxied(postgres_database)
+    timeouts = {"db_connect_timeout": 1, "db_statement_timeout": 1, "db_pool_timeout": 1}
+    app = create_app(Settings(database_url=through, env="test", **timeouts))
+    await create_user(app.state.database, "socket@example.com", PASSWORD)
+    try:
+        async with running(app) as base:
+            async with httpx.AsyncClient(base_url=base) as http:
+                form = {"username": "socket@example.com", "password": PASSWORD}
+                token = (await http.post("/auth/jwt/login", data=form)).json()["access_token"]
+            url = base.replace("http", "ws") + "/graphql"
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+                await ws.send(json.dumps(init))
+                assert json.loads(await ws.recv())["type"] == "connection_ack"
+                await proxy.cut()
+
+                async def run(id_: str) -> dict[str, Any]:
+                    subscribe = {"type": "subscribe", "id": id_}
+                    await ws.send(json.dumps({**subscribe, "payload": {"query": "{ __typename }"}}))
+                    return dict(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+
+                refused = await run("down")
+                assert (refused["id"], refused["type"]) == ("down", "error"), refused
+                codes = [e["extensions"]["code"] for e in refused["payload"]]
+                assert codes == ["SERVICE_UNAVAILABLE"]
+                async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as new:
+                    await new.send(json.dumps(init))
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await asyncio.wait_for(new.recv(), 10)
+                    assert closed.value.rcvd is not None
+                    assert closed.value.rcvd.code == 1013
+                await proxy.restore()
+                answered = await run("up")
+                assert answered == {
+                    "id": "up",
+                    "type": "next",
+                    "payload": {"data": {"__typename": "Query"}},
+                }
+    finally:
+        await proxy.cut()
+        await dispose(app)

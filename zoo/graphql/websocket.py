@@ -34,7 +34,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from zoo.db import is_unavailable
+from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.http import PAYLOAD_TOO_LARGE
+
+TRY_AGAIN_LATER = 1013
+"""RFC 6455's close code for a server that cannot serve now; graphql-ws clients retry it."""
 
 MESSAGE_TOO_BIG = 1009
 """RFC 6455's close code for a message larger than the server accepts."""
@@ -78,6 +83,10 @@ def too_long(query: object, max_length: int) -> GraphQLError | None:
     return None
 
 
+def unavailable() -> GraphQLError:
+    return GraphQLError(UNAVAILABLE_MESSAGE, extensions={"code": SERVICE_UNAVAILABLE})
+
+
 def _payload(message: Mapping[str, Any]) -> Mapping[str, Any]:
     payload = message.get("payload")
     return payload if isinstance(payload, Mapping) else {}
@@ -107,7 +116,16 @@ class SocketRules:
         await super().handle_message(message)  # type: ignore[misc]
 
     async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)  # type: ignore[misc]
+        """A login that cannot be checked while the database is out closes the socket with
+        1013 (try again later), which clients retry; raised, it dropped the socket without
+        a close frame."""
+        try:
+            await super().handle_connection_init(message)  # type: ignore[misc]
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            await self.websocket.close(TRY_AGAIN_LATER, UNAVAILABLE_MESSAGE)
+            return
         if self.connection_acknowledged:
             self.watch_login()
 
@@ -115,10 +133,19 @@ class SocketRules:
         """Whether to start this operation; if not, the socket is closed or the refusal sent.
 
         Before the socket is acknowledged, strawberry refuses it (4401) as it should.
+        A login that cannot be checked again while the database is out refuses the
+        operation (``SERVICE_UNAVAILABLE``) and keeps the socket and its other operations.
         """
         if not self.connection_acknowledged:
             return True
-        if not await self.login_holds():
+        try:
+            holds = await self.login_holds()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            await self.send_refusal(message["id"], unavailable())
+            return False
+        if not holds:
             return False
         refused = too_long(_payload(message).get("query"), self.view.max_query_length)
         if refused is None:
