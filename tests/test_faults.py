@@ -482,16 +482,19 @@ async def test_a_socket_whose_login_cannot_be_checked_during_an_outage_is_kept(
     """Each operation on a logged-in socket checks its login again, which needs the
     database: while it is out, the operation is refused with SERVICE_UNAVAILABLE and the
     socket stays (it was dropped without a close frame, with every subscription on it);
-    a new socket's login closes it with 1013, which clients retry."""
+    a new socket's login (a token at connection_init, or a cookie) closes it with 1013,
+    which clients retry."""
     proxy, through = await proxied(postgres_database)
     timeouts = {"db_connect_timeout": 1, "db_statement_timeout": 1, "db_pool_timeout": 1}
     app = create_app(Settings(database_url=through, env="test", **timeouts))
     await create_user(app.state.database, "socket@example.com", PASSWORD)
     try:
         async with running(app) as base:
-            async with httpx.AsyncClient(base_url=base) as http:
+            async with httpx.AsyncClient(base_url=base, headers={"Origin": base}) as http:
                 form = {"username": "socket@example.com", "password": PASSWORD}
                 token = (await http.post("/auth/jwt/login", data=form)).json()["access_token"]
+                assert (await http.post("/auth/cookie/login", data=form)).status_code == 204
+                cookie = {"Cookie": f"zoo-auth={http.cookies['zoo-auth']}", "Origin": base}
             url = base.replace("http", "ws") + "/graphql"
             init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
             async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
@@ -512,6 +515,16 @@ async def test_a_socket_whose_login_cannot_be_checked_during_an_outage_is_kept(
                     await new.send(json.dumps(init))
                     with pytest.raises(ConnectionClosed) as closed:
                         await asyncio.wait_for(new.recv(), 10)
+                    assert closed.value.rcvd is not None
+                    assert closed.value.rcvd.code == 1013
+                # A cookie is looked up as the socket opens: closed the same way.
+                async with connect(
+                    url,
+                    subprotocols=[Subprotocol("graphql-transport-ws")],
+                    additional_headers=cookie,
+                ) as by_cookie:
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await asyncio.wait_for(by_cookie.recv(), 10)
                     assert closed.value.rcvd is not None
                     assert closed.value.rcvd.code == 1013
                 await proxy.restore()

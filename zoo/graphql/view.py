@@ -40,15 +40,17 @@ from strawberry.types.unset import UnsetType
 from zoo import metrics
 from zoo.auth.sessions import Session, bearer_token
 from zoo.auth.users import Auth
+from zoo.db import is_unavailable
 from zoo.graphql import graphiql
 from zoo.graphql.context import Context
-from zoo.graphql.errors import SERVICE_UNAVAILABLE
+from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
 from zoo.graphql.media_types import GRAPHQL_RESPONSE, JSON, negotiate, prefers_single_result
 from zoo.graphql.observed import Observed, operation_of, outcome_of
 from zoo.graphql.refusals import OVER_LIMIT_CODES, TARPIT_SECONDS, RefusalsPerAddress
 from zoo.graphql.sse import LineFeedSSE
 from zoo.graphql.websocket import (
+    TRY_AGAIN_LATER,
     LegacyWSHandler,
     SocketsPerAddress,
     TextWebSocketAdapter,
@@ -96,7 +98,9 @@ TOO_MANY_SOCKETS = 4429
 """The close code graphql-transport-ws uses for "too many": clients show its reason."""
 
 
-async def refuse_socket(scope: Scope, receive: Receive, send: Send, reason: str) -> None:
+async def refuse_socket(
+    scope: Scope, receive: Receive, send: Send, reason: str, code: int = TOO_MANY_SOCKETS
+) -> None:
     """Accept the handshake, then close at once with a code and a reason a client can show.
 
     A refusal at the handshake (403, or a 429 through ASGI's HTTP-response
@@ -106,7 +110,7 @@ async def refuse_socket(scope: Scope, receive: Receive, send: Send, reason: str)
     await receive()  # websocket.connect
     offered = scope.get("subprotocols") or []
     await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
-    await send({"type": "websocket.close", "code": TOO_MANY_SOCKETS, "reason": reason})
+    await send({"type": "websocket.close", "code": code, "reason": reason})
 
 
 class _WithContentType:
@@ -234,7 +238,12 @@ class ZooGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A socket within its address's limit; past it, closed at once (4429)."""
+        """A socket within its address's limit; past it, closed at once (4429).
+
+        A caller whose cookie cannot be looked up while the database is out is closed
+        with 1013 (try again later), which clients retry: raised at the handshake, the
+        app's 503 was sent as an HTTP response on a WebSocket (a traceback, a failed
+        upgrade)."""
         address = client_address(scope)
         if not self.sockets.acquire(address):
             limit = self.sockets.limit
@@ -242,8 +251,22 @@ class ZooGraphQL(GraphQL[Context, None]):
                 scope, receive, send, f"More than {limit} WebSockets open from this address"
             )
             return
+        sent: set[str] = set()
+
+        async def noting(message: Message) -> None:
+            sent.add(message["type"])
+            await send(message)
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, noting)
+        except Exception as exc:
+            if "websocket.close" in sent or not is_unavailable(exc):
+                raise
+            if "websocket.accept" not in sent:
+                await refuse_socket(scope, receive, send, UNAVAILABLE_MESSAGE, TRY_AGAIN_LATER)
+            else:  # strawberry accepts before it asks for the context
+                close = {"code": TRY_AGAIN_LATER, "reason": UNAVAILABLE_MESSAGE}
+                await send({"type": "websocket.close", **close})
         finally:
             self.sockets.release(address)
 
