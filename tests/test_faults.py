@@ -41,7 +41,7 @@ from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
 from zoo.core.events import Change, ChangeKind, EventsMissed, Subscriber
-from zoo.core.pg_events import CHANNEL, PostgresBroker
+from zoo.core.pg_events import PostgresBroker, notify
 from zoo.db import is_unavailable
 
 TIMEOUT = 2.0
@@ -390,7 +390,7 @@ async def test_an_event_listener_whose_connection_goes_silent_is_replaced(
 
     async def announced(events: Subscriber, id_: int) -> bool:
         change = Change("Animal", ChangeKind.CREATED, id_, ())
-        await notifier.execute("SELECT pg_notify($1, $2)", CHANNEL, change.to_json())
+        await notify(notifier, change.to_json(), 5)
         try:
             delivery = await asyncio.wait_for(anext(events), 0.5)
         except TimeoutError:

@@ -119,7 +119,7 @@ class LiveSessions:
 
     def check_all(self) -> None:
         """A broker gap listener: a logout announced meanwhile may have gone by unseen."""
-        self._check_again([s for sessions in self.by_user.values() for s in sessions])
+        self._check_again(s for sessions in self.by_user.values() for s in sessions)
 
     def _check_again(self, sessions: Iterable[Session]) -> None:
         for session in list(sessions):

@@ -39,6 +39,11 @@ PUBLISH_ERRORS = (
 )
 
 
+async def notify(connection: asyncpg.Connection, payload: str, seconds: float) -> None:
+    """Send ``payload`` on the channel, giving up after ``seconds``."""
+    await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload, timeout=seconds)
+
+
 def asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -106,9 +111,7 @@ class PostgresBroker(Broker):
     async def _notify(self, payload: str) -> None:
         if self.publisher is None or self.publisher.is_closed():
             self.publisher = await asyncpg.connect(self.dsn, timeout=self.timeout)
-        await self.publisher.execute(
-            "SELECT pg_notify($1, $2)", CHANNEL, payload, timeout=self.timeout
-        )
+        await notify(self.publisher, payload, self.timeout)
 
     def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         if payload == GAP:
@@ -157,9 +160,7 @@ class PostgresBroker(Broker):
         listener.add_termination_listener(lambda _connection: self._wake.set())
         while not listener.is_closed():
             if self.gap_unannounced:
-                await listener.execute(
-                    "SELECT pg_notify($1, $2)", CHANNEL, GAP, timeout=self.timeout
-                )
+                await notify(listener, GAP, self.timeout)
                 self.gap_unannounced = False
             try:
                 await asyncio.wait_for(self._wake.wait(), self.check_seconds)

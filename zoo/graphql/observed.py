@@ -113,15 +113,14 @@ async def observed_stream(
     error's code among them (``ok`` if none); one that a client ends is ``ok``."""
     with Observed(kind, name, slow_ms) as observed:
         observed.outcome = "ok"
-        failed = False
         async with aclosing(results):
             try:
                 async for result in results:
-                    if not failed and getattr(result, "errors", None):
-                        observed.outcome = outcome_of(getattr(result, "errors", None))
-                        failed = True
+                    errors = getattr(result, "errors", None)
+                    if errors and observed.outcome == "ok":
+                        observed.outcome = outcome_of(errors)
                     yield result
             except Exception:
-                if not failed:
+                if observed.outcome == "ok":
                     observed.outcome = UNKNOWN_OUTCOME
                 raise

@@ -184,7 +184,6 @@ class ZooGraphQL(GraphQL[Context, None]):
         stream_heartbeat_seconds: float = 15,
         stream_send_timeout: float = 30,
         require_login: bool = False,
-        slow_operation_ms: float = 1000,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -200,7 +199,6 @@ class ZooGraphQL(GraphQL[Context, None]):
         for transport in self._stream_transport_map.values():
             transport.heartbeat_interval = stream_heartbeat_seconds
         self.require_login = require_login
-        self.slow_operation_ms = slow_operation_ms
         choose = super()._get_stream_transport_from_headers
         self._transport_for_accept = lru_cache(maxsize=ACCEPT_VALUES_REMEMBERED)(
             lambda accept: choose({"accept": accept})
@@ -398,7 +396,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         kind, name = operation_of(
             getattr(request_data, "query", None), getattr(request_data, "operation_name", None)
         )
-        with Observed(kind, name, self.slow_operation_ms) as observed:
+        with Observed(kind, name, self.schema.slow_operation_ms) as observed:
             try:
                 result = await super().execute_single(*args, **kwargs)
                 observed.outcome = outcome_of(result.errors)
