@@ -229,25 +229,36 @@ async def test_connections_reset_mid_write_under_load(postgres_database: str) ->
 @asynccontextmanager
 async def killing_the_backend(app: Any, statement_start: str) -> AsyncIterator[list[int]]:
     """Terminate the server process behind the first statement that starts with
-    ``statement_start``, just before it is sent: the connection dies in use, after the
-    pool's pre-ping found it alive."""
+    ``statement_start`` (or behind the first rollback, for ``"ROLLBACK"``), just before
+    it is sent: the connection dies in use, after the pool's pre-ping found it alive."""
     admin = await asyncpg.connect(asyncpg_dsn(app.state.settings.database_url))
     killed: list[int] = []
 
-    def kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if killed or not statement.startswith(statement_start):
-            return
+    def kill(conn: Any) -> None:
         pid = conn.connection.dbapi_connection.driver_connection.get_server_pid()
         await_only(admin.execute("SELECT pg_terminate_backend($1)", pid))
         await_only(asyncio.sleep(0.1))
         killed.append(pid)
 
+    def before_statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not killed and statement.startswith(statement_start):
+            kill(conn)
+
+    def before_rollback(conn: Any) -> None:
+        if not killed:
+            kill(conn)
+
     engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", kill)
+    hook, listener = (
+        ("rollback", before_rollback)
+        if statement_start == "ROLLBACK"
+        else ("before_cursor_execute", before_statement)
+    )
+    event.listen(engine, hook, listener)
     try:
         yield killed
     finally:
-        event.remove(engine, "before_cursor_execute", kill)
+        event.remove(engine, hook, listener)
         await admin.close()
 
 
@@ -265,6 +276,40 @@ async def test_a_read_whose_connection_dies_is_read_again(
                 response = await http.post("/graphql", json={"query": READ})
             assert killed, "the listener never fired"
             assert response.json() == {"data": {"animals": {"totalCount": 0, "edges": []}}}
+    finally:
+        await dispose(app)
+
+
+async def test_a_connection_lost_as_a_rest_request_ends_spares_its_answer(
+    postgres_database: str,
+) -> None:
+    """fastapi-users' requests close their session after the answer is sent, which rolls
+    back the transaction a read after the commit opened. A connection lost just then
+    raised out of the app: a traceback in the log, and over HTTP the client's kept-alive
+    connection dropped under its next request. The answer stands: what the request
+    committed is committed, and the lost connection is dropped from the pool."""
+    app = create_app(Settings(database_url=postgres_database, env="test"))
+    transport = httpx.ASGITransport(app=app)
+    await create_user(app.state.database, "closing@example.com", PASSWORD)
+    form = {"username": "closing@example.com", "password": PASSWORD}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
+            http.headers["Origin"] = "http://faults"
+            async with killing_the_backend(app, "ROLLBACK") as killed:
+                login = await http.post("/auth/cookie/login", data=form)
+            assert killed, "the listener never fired"
+            assert login.status_code == 204
+            async with killing_the_backend(app, "ROLLBACK") as killed:
+                me = await http.get("/users/me")
+            assert killed
+            assert me.json()["email"] == "closing@example.com"
+            http.cookies.clear()
+            async with killing_the_backend(app, "ROLLBACK") as killed:
+                token = (await http.post("/auth/jwt/login", data=form)).json()["access_token"]
+            assert killed
+            bearer = {"Authorization": f"Bearer {token}"}
+            assert (await http.post("/auth/jwt/logout", headers=bearer)).status_code == 204
+            assert (await http.get("/users/me", headers=bearer)).status_code == 401
     finally:
         await dispose(app)
 

@@ -11,7 +11,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from tests.conftest import dispose
+from tests.auth.test_auth import cookie_login
+from tests.conftest import Account, StatementCounter, dispose
 from zoo.app import create_app
 from zoo.config import Settings
 from zoo.graphql.explorer_assets import VENDOR, assets, integrity_of, license_name
@@ -63,6 +64,22 @@ async def test_the_page_allows_only_its_own_origin(client: httpx.AsyncClient) ->
     for directive in ("script-src", "style-src", "connect-src"):
         assert directives[directive] == "'self'", directive
     assert directives["frame-ancestors"] == "'none'"
+
+
+async def test_the_page_reads_nothing_for_a_logged_in_browser(
+    client: httpx.AsyncClient, user: Account, count_statements: StatementCounter
+) -> None:
+    """The page needs no login: a browser's login cookie was looked up for it (a read on
+    every page load), and while the database was out the browser got a JSON 503 instead
+    of the page."""
+    await cookie_login(client, user.email)
+    count_statements.statements.clear()
+    page = await client.get("/graphql", headers=HTML)
+    assert page.status_code == 200
+    assert count_statements.statements == []
+    me = await client.post("/graphql", json={"query": "{ me { email } }"})
+    assert me.json() == {"data": {"me": {"email": user.email}}}
+    assert count_statements.count == 1
 
 
 async def test_under_a_path_prefix_every_url_carries_it(prefixed: httpx.AsyncClient) -> None:

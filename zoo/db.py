@@ -10,6 +10,7 @@ read lock and then deadlock upgrading it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +33,8 @@ from zoo import metrics
 from zoo.config import Settings
 
 T = TypeVar("T")
+
+logger = logging.getLogger("zoo.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_ISOLATION = "READ COMMITTED"
@@ -188,6 +191,27 @@ class Database:
         """One session, one transaction: committed if the block succeeds, rolled back if not."""
         async with self.writing(), self.write_session() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def request_session(self) -> AsyncIterator[AsyncSession]:
+        """A write session for a REST request, whose closing cannot fail the request for
+        a lost connection.
+
+        FastAPI closes it after the answer is sent: an error then only logs a traceback
+        and drops the client's kept-alive connection. What the request committed stays
+        committed; closing rolls back the rest, which a lost connection rolls back too,
+        and SQLAlchemy drops that connection from the pool.
+        """
+        session = self.write_session()
+        try:
+            yield session
+        finally:
+            try:
+                await session.close()
+            except exc.DBAPIError as error:
+                if not is_unavailable(error):
+                    raise
+                logger.warning("connection lost while closing a session: %s", error.orig)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[None]:

@@ -107,7 +107,7 @@ class Auth:
         async def get_session() -> AsyncIterator[AsyncSession]:
             # One session per request for user and token together: on SQLite two write
             # sessions in one request would wait on each other's lock.
-            async with database.writing(), database.write_session() as session:
+            async with database.writing(), database.request_session() as session:
                 yield session
 
         async def get_user_db(

@@ -225,8 +225,17 @@ class ZooGraphQL(GraphQL[Context, None]):
             message = "Too many documents over the limits from this address; wait and retry"
             await refusal(429, message, wait)(scope, receive, send)
             return
+        request = Request(scope, receive=receive)
         try:
-            response = await self.run(Request(scope, receive=receive))
+            if self.graphql_ide and self.should_render_graphql_ide(
+                self.request_adapter_class(request)
+            ):
+                # Before the context, unlike strawberry: the page needs no login, and
+                # looking up a cookie would read the database on every page load and
+                # answer a browser with a JSON 503 while the database is out.
+                response = await self.render_graphql_ide(request)
+            else:
+                response = await self.run(request)
         except HTTPException as exc:
             response = refusal(exc.status_code, exc.reason)
             if exc.status_code in {413, 415, 429}:
