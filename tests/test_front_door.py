@@ -37,7 +37,7 @@ async def test_an_unexpected_error_resolving_the_caller_is_a_coded_500(
     async def broken(_: str) -> None:
         raise RuntimeError("a bug in the token lookup")
 
-    app.state.auth._user_for_token = broken
+    app.state.auth._login_for_token = broken
     response = await client.post(
         "/graphql", json=QUERY, headers={"authorization": "Bearer some-token"}
     )

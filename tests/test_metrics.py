@@ -21,6 +21,7 @@ from zoo import metrics
 from zoo.app import create_app
 from zoo.config import Settings
 from zoo.db import Database
+from zoo.graphql.observed import operation_of
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -79,6 +80,30 @@ def test_operation_names_past_the_limit_share_one_label(monkeypatch: pytest.Monk
     assert metrics.operation_label("Op1") == "Op1"
     assert metrics.operation_label("(unnamed)") == "(unnamed)"
     assert metrics.operation_label("(invalid)") == "(invalid)"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("{ animals { totalCount } }", ("query", metrics.UNNAMED)),
+        ("subscription { animalEvents { kind } }", ("subscription", metrics.UNNAMED)),
+        (
+            "mutation($n: String!) { createExhibit(input: {name: $n}) { id } }",
+            ("mutation", metrics.UNNAMED),
+        ),
+        (
+            "# a note\n, subscription # its name:\n Watch { animalEvents { kind } }",
+            ("subscription", "Watch"),
+        ),
+        ("querying { x }", ("query", metrics.UNNAMED)),
+    ],
+)
+def test_an_operations_type_is_read_with_or_without_a_name(
+    query: str, expected: tuple[str, str]
+) -> None:
+    """An unnamed subscription was taken for a query: timed, and logged as a slow
+    operation once it had been open for longer than the threshold."""
+    assert operation_of(query, None) == expected
 
 
 async def test_an_operation_name_that_is_no_graphql_name_is_counted_as_invalid(

@@ -40,7 +40,7 @@ from zoo.auth.rate_limit import (
 )
 from zoo.auth.routes import sessions_router
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
-from zoo.auth.sessions import LiveSessions
+from zoo.auth.sessions import LiveSessions, Session
 from zoo.auth.users import Auth, refuse_cross_origin, refuse_cross_origin_cookie
 from zoo.config import Settings
 from zoo.core.events import Broker
@@ -110,7 +110,7 @@ def create_app(
     )
     services = Services.build(database, events, settings.list_sizes_max_age)
     auth = Auth(settings, database, events)
-    sessions = LiveSessions(auth.user_for_token)
+    sessions = LiveSessions(auth.login_for_token)
     events.listeners.append(sessions.note)
     events.gap_listeners.append(sessions.check_all)
     # A Redis that hangs must not hang logins: past a second, the in-process window stands in.
@@ -165,15 +165,15 @@ def create_app(
 
     async def get_context(connection: Request | WebSocket) -> Context:
         credential = auth.credential_for(connection)
-        user = await auth.user_for_token(credential) if credential else None
-        if user is not None:
-            logs.user_id.set(str(user.id))
+        login = await auth.login_for_token(credential) if credential else None
+        if login is not None:
+            logs.user_id.set(str(login.user.id))
         return Context(
             services,
-            user,
+            login.user if login is not None else None,
             json_fragments=connection.scope["type"] == "http",
             max_items=settings.max_response_items,
-            credential=credential,
+            session=Session(credential, login) if credential and login else None,
             sessions=sessions,
             scope=connection.scope,
         )

@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import PASSWORD, POSTGRES_URL, Live
 from tests.test_http_subscriptions import SSE, sse_events
+from zoo.auth.models import AccessToken
 from zoo.auth.service import create_user
 from zoo.auth.sessions import revoke_sessions
 
@@ -174,6 +177,40 @@ async def test_a_logout_that_went_by_unseen_is_caught_once_the_event_stream_is_b
         assert (await run(other, "{ __typename }"))["type"] == "next"
         app.state.services.events.interrupt()
         assert await closed_with(logged_out) == 4403
+        assert (await run(other, "{ __typename }"))["type"] == "next"
+        await other.close()
+
+
+async def lapsing_in(app: Any, token: str, seconds: float) -> None:
+    """Backdate ``token`` so that its lifetime ends ``seconds`` from now."""
+    lifetime = app.state.settings.token_lifetime_seconds
+    created = datetime.now(UTC) - timedelta(seconds=lifetime - seconds)
+    tokens = AccessToken.__table__
+    async with app.state.database.transaction() as session:
+        await session.execute(
+            update(tokens).where(tokens.c.token == token).values(created_at=created)
+        )
+
+
+async def test_a_login_held_open_ends_when_its_token_lapses(live: Live) -> None:
+    """A token past its lifetime names no one: a request with it is anonymous. A socket
+    or a stream that logged in with it kept its login, and its subscriptions, for as
+    long as it stayed open; now each ends as the token lapses, as at a logout."""
+    async with live() as (app, base, _), httpx.AsyncClient(base_url=base, timeout=10) as http:
+        _, _, token = await account(app, base)
+        _, _, lasting = await account(app, base)
+        await lapsing_in(app, token, 3)
+        ws, other = await socket(base, token), await socket(base, lasting)
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": EVENTS}}))
+        headers = {**SSE, "Authorization": f"Bearer {token}"}
+        async with http.stream(
+            "POST", "/graphql", json={"query": EVENTS}, headers=headers
+        ) as stream:
+            assert stream.status_code == 200
+            event, data = await anext(sse_events(stream.aiter_lines()))
+        assert event == "next"
+        assert json.loads(data)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert await closed_with(ws) == 4403
         assert (await run(other, "{ __typename }"))["type"] == "next"
         await other.close()
 

@@ -16,6 +16,8 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete
@@ -32,8 +34,17 @@ COOKIE_NAME = "zoo-auth"
 USER_ENTITY = "User"
 """The entity of the events that say a user's logins changed (the id is the UUID's int)."""
 
-Verify = Callable[[str], Awaitable[Any | None]]
-"""The live, active user a credential names, or None."""
+
+@dataclass(frozen=True)
+class Login:
+    """The user a live session token names, and when the token lapses."""
+
+    user: Any
+    expires_at: datetime
+
+
+Verify = Callable[[str], Awaitable[Login | None]]
+"""The login a credential names, or None."""
 
 
 async def announce_login_change(events: Broker, user_id: uuid.UUID) -> None:
@@ -64,11 +75,14 @@ async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID, keep: str |
 class Session:
     """The credential a connection logged in with, and the user it names as of the last check."""
 
-    def __init__(self, credential: str, user: Any) -> None:
+    def __init__(self, credential: str, login: Login) -> None:
         self.credential = credential
-        self.user = user
+        self.user = login.user
+        self.expires_at = login.expires_at
         self.ended = False
         self.on_end: set[Callable[[], None]] = set()
+        self.lapse: asyncio.TimerHandle | None = None
+        """Ends the session as its token lapses, while something watches it."""
 
     def end(self) -> None:
         if self.ended:
@@ -90,24 +104,32 @@ class LiveSessions:
         """Whether the session still stands (its user refreshed); ends it if not."""
         if session.ended:
             return False
-        user = await self.verify(session.credential)
-        if user is None or not user.is_active:
+        login = await self.verify(session.credential)
+        if login is None or not login.user.is_active:
             session.end()
             return False
-        session.user = user
+        session.user = login.user
         return True
 
     @contextmanager
     def watched(self, session: Session, on_end: Callable[[], None]) -> Iterator[None]:
-        """While the block runs, ``on_end`` is called if the session is ended."""
+        """While the block runs, ``on_end`` is called if the session is ended: by a
+        change to its user's logins, or as its token lapses (a request made with it
+        then would be anonymous; an open connection kept its login for hours)."""
         users = self.by_user.setdefault(session.user.id, set())
         users.add(session)
         session.on_end.add(on_end)
+        if session.lapse is None:
+            left = (session.expires_at - datetime.now(UTC)).total_seconds()
+            session.lapse = asyncio.get_running_loop().call_later(max(left, 0), session.end)
         try:
             yield
         finally:
             session.on_end.discard(on_end)
             if not session.on_end:
+                if session.lapse is not None:
+                    session.lapse.cancel()
+                    session.lapse = None
                 users.discard(session)
                 if not users:
                     self.by_user.pop(session.user.id, None)

@@ -30,7 +30,7 @@ from starlette.requests import HTTPConnection
 
 from zoo.auth.manager import UserManager
 from zoo.auth.models import AccessToken, User
-from zoo.auth.sessions import COOKIE_NAME, announce_login_change, bearer_token
+from zoo.auth.sessions import COOKIE_NAME, Login, announce_login_change, bearer_token
 from zoo.config import Settings
 from zoo.core.events import Broker
 from zoo.db import Database
@@ -166,20 +166,28 @@ class Auth:
 
     async def user_for_token(self, token: str) -> User | None:
         """The user whose live session ``token`` names (from a header or the cookie)."""
-        return await self.database.reading_again(partial(self._user_for_token, token))
+        login = await self.login_for_token(token)
+        return login.user if login is not None else None
 
-    async def _user_for_token(self, token: str) -> User | None:
+    async def login_for_token(self, token: str) -> Login | None:
+        """The live session ``token`` names: its user, and when it lapses."""
+        return await self.database.reading_again(partial(self._login_for_token, token))
+
+    async def _login_for_token(self, token: str) -> Login | None:
         """The token joined to its user, in one statement: fastapi-users'
         ``DatabaseStrategy.read_token`` reads the same in two (the token, then its user
         by id), and every authenticated request reads it. Same rule: a token older than
         the lifetime names no one."""
         tokens = AccessToken.__table__.c  # fastapi-users' mixin types its columns as values
-        oldest = datetime.now(UTC) - timedelta(seconds=self.settings.token_lifetime_seconds)
+        lifetime = timedelta(seconds=self.settings.token_lifetime_seconds)
         statement = (
-            select(User)
+            select(User, tokens.created_at)
             .join(AccessToken, tokens.user_id == User.id)
-            .where(tokens.token == token, tokens.created_at >= oldest)
+            .where(tokens.token == token, tokens.created_at >= datetime.now(UTC) - lifetime)
         )
         async with self.database.read_session() as session:
-            user: User | None = await session.scalar(statement)
-            return user
+            found = (await session.execute(statement)).first()
+        if found is None:
+            return None
+        user, created_at = found
+        return Login(user, created_at + lifetime)

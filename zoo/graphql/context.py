@@ -96,13 +96,13 @@ class Context:
         *,
         json_fragments: bool = False,
         max_items: int | None = None,
-        credential: str | None = None,
+        session: Session | None = None,
         sessions: LiveSessions | None = None,
         scope: Scope | None = None,
     ) -> None:
         self.services = services
         self.user = user
-        self.session = Session(credential, user) if credential and user else None
+        self.session = session
         """The login behind a long-lived connection, checked again as it goes."""
         self.sessions = sessions
         self.loaders = Loaders(services)

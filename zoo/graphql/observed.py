@@ -25,11 +25,14 @@ from zoo import logs, metrics
 logger = logging.getLogger("zoo.graphql")
 
 _NAME = r"[_A-Za-z][_0-9A-Za-z]*"
-_FIRST_OPERATION = re.compile(rf"(?:[\s,]|#[^\n]*+)*+(query|mutation|subscription)\s+({_NAME})")
-"""The first operation's type and name. Possessive (``*+``): a comment runs to its line's
-end, and what is skipped is never given back. Without them, a line of ``#`` could be split
-into comments in 2^n ways, and every way was tried: 35 bytes held the event loop for half
-an hour."""
+_IGNORED = r"(?:[\s,]|#[^\n]*+)*+"
+_FIRST_OPERATION = re.compile(
+    rf"{_IGNORED}(query|mutation|subscription)(?![_0-9A-Za-z]){_IGNORED}({_NAME})?"
+)
+"""The first operation's type and name, if it has one. Possessive (``*+``): a comment runs
+to its line's end, and what is skipped is never given back. Without them, a line of ``#``
+could be split into comments in 2^n ways, and every way was tried: 35 bytes held the event
+loop for half an hour."""
 
 UNKNOWN_OUTCOME = "INTERNAL_SERVER_ERROR"
 """The outcome of an operation that ended by an exception, before any result."""
@@ -53,7 +56,9 @@ def operation_of(query: object, operation_name: object) -> tuple[str, str]:
         )
         return (found.group(1) if found else "query"), operation_name[:100]
     first = _FIRST_OPERATION.match(query)
-    return (first.group(1), first.group(2)[:100]) if first else ("query", metrics.UNNAMED)
+    if first is None:
+        return "query", metrics.UNNAMED
+    return first.group(1), (first.group(2) or metrics.UNNAMED)[:100]
 
 
 def outcome_of(errors: Iterable[GraphQLError] | None) -> str:

@@ -339,11 +339,11 @@ class ZooGraphQL(GraphQL[Context, None]):
             authorization = value if isinstance(value, str) else ""
         if authorization:
             token = bearer_token(authorization)
-            user = await self.auth.user_for_token(token) if token else None
-            if user is None or not user.is_active:
+            login = await self.auth.login_for_token(token) if token else None
+            if login is None or not login.user.is_active:
                 raise ConnectionRejectionError({"reason": "invalid or expired token"})
-            context.user = user
-            context.session = Session(token, user)
+            context.user = login.user
+            context.session = Session(token, login)
         elif context.user is not None and not context.user.is_active:
             raise ConnectionRejectionError({"reason": "this account is inactive"})
         if self.require_login and context.user is None:
