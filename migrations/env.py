@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from zoo.config import Settings
@@ -38,6 +39,9 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+MIGRATION_LOCK = 0x7A6F6F5F6D696772
+"""A PostgreSQL advisory lock key ("zoo_migr"), held by the migrating transaction."""
+
 IGNORED_INDEXES = {"uq_users_email_lower"}
 """Made by a migration in each database's own way (an expression index), not by the models."""
 
@@ -57,6 +61,12 @@ def do_run_migrations(connection: Connection) -> None:
         include_object=include_object,
     )
     with context.begin_transaction():
+        # Instances that start at once each migrate: without turns, they ran the same DDL
+        # from the same version and all but one failed. Alembic reads the version after
+        # this, so those that wait find the work done. (SQLite's BEGIN IMMEDIATE already
+        # gives the write lock to one at a time.)
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -160,3 +160,27 @@ def test_duplicate_emails_are_resolved_before_the_case_blind_index(empty_databas
         assert email.lower().endswith("@example.com")
         assert active is False
     assert len(after) == 3
+
+
+def test_deploys_that_migrate_at_once_all_succeed(empty_database: str) -> None:
+    """Several instances of a deployment each run ``zoo migrate`` as they start. At
+    once on PostgreSQL, all but one failed (a traceback, an instance that would not
+    start): each began the same DDL from the same version. They take turns now, and
+    those after the first find nothing left to do."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+    env["ZOO_DATABASE_URL"] = empty_database
+    deploys = [
+        subprocess.Popen(
+            [sys.executable, "-m", "zoo", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for deploy in deploys:
+        out, err = deploy.communicate(timeout=120)
+        assert deploy.returncode == 0, err
+        assert out.strip() == "database at head"
+    assert table_names(empty_database) == TABLES
