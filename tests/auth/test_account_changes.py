@@ -3,10 +3,16 @@ password, a new password ends the other sessions, and sessions can be ended at w
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.util import await_only
 
 from tests.auth.test_auth import cookie_login
-from tests.conftest import PASSWORD, Account, login
+from tests.conftest import PASSWORD, POSTGRES_URL, Account, login
 
 NEW = "a-brand-new-password"
 
@@ -57,6 +63,65 @@ async def test_a_new_password_ends_every_other_session(
     assert await me(client, other) == 401
     stolen = await client.get("/users/me", headers={"Cookie": f"zoo-auth={cookie}"})
     assert stolen.status_code == 401
+    assert await login(client, user.email, NEW)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    "moment",
+    ["", "INSERT INTO access_tokens"],
+    ids=["after the password check", "as the session is written"],
+)
+async def test_a_login_that_checked_the_old_password_as_it_changed_gets_no_session(
+    app: Any, client: httpx.AsyncClient, user: Account, moment: str
+) -> None:
+    """A login checks the password, then writes its session. A new password landing in
+    between (its sessions ended before the login's was written) left that login a
+    session made with the old password: someone who knows it could keep logging in,
+    and the owner's change would not shut them out. The change lands here before the
+    login checks the password again (it is refused), or while it writes its session
+    (the change waits for it, then ends it). (On SQLite one process writes at a time,
+    and the two never overlap.)"""
+    changes: list[asyncio.Task[httpx.Response]] = []
+    checked = False
+
+    def change_the_password_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal checked
+        if "lower(users.email)" in statement:  # the login reads the user, checks the password
+            checked = True
+            return
+        if changes or not checked or not statement.startswith(moment):
+            return
+        changes.append(
+            asyncio.ensure_future(
+                client.patch(
+                    "/users/me",
+                    json={"password": NEW, "current_password": PASSWORD},
+                    headers=bearer(user.token),
+                )
+            )
+        )
+        # Until the change is done, or waits for this login's transaction.
+        await_only(asyncio.wait(changes, timeout=1))
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", change_the_password_meanwhile)
+    try:
+        racing = await client.post(
+            "/auth/jwt/login", data={"username": user.email, "password": PASSWORD}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", change_the_password_meanwhile)
+    assert changes, "the listener never fired"
+    assert (await changes[0]).status_code == 200
+    if moment:
+        assert racing.status_code == 200, racing.text
+        assert await me(client, racing.json()["access_token"]) == 401
+    else:
+        assert racing.status_code == 400
+        assert racing.json()["detail"] == "LOGIN_BAD_CREDENTIALS"
+    assert await me(client, user.token) == 200
     assert await login(client, user.email, NEW)
 
 

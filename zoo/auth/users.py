@@ -22,6 +22,7 @@ from fastapi_users.authentication import (
     CookieTransport,
 )
 from fastapi_users.authentication.strategy.db import DatabaseStrategy
+from fastapi_users.router.common import ErrorCode
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 from fastapi_users_db_sqlalchemy.access_token import SQLAlchemyAccessTokenDatabase
 from sqlalchemy import select
@@ -90,6 +91,23 @@ class AnnouncingStrategy(DatabaseStrategy[User, uuid.UUID, AccessToken]):
     def __init__(self, *args: Any, events: Broker, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.events = events
+
+    async def write_token(self, user: User) -> str:
+        """A session for a login, unless the password it checked has changed since.
+
+        A new password ends the user's sessions; a login that checked the old one just
+        before, and wrote its session just after, kept a session the change never
+        saw. The user's row is read again, and held (``FOR SHARE``: a password change
+        waits for this transaction, then ends the session written here) until the
+        session is committed.
+        """
+        session: AsyncSession = self.database.session  # type: ignore[attr-defined]
+        users = User.__table__.c  # fastapi-users' mixin types its columns as values
+        statement = select(users.hashed_password).where(users.id == user.id)
+        hashed = await session.scalar(statement.with_for_update(read=True))
+        if hashed != user.hashed_password:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS)
+        return await super().write_token(user)
 
     async def destroy_token(self, token: str, user: User) -> None:
         await super().destroy_token(token, user)
