@@ -8,11 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from pwdlib.hashers.bcrypt import BcryptHasher
+from sqlalchemy import event, select, update
 from sqlalchemy.util import await_only
 
 from tests.auth.test_auth import cookie_login
 from tests.conftest import PASSWORD, POSTGRES_URL, Account, login
+from zoo.auth.models import User
 
 NEW = "a-brand-new-password"
 
@@ -123,6 +125,80 @@ async def test_a_login_that_checked_the_old_password_as_it_changed_gets_no_sessi
         assert racing.json()["detail"] == "LOGIN_BAD_CREDENTIALS"
     assert await me(client, user.token) == 200
     assert await login(client, user.email, NEW)
+
+
+async def store_under_bcrypt(app: Any, email: str) -> None:
+    async with app.state.database.transaction() as session:
+        users = User.__table__
+        await session.execute(
+            update(users)
+            .where(users.c.email == email)
+            .values(hashed_password=BcryptHasher().hash(PASSWORD))
+        )
+
+
+async def stored_hash(app: Any, email: str) -> str:
+    async with app.state.database.transaction() as session:
+        users = User.__table__
+        return str(
+            await session.scalar(select(users.c.hashed_password).where(users.c.email == email))
+        )
+
+
+async def test_a_password_stored_under_an_older_scheme_is_hashed_again_at_login(
+    app: Any, client: httpx.AsyncClient, user: Account
+) -> None:
+    await store_under_bcrypt(app, user.email)
+    assert (await stored_hash(app, user.email)).startswith("$2b$")
+    assert await login(client, user.email)
+    assert (await stored_hash(app, user.email)).startswith("$argon2")
+    assert await login(client, user.email)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_stronger_hash_never_puts_back_a_password_changed_meanwhile(
+    app: Any, client: httpx.AsyncClient, user: Account
+) -> None:
+    """A login with a password stored under an older scheme (bcrypt, or weaker argon2
+    settings) stores it again, hashed the current way. Written unconditionally, that
+    put the old password back over a new one set while the login checked it: the
+    owner's new password was lost, and the old one worked again. (On SQLite one
+    process writes at a time, and the two never overlap.)"""
+    await store_under_bcrypt(app, user.email)
+    changes: list[int] = []
+    checked = False
+
+    def change_the_password_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal checked
+        if "lower(users.email)" in statement:  # the login reads the user, checks the password
+            checked = True
+            return
+        if changes or not checked:
+            return
+        changes.append(0)
+        changed = await_only(
+            client.patch(
+                "/users/me",
+                json={"password": NEW, "current_password": PASSWORD},
+                headers=bearer(user.token),
+            )
+        )
+        changes[0] = changed.status_code
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", change_the_password_meanwhile)
+    try:
+        racing = await client.post(
+            "/auth/jwt/login", data={"username": user.email, "password": PASSWORD}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", change_the_password_meanwhile)
+    assert changes == [200]
+    assert racing.status_code == 400, racing.text
+    assert await login(client, user.email, NEW)
+    stale = {"username": user.email, "password": PASSWORD}
+    assert (await client.post("/auth/jwt/login", data=stale)).status_code == 400
 
 
 async def test_logout_all_ends_every_session(client: httpx.AsyncClient, user: Account) -> None:

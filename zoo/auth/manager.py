@@ -28,7 +28,10 @@ from fastapi_users import (
     schemas,
 )
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from zoo.auth.models import User
 from zoo.auth.rate_limit import record_login
@@ -176,9 +179,27 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         )
         if not verified:
             return None
-        if new_hash is not None:
-            await self.user_db.update(user, {"hashed_password": new_hash})
+        if new_hash is not None and not await self._rehashed(user, new_hash):
+            return None
         return user
+
+    async def _rehashed(self, user: User, new_hash: str) -> bool:
+        """Store the password just checked hashed the current way (it was stored under an
+        older scheme), unless it changed meanwhile: written unconditionally, this put the
+        old password back over a new one set while it was checked. False if it changed."""
+        session: AsyncSession = self.user_db.session  # type: ignore[attr-defined]
+        users = User.__table__.c  # fastapi-users' mixin types its columns as values
+        stored = await session.scalar(
+            update(User)
+            .where(users.id == user.id, users.hashed_password == user.hashed_password)
+            .values(hashed_password=new_hash)
+            .returning(users.id)
+        )
+        await session.commit()
+        if stored is None:
+            return False
+        set_committed_value(user, "hashed_password", new_hash)
+        return True
 
     async def _update(self, user: User, update_dict: dict[str, Any]) -> User:
         password = update_dict.get("password")
