@@ -1,5 +1,6 @@
 """The JavaScript clients front ends use (graphql-ws, graphql-sse, Apollo Client, urql), run
-with Node against a real server, each receiving real events for mutations made over HTTP.
+with Node against a real server, each receiving real events for mutations made over HTTP;
+and graphql-http's audit of the GraphQL over HTTP specification.
 
 The clients are pinned in ``tests/js/package-lock.json`` and installed by
 ``make test`` (``npm ci``). Without Node and npm these tests skip, and the
@@ -99,3 +100,24 @@ async def test_javascript_clients_query_over_http(database_url: str, client: str
     result = json.loads(out)
     assert result["error"] is None, result
     assert isinstance(result["data"]["exhibits"]["totalCount"], int)
+
+
+async def test_the_graphql_over_http_audit_passes_every_check(server: str) -> None:
+    """graphql-http's audit (the check GraphQL servers publish their compliance with)
+    runs every MUST, SHOULD and MAY of the GraphQL over HTTP specification against
+    ``/graphql``: media types, status codes, GET and POST, malformed bodies."""
+    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    process = await asyncio.create_subprocess_exec(
+        NODE,
+        str(JS / "audit.mjs"),
+        f"{server}/graphql",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=JS,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    checks = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+    assert len(checks) > 50, checks
+    failed = [check for check in checks if check["status"] != "ok"]
+    assert failed == [], failed
