@@ -68,6 +68,43 @@ async def test_a_new_password_ends_every_other_session(
     assert await login(client, user.email, NEW)
 
 
+async def login_racing_a_password_change(
+    app: Any, client: httpx.AsyncClient, user: Account, moment: str = ""
+) -> httpx.Response:
+    """The user's login, with the owner's change of password sent once the login has
+    checked the password, at its next statement that starts with ``moment``; the login
+    goes on once the change is done, or waits for the login's transaction."""
+    changes: list[asyncio.Task[httpx.Response]] = []
+    checked = False
+
+    def change_the_password_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal checked
+        if "lower(users.email)" in statement:  # the login reads the user, checks the password
+            checked = True
+            return
+        if changes or not checked or not statement.startswith(moment):
+            return
+        change = {"password": NEW, "current_password": PASSWORD}
+        changes.append(
+            asyncio.ensure_future(
+                client.patch("/users/me", json=change, headers=bearer(user.token))
+            )
+        )
+        await_only(asyncio.wait(changes, timeout=1))
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", change_the_password_meanwhile)
+    try:
+        racing = await client.post(
+            "/auth/jwt/login", data={"username": user.email, "password": PASSWORD}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", change_the_password_meanwhile)
+    assert changes, "the listener never fired"
+    assert (await changes[0]).status_code == 200
+    return racing
+
+
 @pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 @pytest.mark.parametrize(
@@ -85,38 +122,7 @@ async def test_a_login_that_checked_the_old_password_as_it_changed_gets_no_sessi
     login checks the password again (it is refused), or while it writes its session
     (the change waits for it, then ends it). (On SQLite one process writes at a time,
     and the two never overlap.)"""
-    changes: list[asyncio.Task[httpx.Response]] = []
-    checked = False
-
-    def change_the_password_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        nonlocal checked
-        if "lower(users.email)" in statement:  # the login reads the user, checks the password
-            checked = True
-            return
-        if changes or not checked or not statement.startswith(moment):
-            return
-        changes.append(
-            asyncio.ensure_future(
-                client.patch(
-                    "/users/me",
-                    json={"password": NEW, "current_password": PASSWORD},
-                    headers=bearer(user.token),
-                )
-            )
-        )
-        # Until the change is done, or waits for this login's transaction.
-        await_only(asyncio.wait(changes, timeout=1))
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", change_the_password_meanwhile)
-    try:
-        racing = await client.post(
-            "/auth/jwt/login", data={"username": user.email, "password": PASSWORD}
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", change_the_password_meanwhile)
-    assert changes, "the listener never fired"
-    assert (await changes[0]).status_code == 200
+    racing = await login_racing_a_password_change(app, client, user, moment)
     if moment:
         assert racing.status_code == 200, racing.text
         assert await me(client, racing.json()["access_token"]) == 401
@@ -166,35 +172,7 @@ async def test_a_stronger_hash_never_puts_back_a_password_changed_meanwhile(
     owner's new password was lost, and the old one worked again. (On SQLite one
     process writes at a time, and the two never overlap.)"""
     await store_under_bcrypt(app, user.email)
-    changes: list[int] = []
-    checked = False
-
-    def change_the_password_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        nonlocal checked
-        if "lower(users.email)" in statement:  # the login reads the user, checks the password
-            checked = True
-            return
-        if changes or not checked:
-            return
-        changes.append(0)
-        changed = await_only(
-            client.patch(
-                "/users/me",
-                json={"password": NEW, "current_password": PASSWORD},
-                headers=bearer(user.token),
-            )
-        )
-        changes[0] = changed.status_code
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", change_the_password_meanwhile)
-    try:
-        racing = await client.post(
-            "/auth/jwt/login", data={"username": user.email, "password": PASSWORD}
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", change_the_password_meanwhile)
-    assert changes == [200]
+    racing = await login_racing_a_password_change(app, client, user)
     assert racing.status_code == 400, racing.text
     assert await login(client, user.email, NEW)
     stale = {"username": user.email, "password": PASSWORD}
