@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -233,6 +234,11 @@ class Settings(BaseSettings):
         description="Addresses (comma-separated IPs or networks) of the proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto `zoo serve` believes; none by default",
     )
+    cors_origins: str = Field(
+        "",
+        description="Origins (comma-separated, e.g. https://app.example, or *) whose pages "
+        "may call the API from a browser with a bearer token; none by default",
+    )
     login_attempts_per_minute: int = Field(
         10,
         ge=1,
@@ -253,6 +259,19 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value.strip()
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _bare_origins(cls, value: str) -> str:
+        """A browser's ``Origin`` is a scheme and a host (and port), nothing more: one
+        written with a path or a trailing slash would silently never match."""
+        origins = [origin.strip() for origin in value.split(",") if origin.strip()]
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], with no path or slash"
+                )
+        return ",".join(origins)
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -272,6 +291,10 @@ class Settings(BaseSettings):
                     "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
         return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return self.cors_origins.split(",") if self.cors_origins else []
 
     @property
     def is_sqlite(self) -> bool:

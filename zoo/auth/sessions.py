@@ -18,13 +18,12 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from zoo.auth.models import AccessToken
+from zoo.auth.models import AccessToken, User
 from zoo.core.events import Broker, Change, ChangeKind
 
 logger = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ USER_ENTITY = "User"
 class Login:
     """The user a live session token names, and when the token lapses."""
 
-    user: Any
+    user: User
     expires_at: datetime
 
 
