@@ -39,6 +39,11 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+MIGRATION_STATEMENT_TIMEOUT = 24 * 3600.0
+"""Seconds one migration statement may take: rewriting or indexing a large table can take
+long, and a request's limit (ZOO_DB_STATEMENT_TIMEOUT, 15 s) failed such a migration
+halfway, reported as an unreachable database."""
+
 MIGRATION_LOCK = 0x7A6F6F5F6D696772
 """A PostgreSQL advisory lock key ("zoo_migr"), held by the migrating transaction."""
 
@@ -71,7 +76,10 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    database = Database(Settings(database_url=database_url()))
+    settings = Settings(
+        database_url=database_url(), db_statement_timeout=MIGRATION_STATEMENT_TIMEOUT
+    )
+    database = Database(settings)
     try:
         async with database.writer.connect() as connection:
             await connection.run_sync(do_run_migrations)

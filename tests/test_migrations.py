@@ -184,3 +184,21 @@ def test_deploys_that_migrate_at_once_all_succeed(empty_database: str) -> None:
         assert deploy.returncode == 0, err
         assert out.strip() == "database at head"
     assert table_names(empty_database) == TABLES
+
+
+def test_a_migration_is_not_held_to_a_requests_statement_timeout(empty_database: str) -> None:
+    """A migration may rewrite or index a large table: with the requests' statement
+    timeout (15 s by default) it failed halfway on PostgreSQL, reported as "database
+    unreachable". Here every statement is slower than the timeout it is given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+    env.update(ZOO_DATABASE_URL=empty_database, ZOO_DB_STATEMENT_TIMEOUT="0.000001")
+    migrated = subprocess.run(
+        [sys.executable, "-m", "zoo", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert table_names(empty_database) == TABLES
