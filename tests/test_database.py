@@ -9,10 +9,11 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import POSTGRES_URL
 from zoo.config import Settings
-from zoo.db import Database
+from zoo.db import Database, is_unavailable
 from zoo.exhibits.models import Exhibit
 from zoo.services import Services
 
@@ -186,3 +187,25 @@ async def test_postgres_connections_plan_statements_as_configured(
         await driver.close()
     expected = server_default if mode == "server" else mode
     assert (used, used_by_writes) == (expected, expected)
+
+
+SLOW = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000)"
+    " SELECT count(*) FROM n"
+)
+
+
+async def test_a_statement_past_the_timeout_is_stopped_as_an_outage(database_url: str) -> None:
+    """On both databases: SQLite had no statement timeout, and a long scan held a pooled
+    connection (and a thread) for as long as it took. The statement is stopped, as an
+    outage (a 503 to the client), and the connection serves the next one."""
+    database = Database(Settings(database_url=database_url, db_statement_timeout=0.3))
+    try:
+        with pytest.raises((DBAPIError, TimeoutError)) as stopped:
+            await database.fetch(lambda connection: connection.scalar(text(SLOW)))
+        assert is_unavailable(stopped.value), stopped.value
+        assert await database.fetch(lambda connection: connection.scalar(text("SELECT 1"))) == 1
+        async with database.transaction() as session:  # a write, after a read that was stopped
+            assert await session.scalar(text("SELECT 2")) == 2
+    finally:
+        await database.dispose()

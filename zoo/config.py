@@ -160,7 +160,7 @@ class Settings(BaseSettings):
         5, gt=0, description="Seconds to open a PostgreSQL connection before giving up (503)"
     )
     db_statement_timeout: float = Field(
-        15, gt=0, description="Seconds one PostgreSQL statement may take before giving up (503)"
+        15, gt=0, description="Seconds one statement may take before it is stopped (503)"
     )
     db_plan_cache_mode: Literal["force_generic_plan", "auto", "server"] = Field(
         "force_generic_plan",

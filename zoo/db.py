@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any, TypeVar
 
@@ -85,6 +85,49 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+_TIMER = "zoo_statement_timer"
+
+
+def _time_sqlite_statements(engine: AsyncEngine, seconds: float) -> None:
+    """Interrupt a SQLite statement still running ``seconds`` after it began, as
+    PostgreSQL's statement timeout does (an outage, 503): a scan of a large table held a
+    pooled connection and a thread for as long as it took. The timer runs on the event
+    loop and calls ``sqlite3_interrupt``, which another thread may call; it is started
+    with each statement (its rows are computed as they are fetched) and stopped when
+    the transaction ends or the connection goes back to the pool."""
+
+    def stop(connection_info: dict[str, Any]) -> None:
+        timer = connection_info.pop(_TIMER, None)
+        if timer is not None:
+            timer.cancel()
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(connection: Connection, *_: Any) -> None:
+        stop(connection.info)
+        raw = connection.connection.driver_connection
+        if raw is None or isinstance(raw, sqlite3.Connection):  # a synchronous engine
+            return
+
+        async def interrupt() -> None:
+            with suppress(ValueError, sqlite3.ProgrammingError):  # closed meanwhile
+                await raw.interrupt()
+
+        loop = asyncio.get_running_loop()
+        connection.info[_TIMER] = loop.call_later(
+            seconds, lambda: asyncio.ensure_future(interrupt())
+        )
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _end(connection: Connection) -> None:
+        if not connection.invalidated:  # else its info is out of reach; checkin stops it
+            stop(connection.info)
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        stop(record.info)
+
+
 class Database:
     """Owns the engine; hands out short read sessions and one-transaction write sessions.
 
@@ -141,6 +184,7 @@ class Database:
         self.engine = create_async_engine(self.url, **engine_options)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+            _time_sqlite_statements(self.engine, settings.db_statement_timeout)
             # A lone SELECT is atomic in SQLite; an explicit BEGIN would only cost a
             # round trip to aiosqlite's thread.
             self.reader = self.engine.execution_options(**{_BEGIN_MODE: None})
@@ -261,6 +305,7 @@ _OUTAGE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03", "57014")
 """PostgreSQL: connection exceptions, insufficient resources (too many connections, disk
 full, out of memory), shutdowns and restarts, a statement cancelled by its timeout."""
 _SQLITE_OUTAGES = (
+    "interrupted",  # by the statement timeout
     "database is locked",
     "database table is locked",
     "unable to open database file",
