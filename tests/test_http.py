@@ -232,6 +232,8 @@ async def test_health(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    probed = await client.head("/health")
+    assert (probed.status_code, probed.content) == (200, b"")
 
 
 async def test_health_reports_an_unreachable_database() -> None:
@@ -239,6 +241,8 @@ async def test_health_reports_an_unreachable_database() -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.get("/health")
+        probed = await client.head("/health")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+    assert probed.status_code == 503
     await dispose(app)

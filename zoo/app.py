@@ -238,7 +238,8 @@ def create_app(
     async def health() -> JSONResponse:
         """200 after a database round trip; 503 with the reason when the database is
         unreachable or slower than ``ZOO_HEALTH_TIMEOUT_SECONDS``, so that a load balancer
-        hears about a stalled database before its own probe times out."""
+        hears about a stalled database before its own probe times out. HEAD too: some
+        load balancers and uptime monitors probe with it (it was a 405)."""
         try:
             await asyncio.wait_for(database.ping(), settings.health_timeout_seconds)
         except Exception as exc:
@@ -249,6 +250,8 @@ def create_app(
                 {"status": "unavailable", "database": "unreachable"}, status_code=503
             )
         return JSONResponse({"status": "ok", "database": "ok", "version": zoo.__version__})
+
+    app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
 
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         """Outside GraphQL execution (auth routes, resolving the user): 503 when the
