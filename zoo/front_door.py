@@ -49,9 +49,9 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 class Edge:
-    """The middleware every request passes, outermost first: its id, its span (when
-    tracing), its count, the time and size its body may take, and the headers every
-    response carries."""
+    """The middleware every request passes, outermost first: its id, the answers to
+    browsers on other origins (when some are listed), its span (when tracing), its
+    count, the time and size its body may take, and the headers every response carries."""
 
     def __init__(
         self,
