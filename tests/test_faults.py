@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import sqlite3
 import time
@@ -41,7 +42,7 @@ from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
 from zoo.core.events import Change, ChangeKind, EventsMissed, Subscriber
-from zoo.core.pg_events import PostgresBroker, notify
+from zoo.core.pg_events import RECONNECT_SECONDS, PostgresBroker, notify
 from zoo.db import is_unavailable
 
 TIMEOUT = 2.0
@@ -419,6 +420,32 @@ async def test_a_subscription_whose_read_loses_its_connection_still_delivers(
                 event = await next_data(ws)
             assert killed, "no read of the event's row was cut"
     assert event == {"animalEvents": {"kind": "CREATED", "animal": {"name": "Pangolin"}}}
+
+
+async def test_an_event_listener_out_of_reach_warns_once_and_says_when_it_is_back(
+    postgres_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Listening is tried again every second while PostgreSQL is out: a warning on each
+    attempt filled the log with one line a second per process. One warning, then one
+    line when listening is back."""
+    caplog.set_level(logging.INFO, "zoo.core.pg_events")
+    proxy, through = await proxied(postgres_database)
+    await proxy.cut()
+    broker = PostgresBroker(through, timeout=0.5, check_seconds=0.2)
+    starting = asyncio.ensure_future(broker.start())
+    try:
+        await asyncio.sleep(RECONNECT_SECONDS * 2.5)  # three attempts
+        assert not broker.listening.is_set()
+        await proxy.restore()
+        await starting
+        await asyncio.wait_for(broker.listening.wait(), 10)
+    finally:
+        await broker.stop()
+        await proxy.cut()
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if "listener" in r.getMessage()]
+    assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
+    assert "trying again every 1 s" in lines[0][1]
+    assert lines[1][1].startswith("event listener is back after ")
 
 
 async def test_an_event_listener_whose_connection_goes_silent_is_replaced(

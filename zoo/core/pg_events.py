@@ -125,11 +125,18 @@ class PostgresBroker(Broker):
         self.deliver(change)
 
     async def _keep_listening(self) -> None:
+        """Listen, and listen again after any failure, every ``RECONNECT_SECONDS``. An
+        outage is logged as a warning once, and the return as it ends: a warning on
+        each attempt filled the log with one line a second per process."""
         listened = False
+        failures = 0
         while True:
             try:
                 self.listener = await asyncpg.connect(self.dsn, timeout=self.timeout)
                 await self.listener.add_listener(CHANNEL, self._on_notification)
+                if failures:
+                    logger.info("event listener is back after %d failed attempts", failures)
+                    failures = 0
                 if listened or self.subscribers:
                     # Whoever subscribed while nothing listened may have missed changes.
                     self.interrupt()
@@ -139,9 +146,11 @@ class PostgresBroker(Broker):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the keeper must outlive any failure, or events stop
-                logger.warning(
+                failures += 1
+                (logger.warning if failures == 1 else logger.debug)(
                     "event listener lost its connection (its subscriptions end with "
-                    "EVENTS_MISSED once it is back): %r",
+                    "EVENTS_MISSED once it is back; trying again every %.0f s): %r",
+                    RECONNECT_SECONDS,
                     exc,
                 )
             if self.listener is not None:
