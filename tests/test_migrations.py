@@ -76,9 +76,14 @@ def test_models_and_migrations_agree(empty_database: str) -> None:
     command.check(config)  # raises when autogenerate would write anything
 
 
-def run(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
+def zoo_env(url: str, **settings: str) -> dict[str, str]:
+    """This environment without the suite's ``ZOO_*`` settings, with ``url`` and ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    env["ZOO_DATABASE_URL"] = url
+    return {**env, "ZOO_DATABASE_URL": url, **settings}
+
+
+def run(*args: str, cwd: Path, url: str) -> subprocess.CompletedProcess[str]:
+    env = zoo_env(url)
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
@@ -167,8 +172,7 @@ def test_deploys_that_migrate_at_once_all_succeed(empty_database: str) -> None:
     once on PostgreSQL, all but one failed (a traceback, an instance that would not
     start): each began the same DDL from the same version. They take turns now, and
     those after the first find nothing left to do."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    env["ZOO_DATABASE_URL"] = empty_database
+    env = zoo_env(empty_database)
     deploys = [
         subprocess.Popen(
             [sys.executable, "-m", "zoo", "migrate"],
@@ -190,8 +194,7 @@ def test_a_migration_is_not_held_to_a_requests_statement_timeout(empty_database:
     """A migration may rewrite or index a large table: with the requests' statement
     timeout (15 s by default) it failed halfway on PostgreSQL, reported as "database
     unreachable". Here every statement is slower than the timeout it is given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    env.update(ZOO_DATABASE_URL=empty_database, ZOO_DB_STATEMENT_TIMEOUT="0.000001")
+    env = zoo_env(empty_database, ZOO_DB_STATEMENT_TIMEOUT="0.000001")
     migrated = subprocess.run(
         [sys.executable, "-m", "zoo", "migrate"],
         env=env,

@@ -147,7 +147,8 @@ class PostgresBroker(Broker):
                 raise
             except Exception as exc:  # the keeper must outlive any failure, or events stop
                 failures += 1
-                (logger.warning if failures == 1 else logger.debug)(
+                logger.log(
+                    logging.WARNING if failures == 1 else logging.DEBUG,
                     "event listener lost its connection (its subscriptions end with "
                     "EVENTS_MISSED once it is back; trying again every %.0f s): %r",
                     RECONNECT_SECONDS,
