@@ -69,3 +69,12 @@ def test_redis_url_is_optional_and_checked() -> None:
     assert Settings(redis_url=" redis://cache:6379/2 ").redis_url == "redis://cache:6379/2"
     with pytest.raises(ValidationError, match="redis://"):
         Settings(redis_url="http://cache:6379")
+
+
+def test_postgres_events_need_a_postgres_database() -> None:
+    """Changes are announced by the transactions that make them, in the database they
+    are made in: with SQLite there would be no one to hear them."""
+    with pytest.raises(ValidationError, match="ZOO_EVENTS=postgres needs a PostgreSQL"):
+        Settings(database_url="sqlite:///zoo.db", events="postgres")
+    assert Settings(database_url="postgresql://db/zoo", events="postgres").events_through_postgres
+    assert not Settings(database_url="sqlite:///zoo.db").events_through_postgres

@@ -17,7 +17,7 @@ async def test_every_subscriber_gets_every_change_in_order() -> None:
     broker = Broker(queue_size=10)
     async with broker.subscribe() as first, broker.subscribe() as second:
         for id_ in range(5):
-            await broker.publish(change(id_))
+            broker.committed(change(id_))
         for subscriber in (first, second):
             got = [(await anext(subscriber)).change.id for _ in range(5)]
             assert got == [0, 1, 2, 3, 4]
@@ -28,9 +28,9 @@ async def test_a_slow_subscriber_is_cut_off_not_grown() -> None:
     broker = Broker(queue_size=3)
     async with broker.subscribe() as slow, broker.subscribe() as fast:
         for id_ in range(3):
-            await broker.publish(change(id_))
+            broker.committed(change(id_))
         assert [(await anext(fast)).change.id for _ in range(3)] == [0, 1, 2]
-        await broker.publish(change(3))  # the slow one now has 4 waiting: over its limit
+        broker.committed(change(3))  # the slow one now has 4 waiting: over its limit
         assert slow.queue.qsize() <= 4
         received = [(await anext(slow)).change.id for _ in range(3)]
         assert received == [0, 1, 2]
@@ -59,7 +59,7 @@ async def test_a_subscription_begun_while_stopping_ends_at_once() -> None:
             await asyncio.wait_for(anext(late), timeout=5)
     await broker.start()  # a broker started again serves again
     async with broker.subscribe() as renewed:
-        await broker.publish(change(7))
+        broker.committed(change(7))
         assert (await anext(renewed)).change.id == 7
 
 
@@ -73,7 +73,7 @@ async def test_a_change_is_loaded_once_for_all_subscribers() -> None:
         return f"row {id_}"
 
     async with broker.subscribe() as first, broker.subscribe() as second:
-        await broker.publish(change(7))
+        broker.committed(change(7))
         one, two = await anext(first), await anext(second)
         assert await asyncio.gather(one.row(load), two.row(load)) == ["row 7", "row 7"]
     assert loads == [7]

@@ -230,8 +230,8 @@ async def test_connections_reset_mid_write_under_load(postgres_database: str) ->
 @asynccontextmanager
 async def killing_the_backend(app: Any, statement_start: str) -> AsyncIterator[list[int]]:
     """Terminate the server process behind the first statement that starts with
-    ``statement_start`` (or behind the first rollback, for ``"ROLLBACK"``), just before
-    it is sent: the connection dies in use, after the pool's pre-ping found it alive."""
+    ``statement_start`` (or behind the first rollback or commit, for ``"ROLLBACK"`` or
+    ``"COMMIT"``), just before it is sent: the connection dies in use."""
     admin = await asyncpg.connect(asyncpg_dsn(app.state.settings.database_url))
     killed: list[int] = []
 
@@ -245,14 +245,14 @@ async def killing_the_backend(app: Any, statement_start: str) -> AsyncIterator[l
         if not killed and statement.startswith(statement_start):
             kill(conn)
 
-    def before_rollback(conn: Any) -> None:
+    def before_ending(conn: Any) -> None:
         if not killed:
             kill(conn)
 
     engine = app.state.database.engine.sync_engine
     hook, listener = (
-        ("rollback", before_rollback)
-        if statement_start == "ROLLBACK"
+        (statement_start.lower(), before_ending)
+        if statement_start in ("ROLLBACK", "COMMIT")
         else ("before_cursor_execute", before_statement)
     )
     event.listen(engine, hook, listener)
@@ -488,64 +488,6 @@ async def test_an_event_listener_whose_connection_goes_silent_is_replaced(
         await notifier.close()
         await broker.stop()
         await proxy.cut()
-
-
-@asynccontextmanager
-async def publishing_apart(postgres_database: str) -> AsyncIterator[tuple[PostgresBroker, Any]]:
-    """A broker whose publishing connections go through a proxy of their own (yielded with
-    it), while its listener goes straight to the database."""
-    proxy, through = await proxied(postgres_database)
-    broker = PostgresBroker(postgres_database, timeout=0.5, check_seconds=0.2)
-    await broker.start()
-    broker.dsn = asyncpg_dsn(through)  # what connects from now on: the publisher
-    try:
-        yield broker, proxy
-    finally:
-        await broker.stop()
-        await proxy.cut()
-
-
-async def test_an_announcement_whose_connection_went_silent_is_sent_again(
-    postgres_database: str,
-) -> None:
-    """A publishing connection left idle can be dropped on the way without a reset (a
-    NAT entry, a failover): the announcement is sent again on a fresh one, not lost."""
-    async with publishing_apart(postgres_database) as (broker, proxy):
-        async with broker.subscribe() as events:
-            first, second = (Change("Animal", ChangeKind.CREATED, id_, ()) for id_ in (1, 2))
-            await broker.publish(first)
-            assert (await asyncio.wait_for(anext(events), 2)).change == first
-            proxy.silence()
-            await broker.publish(second)
-            assert (await asyncio.wait_for(anext(events), 2)).change == second
-        assert not broker.gap_unannounced
-
-
-async def test_an_announcement_that_cannot_be_sent_ends_every_instances_subscriptions(
-    postgres_database: str,
-) -> None:
-    """Lost for good, a change would leave every subscriber on every instance behind in
-    silence: each is told instead (``EVENTS_MISSED``), as soon as a listener can say so."""
-    other = PostgresBroker(postgres_database, timeout=0.5, check_seconds=0.2)
-    await other.start()
-    try:
-        async with publishing_apart(postgres_database) as (broker, proxy):
-            async with broker.subscribe() as here, other.subscribe() as there:
-                proxy.stall()
-                await asyncio.wait_for(
-                    broker.publish(Change("Animal", ChangeKind.CREATED, 1, ())), 5
-                )
-                for events in (here, there):
-                    with pytest.raises(EventsMissed):
-                        await asyncio.wait_for(anext(events), 2)
-            assert not broker.gap_unannounced
-            proxy.resume()
-            async with other.subscribe() as again:
-                change = Change("Animal", ChangeKind.CREATED, 2, ())
-                await broker.publish(change)
-                assert (await asyncio.wait_for(anext(again), 2)).change == change
-    finally:
-        await other.stop()
 
 
 async def test_a_socket_whose_login_cannot_be_checked_during_an_outage_is_kept(

@@ -184,7 +184,7 @@ class Settings(BaseSettings):
     events: Literal["auto", "memory", "postgres"] = Field(
         "auto",
         description="Subscription broker: in-process, or PostgreSQL LISTEN/NOTIFY across "
-        "instances (auto: PostgreSQL when the database is)",
+        "instances (auto: PostgreSQL when the database is; postgres needs it to be)",
     )
     max_subscriptions: int = Field(
         2000, ge=1, description="Most subscriptions open at once in one server process"
@@ -290,6 +290,15 @@ class Settings(BaseSettings):
                     f"{MIN_PRODUCTION_SECRET_LENGTH} characters when ZOO_ENV=production "
                     "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _postgres_events_need_postgres(self) -> Settings:
+        if self.events == "postgres" and self.is_sqlite:
+            raise ValueError(
+                "ZOO_EVENTS=postgres needs a PostgreSQL database: changes are announced by "
+                "the transactions that make them"
+            )
         return self
 
     @property

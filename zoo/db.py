@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import PoolResetState
 from sqlalchemy.util import greenlet_spawn
 
@@ -40,6 +41,43 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_ISOLATION = "READ COMMITTED"
 """PostgreSQL's default level, named because the pool's own is autocommit (for reads)."""
 _BEGIN_MODE = "zoo_sqlite_begin"
+_AT_COMMIT = "zoo_at_commit"
+
+
+class WriteSession(Session):
+    """The sessions that write: they run the work queued by :func:`at_commit`."""
+
+
+def at_commit(
+    session: AsyncSession, within: Callable[[Session], object] | None, after: Callable[[], None]
+) -> None:
+    """Run ``within`` as the session's transaction commits, inside it (what it writes
+    commits or rolls back with the rest), and ``after`` once it has committed; neither
+    if the transaction rolls back. Whatever commits it, here or in a library (fastapi-users
+    commits its own writes), the work goes with that commit and no other."""
+    session.sync_session.info.setdefault(_AT_COMMIT, []).append((within, after))
+
+
+@event.listens_for(WriteSession, "before_commit")
+def _run_within(session: Session) -> None:
+    for within, _after in session.info.get(_AT_COMMIT, ()):
+        if within is not None:
+            within(session)
+
+
+@event.listens_for(WriteSession, "after_commit")
+def _run_after(session: Session) -> None:
+    for _within, after in session.info.pop(_AT_COMMIT, ()):
+        try:
+            after()
+        except Exception:  # the write has committed: it must not be reported as failed
+            logger.exception("work after a commit failed")
+
+
+@event.listens_for(WriteSession, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back (a commit has taken its work already)
+        session.info.pop(_AT_COMMIT, None)
 
 
 def _unicode_lower(value: Any) -> Any:
@@ -197,7 +235,9 @@ class Database:
         # BEGIN, one round trip less), which the lookups it serves (a token, then
         # its user; seeding's checks) do not mind.
         self.read_session = async_sessionmaker(self.reader, expire_on_commit=False)
-        self.write_session = async_sessionmaker(self.writer, expire_on_commit=False)
+        self.write_session = async_sessionmaker(
+            self.writer, expire_on_commit=False, sync_session_class=WriteSession
+        )
 
     async def fetch(self, run: Callable[[Connection], T]) -> T:
         """``run`` on a Core read connection (no ORM session, no transaction setup), read

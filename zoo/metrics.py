@@ -73,8 +73,7 @@ SUBSCRIBERS_CUT_OFF = Counter(
 )
 EVENT_STREAM_GAPS = Counter(
     "zoo_event_stream_gaps",
-    "Times changes may have gone by unseen (a lost event listener or announcement): "
-    "subscriptions ended",
+    "Times changes may have gone by unseen (an event listener lost and back): subscriptions ended",
 )
 SUBSCRIPTIONS_OPEN = Gauge(
     "zoo_subscriptions_open",

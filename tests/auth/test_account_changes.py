@@ -14,6 +14,7 @@ from sqlalchemy.util import await_only
 
 from tests.auth.test_auth import cookie_login
 from tests.conftest import PASSWORD, POSTGRES_URL, Account, login
+from tests.test_faults import killing_the_backend
 from zoo.auth.models import User
 
 NEW = "a-brand-new-password"
@@ -65,6 +66,30 @@ async def test_a_new_password_ends_every_other_session(
     assert await me(client, other) == 401
     stolen = await client.get("/users/me", headers={"Cookie": f"zoo-auth={cookie}"})
     assert stolen.status_code == 401
+    assert await login(client, user.email, NEW)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_password_change_cut_off_halfway_changes_nothing(
+    app: Any, client: httpx.AsyncClient, user: Account
+) -> None:
+    """The new password and the end of the other sessions are one transaction. Committed
+    apart, a connection lost between the two (here the database backend is killed as
+    the sessions are ended) left the new password set and every session of the old
+    one working: the owner was told the change failed, and whoever held a stolen
+    session kept it."""
+    other = await login(client, user.email)
+    change = {"password": NEW, "current_password": PASSWORD}
+    async with killing_the_backend(app, "DELETE FROM access_tokens") as killed:
+        failed = await client.patch("/users/me", json=change, headers=bearer(user.token))
+    assert killed
+    assert failed.status_code == 503, failed.text
+    assert await me(client, other) == 200
+    assert await login(client, user.email, PASSWORD)
+    retried = await client.patch("/users/me", json=change, headers=bearer(user.token))
+    assert retried.status_code == 200, retried.text
+    assert await me(client, other) == 401
     assert await login(client, user.email, NEW)
 
 

@@ -28,7 +28,7 @@ from fastapi_users import (
     schemas,
 )
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -94,25 +94,30 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
                     reason="Give your current password (current_password) to change "
                     "your password or email"
                 )
-        updated = await self._update(user, values)
+        session: AsyncSession = self.user_db.session  # type: ignore[attr-defined]
         if "password" in values:
             keep = presented_token(request) if safe and request is not None else None
-            session = self.user_db.session  # type: ignore[attr-defined]
-            await revoke_sessions(session, updated.id, keep)
-            await session.commit()
-        await self.on_after_update(updated, values, request)
-        return updated
+            await self._end_sessions_with_the_change(session, user, keep)
+        if self.events is not None:
+            # Deactivated, demoted, a new password: open sockets check their login again.
+            announce_login_change(self.events, session, user.id)
+        return await self._update(user, values)  # commits: the change, and all of the above
 
-    async def on_after_update(
-        self, user: User, update_dict: dict[str, Any], request: Request | None = None
+    async def _end_sessions_with_the_change(
+        self, session: AsyncSession, user: User, keep: str | None
     ) -> None:
-        # Deactivated, demoted, a new password: open sockets check their login again.
-        if self.events is not None:
-            await announce_login_change(self.events, user.id)
+        """End the user's sessions (but ``keep``) in the transaction that sets the new
+        password: committed apart, a failure between the two left every session of the
+        old password working. The user's row is locked first, so that a login holding
+        it (``AnnouncingStrategy.write_token``) commits its session before they are ended."""
+        users = User.__table__.c  # fastapi-users' mixin types its columns as values
+        await session.execute(select(users.id).where(users.id == user.id).with_for_update())
+        await revoke_sessions(session, user.id, keep)
 
-    async def on_after_delete(self, user: User, request: Request | None = None) -> None:
+    async def on_before_delete(self, user: User, request: Request | None = None) -> None:
         if self.events is not None:
-            await announce_login_change(self.events, user.id)
+            session: AsyncSession = self.user_db.session  # type: ignore[attr-defined]
+            announce_login_change(self.events, session, user.id)
 
     async def validate_password(self, password: str, user: schemas.BaseUserCreate | User) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:

@@ -21,8 +21,8 @@ async def end_sessions(auth: Auth, manager: UserManager, user_id: uuid.UUID) -> 
     # The request's own session: it already holds SQLite's write turn (``Auth``).
     session = manager.user_db.session  # type: ignore[attr-defined]
     await revoke_sessions(session, user_id, keep=None)
+    announce_login_change(auth.events, session, user_id)
     await session.commit()
-    await announce_login_change(auth.events, user_id)
 
 
 def sessions_router(auth: Auth) -> APIRouter:

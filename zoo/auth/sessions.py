@@ -46,8 +46,10 @@ Verify = Callable[[str], Awaitable[Login | None]]
 """The login a credential names, or None."""
 
 
-async def announce_login_change(events: Broker, user_id: uuid.UUID) -> None:
-    await events.publish(Change(USER_ENTITY, ChangeKind.UPDATED, user_id.int))
+def announce_login_change(events: Broker, session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Announce that the user's logins change, with the session's next commit: the one
+    that makes the change (fastapi-users commits its own writes)."""
+    events.announce_on_commit(session, Change(USER_ENTITY, ChangeKind.UPDATED, user_id.int))
 
 
 def bearer_token(authorization: str) -> str:

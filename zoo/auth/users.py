@@ -110,8 +110,9 @@ class AnnouncingStrategy(DatabaseStrategy[User, uuid.UUID, AccessToken]):
         return await super().write_token(user)
 
     async def destroy_token(self, token: str, user: User) -> None:
+        session: AsyncSession = self.database.session  # type: ignore[attr-defined]
+        announce_login_change(self.events, session, user.id)
         await super().destroy_token(token, user)
-        await announce_login_change(self.events, user.id)
 
 
 class Auth:

@@ -1,9 +1,14 @@
-"""Change events: published by the services after a commit, fanned out to subscribers.
+"""Change events: announced by the commit that makes the change, fanned out to subscribers.
 
 An event carries only what changed (entity, kind, id and the exhibits it
 touched); subscribers load the current row themselves. Each subscriber has a
 bounded queue: one that falls too far behind is ended with an error rather than
 being allowed to grow the server's memory.
+
+A change is announced with its transaction (:meth:`Broker.announce_on_commit`), not
+after it: announced after the commit, a change was lost to every subscriber when the
+process died (or its announcement failed) between the two, and a change whose
+transaction failed must not be announced at all.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
 from zoo import metrics
 from zoo.core.errors import EventsMissed, TooManySubscriptions, Unauthenticated
+from zoo.db import at_commit
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +190,16 @@ class Broker:
             await self.emptied.wait()
         await asyncio.sleep(grace)
 
-    async def publish(self, change: Change) -> None:
+    def announce_on_commit(self, session: AsyncSession, change: Change) -> None:
+        """Announce ``change`` if, and once, the session's transaction commits."""
+        at_commit(session, self.announcing(change), lambda: self.committed(change))
+
+    def announcing(self, change: Change) -> Callable[[Session], object] | None:
+        """What announces ``change`` inside its transaction; the in-process broker has
+        nothing to write (its subscribers die with the process that commits)."""
+        return None
+
+    def committed(self, change: Change) -> None:
         metrics.EVENTS_PUBLISHED.inc()
         self.deliver(change)
 

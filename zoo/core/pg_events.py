@@ -1,9 +1,10 @@
 """Change events shared by every server instance through PostgreSQL ``LISTEN``/``NOTIFY``.
 
-Each instance keeps one connection listening on a channel and publishes with
-``pg_notify``; PostgreSQL delivers every notification to every listener, the
-publishing instance included, so local subscribers are served from the same
-stream as remote ones. No extra infrastructure: the database is the bus.
+Each instance keeps one connection listening on a channel. A change is announced with
+``pg_notify`` inside the transaction that makes it: PostgreSQL sends the notification
+when, and only if, that transaction commits, to every listener, the announcing
+instance included, so local subscribers are served from the same stream as remote
+ones. No extra infrastructure: the database is the bus.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from zoo import metrics
 from zoo.core.events import DEFAULT_QUEUE_SIZE, Broker, Change
@@ -24,19 +28,6 @@ CHANNEL = "zoo_changes"
 RECONNECT_SECONDS = 1.0
 CHECK_SECONDS = 10.0
 """How often the listening connection, otherwise idle, is asked to answer."""
-
-
-GAP = "gap"
-"""The notification that says an announcement was lost: every instance's subscribers may
-have missed a change, and are ended with ``EVENTS_MISSED`` (see ``Broker.interrupt``)."""
-
-PUBLISH_ERRORS = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-)
 
 
 async def notify(connection: asyncpg.Connection, payload: str, seconds: float) -> None:
@@ -62,14 +53,10 @@ class PostgresBroker(Broker):
         self.timeout = timeout
         self.check_seconds = check_seconds
         self.listener: asyncpg.Connection | None = None
-        self.publisher: asyncpg.Connection | None = None
-        self.publish_lock = asyncio.Lock()
         self.keeper: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
-        self.gap_unannounced = False
-        """An announcement was lost: every instance is to be told, as soon as one can be."""
-        self._wake = asyncio.Event()
-        """Wakes the keeper: its connection closed, or there is a gap to announce."""
+        self._closed = asyncio.Event()
+        """Wakes the keeper: its connection closed."""
 
     async def start(self) -> None:
         await super().start()
@@ -82,41 +69,21 @@ class PostgresBroker(Broker):
             self.keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.keeper
-        for connection in (self.listener, self.publisher):
-            if connection is not None and not connection.is_closed():
-                with contextlib.suppress(Exception):
-                    await connection.close(timeout=2)
+        if self.listener is not None and not self.listener.is_closed():
+            with contextlib.suppress(Exception):
+                await self.listener.close(timeout=2)
         await super().stop()
 
-    async def publish(self, change: Change) -> None:
-        """Announce a committed change. The write has succeeded whatever happens here: a
-        broken or silent connection is replaced and the announcement sent once more; past
-        that, the announcement is lost and every instance is told so (see :data:`GAP`).
-        The mutation is held for two attempts' timeouts at most, never failed."""
+    def announcing(self, change: Change) -> Callable[[Session], object]:
+        statement = select(func.pg_notify(CHANNEL, change.to_json()))
+        return lambda session: session.execute(statement)
+
+    def committed(self, change: Change) -> None:
+        """Subscribers get the change through the listener, as every instance's do."""
         metrics.EVENTS_PUBLISHED.inc()
         self.tell_listeners(change)
-        async with self.publish_lock:
-            for attempt in (1, 2):
-                try:
-                    await self._notify(change.to_json())
-                    return
-                except PUBLISH_ERRORS as exc:
-                    logger.warning("could not publish %s (attempt %d): %r", change, attempt, exc)
-                    if self.publisher is not None:
-                        self.publisher.terminate()  # in an unknown state: start anew
-                        self.publisher = None
-            self.gap_unannounced = True
-            self._wake.set()
-
-    async def _notify(self, payload: str) -> None:
-        if self.publisher is None or self.publisher.is_closed():
-            self.publisher = await asyncpg.connect(self.dsn, timeout=self.timeout)
-        await notify(self.publisher, payload, self.timeout)
 
     def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload == GAP:
-            self.interrupt()
-            return
         try:
             change = Change.from_json(payload)
         except (ValueError, TypeError, KeyError) as exc:
@@ -160,20 +127,16 @@ class PostgresBroker(Broker):
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _while_answering(self, listener: asyncpg.Connection) -> None:
-        """Return when the connection closes; raise once it stops answering. Meanwhile,
-        announce a gap left by a lost announcement.
+        """Return when the connection closes; raise once it stops answering.
 
         A server that vanished without a reset (a failover, a dropped NAT entry)
         leaves the connection open and silent: without the check, this instance's
         subscribers got no event again.
         """
-        listener.add_termination_listener(lambda _connection: self._wake.set())
+        self._closed.clear()
+        listener.add_termination_listener(lambda _connection: self._closed.set())
         while not listener.is_closed():
-            if self.gap_unannounced:
-                await notify(listener, GAP, self.timeout)
-                self.gap_unannounced = False
             try:
-                await asyncio.wait_for(self._wake.wait(), self.check_seconds)
-                self._wake.clear()
+                await asyncio.wait_for(self._closed.wait(), self.check_seconds)
             except TimeoutError:
                 await listener.execute("SELECT 1", timeout=self.timeout)

@@ -192,7 +192,7 @@ class EntityService(Generic[M, F]):
             row: M = self.model(**values)
             session.add(row)
             await session.flush()
-        await self._announce(ChangeKind.CREATED, row)
+            self._announce(session, ChangeKind.CREATED, row)
         return row
 
     async def update(self, id_: int, data: UpdateSchema) -> M:
@@ -204,7 +204,7 @@ class EntityService(Generic[M, F]):
             for field, value in changes.items():
                 setattr(row, field, value)
             await session.flush()
-        await self._announce(ChangeKind.UPDATED, row, before)
+            self._announce(session, ChangeKind.UPDATED, row, before)
         return row
 
     async def delete(self, id_: int) -> M:
@@ -213,7 +213,7 @@ class EntityService(Generic[M, F]):
             await self.check_delete(session, row)
             row.deleted_at = utcnow()
             await session.flush()
-        await self._announce(ChangeKind.DELETED, row)
+            self._announce(session, ChangeKind.DELETED, row)
         return row
 
     async def get_any(self, id_: int) -> Any | None:
@@ -229,11 +229,13 @@ class EntityService(Generic[M, F]):
         row = await self.database.fetch(read)
         return None if row is None else shape.make(row)
 
-    async def _announce(self, kind: ChangeKind, row: M, exhibit_before: int | None = None) -> None:
-        """Publish a committed change (never called for a rolled-back one)."""
+    def _announce(
+        self, session: AsyncSession, kind: ChangeKind, row: M, exhibit_before: int | None = None
+    ) -> None:
+        """Announce the change with the session's commit (not at all if it rolls back)."""
         touched = {exhibit_before, getattr(row, "exhibit_id", None)} - {None}
         change = Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
-        await self.events.publish(change)
+        self.events.announce_on_commit(session, change)
 
     # Helpers ------------------------------------------------------------------------
 
