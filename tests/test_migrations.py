@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import POSTGRES_URL, _admin, with_database
+from tests.conftest import POSTGRES_URL, _admin, dispose, with_database
+from zoo.app import create_app
+from zoo.auth.tokens import stored_form
 from zoo.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,3 +210,57 @@ def test_a_migration_is_not_held_to_a_requests_statement_timeout(empty_database:
     )
     assert migrated.returncode == 0, migrated.stderr
     assert table_names(empty_database) == TABLES
+
+
+def test_sessions_made_before_tokens_were_digested_go_on_working(empty_database: str) -> None:
+    """The upgrade that keeps digests instead of tokens rewrites the stored tokens, so a
+    user logged in before it stays logged in; a downgrade ends every session."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "982ca1522e7d")
+    user_id, token = uuid.uuid4(), secrets.token_urlsafe()  # as fastapi-users made them
+    on_postgres = "postgresql" in empty_database
+
+    async def sql(statement: str, **values: object) -> list[tuple[object, ...]]:
+        engine = create_async_engine(Settings(database_url=empty_database).database_url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(statement), values)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    asyncio.run(
+        sql(
+            "INSERT INTO users (id, email, hashed_password, is_active, is_superuser,"
+            " is_verified) VALUES (:id, 'before@example.com', 'x', true, false, false)",
+            id=user_id if on_postgres else user_id.hex,
+        )
+    )
+    asyncio.run(
+        sql(
+            "INSERT INTO access_tokens (token, user_id, created_at) VALUES (:t, :u, :c)",
+            t=token,
+            u=user_id if on_postgres else user_id.hex,
+            c=datetime.now(UTC),
+        )
+    )
+    command.upgrade(config, "head")
+    assert asyncio.run(sql("SELECT token FROM access_tokens")) == [(stored_form(token),)]
+
+    async def me() -> object:
+        app = create_app(Settings(database_url=empty_database, env="test"))
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://zoo") as http:
+                answer = await http.post(
+                    "/graphql",
+                    json={"query": "{ me { email } }"},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                return answer.json()["data"]["me"]
+        finally:
+            await dispose(app)
+
+    assert asyncio.run(me()) == {"email": "before@example.com"}
+    command.downgrade(config, "982ca1522e7d")
+    assert asyncio.run(sql("SELECT token FROM access_tokens")) == []

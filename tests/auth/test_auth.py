@@ -6,10 +6,11 @@ import json
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.conftest import PASSWORD, Account, GraphQL, StatementCounter, login
 from zoo.auth.models import AccessToken, User
+from zoo.auth.tokens import stored_form
 from zoo.core.models import utcnow
 from zoo.services import Services
 
@@ -123,11 +124,31 @@ async def test_expired_token_is_refused(gql: GraphQL, services: Services, user: 
     async with services.database.transaction() as session:
         await session.execute(
             update(AccessToken)
-            .where(AccessToken.token == user.token)
+            .where(AccessToken.token == stored_form(user.token))
             .values(created_at=utcnow() - timedelta(hours=2))
         )
     error = await gql.error(CREATE, token=user.token)
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_database_holds_no_working_session(
+    client: httpx.AsyncClient, gql: GraphQL, services: Services, user: Account
+) -> None:
+    """Whoever reads the sessions table (a backup, a replica, a leaked dump) finds
+    digests: none of them logs in, over GraphQL, REST or the cookie."""
+    await login(client, user.email)
+    async with services.database.read_session() as session:
+        stored = list(await session.scalars(select(AccessToken.__table__.c.token)))
+    assert len(stored) == 2
+    assert user.token not in stored
+    assert stored_form(user.token) in stored
+    for kept in stored:
+        assert await gql.data(ME, token=kept) == {"me": None}
+        bearer = {"Authorization": f"Bearer {kept}"}
+        assert (await client.get("/users/me", headers=bearer)).status_code == 401
+        cookie = {"Cookie": f"zoo-auth={kept}"}
+        assert (await client.get("/users/me", headers=cookie)).status_code == 401
+    assert (await gql.data(ME, token=user.token))["me"]["id"] == user.id
 
 
 async def test_garbage_token_reads_anonymously(gql: GraphQL) -> None:

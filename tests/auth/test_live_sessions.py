@@ -20,6 +20,7 @@ from tests.test_http_subscriptions import SSE, sse_events
 from zoo.auth.models import AccessToken
 from zoo.auth.service import create_user
 from zoo.auth.sessions import revoke_sessions
+from zoo.auth.tokens import stored_form
 
 EVENTS = "subscription { exhibitEvents { kind } }"
 
@@ -188,7 +189,7 @@ async def lapsing_in(app: Any, token: str, seconds: float) -> None:
     tokens = AccessToken.__table__
     async with app.state.database.transaction() as session:
         await session.execute(
-            update(tokens).where(tokens.c.token == token).values(created_at=created)
+            update(tokens).where(tokens.c.token == stored_form(token)).values(created_at=created)
         )
 
 

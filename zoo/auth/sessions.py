@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from zoo.auth.models import AccessToken, User
+from zoo.auth.tokens import stored_form
 from zoo.core.events import Broker, Change, ChangeKind
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ async def revoke_sessions(session: AsyncSession, user_id: uuid.UUID, keep: str |
     tokens = AccessToken.__table__.c
     statement = delete(AccessToken).where(tokens.user_id == user_id)
     if keep:
-        statement = statement.where(tokens.token != keep)
+        statement = statement.where(tokens.token != stored_form(keep))
     await session.execute(statement)
 
 

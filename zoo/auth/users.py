@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi_users import FastAPIUsers
+from fastapi_users import BaseUserManager, FastAPIUsers
 from fastapi_users.authentication import (
     AuthenticationBackend,
     BearerTransport,
@@ -32,6 +32,7 @@ from starlette.requests import HTTPConnection
 from zoo.auth.manager import UserManager
 from zoo.auth.models import AccessToken, User
 from zoo.auth.sessions import COOKIE_NAME, Login, announce_login_change, bearer_token
+from zoo.auth.tokens import new_token, stored_form
 from zoo.config import Settings
 from zoo.core.events import Broker
 from zoo.db import Database
@@ -86,7 +87,8 @@ async def refuse_cross_origin(request: Request) -> None:
 
 
 class AnnouncingStrategy(DatabaseStrategy[User, uuid.UUID, AccessToken]):
-    """Database sessions whose logout is announced, so that open sockets drop it too."""
+    """Database sessions whose logout is announced, so that open sockets drop it too,
+    and whose tokens are kept as digests (``auth.tokens``)."""
 
     def __init__(self, *args: Any, events: Broker, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,12 +109,19 @@ class AnnouncingStrategy(DatabaseStrategy[User, uuid.UUID, AccessToken]):
         hashed = await session.scalar(statement.with_for_update(read=True))
         if hashed != user.hashed_password:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=ErrorCode.LOGIN_BAD_CREDENTIALS)
-        return await super().write_token(user)
+        token = new_token()
+        await self.database.create({"token": stored_form(token), "user_id": user.id})
+        return token
+
+    async def read_token(
+        self, token: str | None, user_manager: BaseUserManager[User, uuid.UUID]
+    ) -> User | None:
+        return await super().read_token(token and stored_form(token), user_manager)
 
     async def destroy_token(self, token: str, user: User) -> None:
         session: AsyncSession = self.database.session  # type: ignore[attr-defined]
         announce_login_change(self.events, session, user.id)
-        await super().destroy_token(token, user)
+        await super().destroy_token(stored_form(token), user)
 
 
 class Auth:
@@ -202,7 +211,10 @@ class Auth:
         statement = (
             select(User, tokens.created_at)
             .join(AccessToken, tokens.user_id == User.id)
-            .where(tokens.token == token, tokens.created_at >= datetime.now(UTC) - lifetime)
+            .where(
+                tokens.token == stored_form(token),
+                tokens.created_at >= datetime.now(UTC) - lifetime,
+            )
         )
         async with self.database.read_session() as session:
             found = (await session.execute(statement)).first()
