@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.auth.test_auth import fullwidth
 from tests.conftest import PASSWORD, Account, dispose
 from zoo.app import create_app
 from zoo.config import Settings
@@ -209,6 +210,26 @@ async def test_login_limits_throttle_guessing_not_the_owner(
         # ...while the owner, at home, still gets in with the right password.
         home = await at(client, "10.0.0.1").post("/auth/jwt/login", data=right)
         assert home.status_code == 200, home.text
+
+
+async def test_a_login_limit_counts_every_spelling_of_an_address_as_one(
+    limited: ClientFactory, user: Account
+) -> None:
+    """Every spelling that logs in to one account (letter case, fullwidth letters) is one
+    account to the limits: counted apart, each spelling bought a fresh allowance of
+    guesses at the same password."""
+    local, _, domain = user.email.partition("@")
+    spellings = [user.email, user.email.upper(), f"{fullwidth(local)}@{domain}"]
+    async with limited(client=("10.6.6.7", 1), login_attempts_per_minute=2) as client:
+        statuses = [
+            (
+                await client.post(
+                    "/auth/jwt/login", data={"username": spelling, "password": "wrong password"}
+                )
+            ).status_code
+            for spelling in spellings
+        ]
+    assert statuses == [400, 400, 429]
 
 
 @pytest.fixture

@@ -233,14 +233,14 @@ def test_sessions_made_before_tokens_were_digested_go_on_working(empty_database:
         sql(
             "INSERT INTO users (id, email, hashed_password, is_active, is_superuser,"
             " is_verified) VALUES (:id, 'before@example.com', 'x', true, false, false)",
-            id=user_id if on_postgres else user_id.hex,
+            id=user_id if on_postgres else str(user_id),
         )
     )
     asyncio.run(
         sql(
             "INSERT INTO access_tokens (token, user_id, created_at) VALUES (:t, :u, :c)",
             t=token,
-            u=user_id if on_postgres else user_id.hex,
+            u=user_id if on_postgres else str(user_id),
             c=datetime.now(UTC),
         )
     )
@@ -264,3 +264,47 @@ def test_sessions_made_before_tokens_were_digested_go_on_working(empty_database:
     assert asyncio.run(me()) == {"email": "before@example.com"}
     command.downgrade(config, "982ca1522e7d")
     assert asyncio.run(sql("SELECT token FROM access_tokens")) == []
+
+
+def test_emails_take_their_plain_spelling_and_look_alikes_are_set_aside(
+    empty_database: str,
+) -> None:
+    """Stored before sign-up folded compatibility forms: an address spelled with them takes
+    its plain spelling (its owner logs in as before), unless another account has that
+    spelling already, when it is a look-alike, deactivated and renamed, never lost."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "35448ba5e905")
+    ids = [uuid.uuid4() for _ in range(3)]
+    rows = [
+        (ids[0], "plain@example.com"),
+        (ids[1], "\uff30LAIN@example.com"),  # a fullwidth P: a look-alike of the first
+        (ids[2], "\uff76\uff85@example.com"),  # halfwidth kana, no one else's
+    ]
+    on_postgres = "postgresql" in empty_database
+
+    async def insert_and_read(insert: bool) -> dict[str, tuple[str, bool]]:
+        engine = create_async_engine(Settings(database_url=empty_database).database_url)
+        try:
+            async with engine.begin() as connection:
+                for id_, email in rows if insert else ():
+                    await connection.execute(
+                        text(
+                            "INSERT INTO users (id, email, hashed_password, is_active,"
+                            " is_superuser, is_verified) VALUES (:id, :email, 'x', true,"
+                            " false, false)"
+                        ),
+                        {"id": id_ if on_postgres else str(id_), "email": email},
+                    )
+                result = await connection.execute(text("SELECT id, email, is_active FROM users"))
+                return {str(r[0]).replace("-", ""): (r[1], bool(r[2])) for r in result}
+        finally:
+            await engine.dispose()
+
+    asyncio.run(insert_and_read(insert=True))
+    command.upgrade(config, "head")
+    after = asyncio.run(insert_and_read(insert=False))
+    assert after[ids[0].hex] == ("plain@example.com", True)
+    assert after[ids[2].hex] == ("\u30ab\u30ca@example.com", True)
+    renamed, active = after[ids[1].hex]
+    assert renamed == f"duplicate-{ids[1].hex[:12]}.\uff30LAIN@example.com"
+    assert active is False

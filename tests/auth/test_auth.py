@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
@@ -59,6 +60,41 @@ async def test_register_refusals(client: httpx.AsyncClient, user: Account) -> No
     )
     assert sneaky.status_code == 201
     assert sneaky.json()["is_superuser"] is False
+
+
+def fullwidth(text: str) -> str:
+    """``text`` as an input method in fullwidth mode types it (U+FF01 to U+FF5E)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+async def test_an_address_has_one_account_however_it_is_spelled(
+    client: httpx.AsyncClient, gql: GraphQL, user: Account, make_account: Any
+) -> None:
+    """Compatibility spellings (fullwidth letters, ligatures) of an address are that
+    address: a look-alike account of someone else's cannot be made, and the owner
+    logs in however their input method spelled it."""
+    local, _, domain = user.email.partition("@")
+    look_alike = f"{fullwidth(local)}@{domain}"
+    taken = await client.post(
+        "/auth/register", json={"email": look_alike, "password": "another long one"}
+    )
+    assert taken.status_code == 400, taken.text
+    assert taken.json()["detail"] == "REGISTER_USER_ALREADY_EXISTS"
+    token = await login(client, fullwidth(user.email))
+    assert (await gql.data(ME, token=token))["me"]["id"] == user.id
+    other = await make_account()
+    moved = await client.patch(
+        "/users/me",
+        json={"email": look_alike, "current_password": PASSWORD},
+        headers={"Authorization": f"Bearer {other.token}"},
+    )
+    assert moved.status_code == 400, moved.text
+    assert moved.json()["detail"] == "UPDATE_USER_EMAIL_ALREADY_EXISTS"
+    ligature = await client.post(
+        "/auth/register", json={"email": "\ufb01nch@example.com", "password": "long enough pw"}
+    )
+    assert ligature.status_code == 201, ligature.text
+    assert ligature.json()["email"] == "finch@example.com"
 
 
 async def test_half_a_surrogate_pair_is_a_422_not_a_500(

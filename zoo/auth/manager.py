@@ -35,7 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from zoo.auth.models import User
 from zoo.auth.rate_limit import record_login
-from zoo.auth.schemas import MIN_PASSWORD_LENGTH
+from zoo.auth.schemas import MIN_PASSWORD_LENGTH, plain_spelling
 from zoo.auth.sessions import announce_login_change, presented_token, revoke_sessions
 from zoo.core.events import Broker
 
@@ -166,6 +166,11 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         except IntegrityError:
             await self.user_db.session.rollback()  # type: ignore[attr-defined]
             raise exceptions.UserAlreadyExists() from None
+
+    async def get_by_email(self, user_email: str) -> User:
+        """The account of an address however it is spelled (logins, the existence check
+        of a change of email): addresses are stored in their plain spelling."""
+        return await super().get_by_email(plain_spelling(user_email))
 
     async def authenticate(self, credentials: OAuth2PasswordRequestForm) -> User | None:
         user = await self._authenticate(credentials)

@@ -40,6 +40,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from zoo import metrics
+from zoo.auth.schemas import plain_spelling
 from zoo.http import client_address
 
 WINDOW_SECONDS = 60.0
@@ -196,6 +197,13 @@ WindowFactory = Callable[[int, float], Window]
 """Makes a window of ``limit`` events per ``seconds`` (in Redis or in process)."""
 
 
+def login_key(email: str) -> str:
+    """The account a login names, as the limits count it: every spelling that logs in to
+    one account (letter case, compatibility forms) is one key, or varying the spelling
+    would buy an attacker a fresh allowance of guesses at the same password."""
+    return plain_spelling(email).strip().lower()
+
+
 class LoginGuard:
     """The windows behind the limits above, and what a login's outcome records in them."""
 
@@ -215,7 +223,7 @@ class LoginGuard:
         return max(waits)
 
     async def record(self, email: str, address: str, succeeded: bool) -> None:
-        email = email.strip().lower()
+        email = login_key(email)
         if succeeded:
             await self.known.retry_after(f"known:{email}:{address}")
             return
@@ -258,7 +266,7 @@ class LoginRateLimit:
             what = "sign-ups"
         elif request.url.path.endswith("/login"):
             form = await request.form()
-            email = str(form.get("username", "")).strip().lower()
+            email = login_key(str(form.get("username", "")))
             wait = await self.guard.login_wait(email, client)
             what = "login attempts"
             _login_attempt.set((self.guard, client))

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Annotated
 
 from fastapi_users import schemas
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, EmailStr, Field, field_validator
 
 from zoo.core.schemas import Encodable
 
@@ -16,6 +17,21 @@ Password = Annotated[str, Encodable]
 failed on it with a 500)."""
 
 
+def plain_spelling(email: str) -> str:
+    """One address, one spelling: Unicode's compatibility forms (the fullwidth letters an
+    input method types, ligatures, halfwidth kana) become the plain characters (NFKC).
+    email-validator folds canonical forms only (NFC), so ``\uff21LICE@example.com`` was an
+    account of its own, a look-alike of ``alice@example.com``'s."""
+    return unicodedata.normalize("NFKC", email)
+
+
+def _plain_if_text(value: object) -> object:
+    return plain_spelling(value) if isinstance(value, str) else value
+
+
+Email = Annotated[EmailStr, BeforeValidator(_plain_if_text)]
+
+
 class UserRead(schemas.BaseUser[uuid.UUID]):
     id: uuid.UUID = Field(description="Opaque user identifier.")
     email: str = Field(description="The address the user logs in with.")
@@ -25,10 +41,12 @@ class UserRead(schemas.BaseUser[uuid.UUID]):
 
 
 class UserCreate(schemas.BaseUserCreate):
+    email: Email = Field(description="The address to log in with.")
     password: Password = Field(description=f"At least {MIN_PASSWORD_LENGTH} characters.")
 
 
 class UserUpdate(schemas.BaseUserUpdate):
+    email: Email | None = Field(None, description="A new address to log in with.")
     password: Password | None = Field(
         None, description=f"At least {MIN_PASSWORD_LENGTH} characters."
     )
