@@ -1,6 +1,7 @@
 """The JavaScript clients front ends use (graphql-ws, graphql-sse, Apollo Client, urql), run
-with Node against a real server, each receiving real events for mutations made over HTTP;
-and graphql-http's audit of the GraphQL over HTTP specification.
+with Node against a real server, each receiving real events for mutations made over HTTP,
+and sending queries by hash (automatic persisted queries); and graphql-http's audit of
+the GraphQL over HTTP specification.
 
 The clients are pinned in ``tests/js/package-lock.json`` and installed by
 ``make test`` (``npm ci``). Without Node and npm these tests skip, and the
@@ -100,6 +101,42 @@ async def test_javascript_clients_query_over_http(database_url: str, client: str
     result = json.loads(out)
     assert result["error"] is None, result
     assert isinstance(result["data"]["exhibits"]["totalCount"], int)
+
+
+@pytest.mark.parametrize(("client", "first"), [("apollo-get", 1), ("apollo-post", 2), ("urql", 3)])
+async def test_javascript_clients_use_automatic_persisted_queries(
+    server: str, client: str, first: int
+) -> None:
+    """Apollo Client's persisted-queries link (over GET and over POST) and urql's
+    persisted exchange: a query unknown to the server is sent by its hash, then in
+    full when the server says it does not know it; from then on by its hash alone.
+    Before, a client with persisted queries on failed every request."""
+    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    process = await asyncio.create_subprocess_exec(
+        NODE,
+        str(JS / "persisted.mjs"),
+        client,
+        f"{server}/graphql",
+        f"{{ exhibits(first: {first}) {{ totalCount }} }}",  # one unknown to the server
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=JS,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, err.decode()
+    run = json.loads(out)
+    method = "POST" if client == "apollo-post" else "GET"
+    # Apollo falls back to POST to send a query in full; urql keeps to GET.
+    in_full = "GET" if client == "urql" else "POST"
+    assert run["requests"] == [
+        {"method": method, "query": False, "hash": True},
+        {"method": in_full, "query": True, "hash": True},
+        {"method": method, "query": False, "hash": True},
+    ]
+    assert [result["error"] for result in run["results"]] == [None, None]
+    counts = [result["data"]["exhibits"]["totalCount"] for result in run["results"]]
+    assert counts[0] == counts[1]
+    assert isinstance(counts[0], int)
 
 
 async def test_the_graphql_over_http_audit_passes_every_check(server: str) -> None:

@@ -55,6 +55,7 @@ from zoo.graphql.errors import (
 )
 from zoo.graphql.explorer_assets import STATIC
 from zoo.graphql.graphiql import STATIC_PATH
+from zoo.graphql.persisted_queries import PersistedQueries
 from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
 from zoo.http import request_id
@@ -182,6 +183,7 @@ def create_app(
         schema,
         auth=auth,
         max_query_length=settings.max_query_length,
+        persisted_queries=PersistedQueries(settings.persisted_queries_characters),
         max_response_bytes=settings.max_response_bytes,
         max_message_bytes=settings.max_body_bytes,
         max_sockets_per_address=settings.max_sockets_per_address,

@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     max_query_length: int = Field(
         20_000, ge=100, description="Longest query text, refused before parsing"
     )
+    persisted_queries_characters: int = Field(
+        2_000_000,
+        ge=0,
+        description="Characters of query text each server process remembers for automatic "
+        "persisted queries, least recently used first out (0: none, and clients are told "
+        "PERSISTED_QUERY_NOT_SUPPORTED)",
+    )
     db_connect_timeout: float = Field(
         5, gt=0, description="Seconds to open a PostgreSQL connection before giving up (503)"
     )

@@ -47,6 +47,7 @@ from zoo.graphql.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from zoo.graphql.execution import RESPONSE_TOO_LARGE
 from zoo.graphql.media_types import GRAPHQL_RESPONSE, JSON, negotiate, prefers_single_result
 from zoo.graphql.observed import Observed, operation_of, outcome_of
+from zoo.graphql.persisted_queries import PersistedQueries, PersistedQueryRefused
 from zoo.graphql.refusals import OVER_LIMIT_CODES, TARPIT_SECONDS, RefusalsPerAddress
 from zoo.graphql.sse import LineFeedSSE
 from zoo.graphql.websocket import (
@@ -86,11 +87,11 @@ REFUSAL_CODES = {
 """Codes for what strawberry refuses before any GraphQL runs (it answers in plain text)."""
 
 
-def refusal(status: int, message: str, retry_after: float = 5) -> Response:
+def refusal(status: int, message: str, retry_after: float = 5, code: str | None = None) -> Response:
     headers = {"Allow": ALLOWED_METHODS} if status == 405 else None
     if status == 429:
         headers = {"Retry-After": str(math.ceil(retry_after))}
-    code = REFUSAL_CODES.get(status) or HTTPStatus(status).name
+    code = code or REFUSAL_CODES.get(status) or HTTPStatus(status).name
     return Response(error_body(message, code), status, headers, media_type=JSON)
 
 
@@ -177,6 +178,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         auth: Auth,
         context_getter: Callable[[Request | WebSocket], Awaitable[Context]],
         max_query_length: int = 20_000,
+        persisted_queries: PersistedQueries | None = None,
         max_response_bytes: int = 50_000_000,
         max_message_bytes: int = 1_000_000,
         max_sockets_per_address: int = 20,
@@ -190,6 +192,9 @@ class ZooGraphQL(GraphQL[Context, None]):
         self.auth = auth
         self.context_getter = context_getter
         self.max_query_length = max_query_length
+        self.persisted_queries = (
+            PersistedQueries(0) if persisted_queries is None else persisted_queries
+        )
         self.max_response_bytes = max_response_bytes
         self.max_message_bytes = max_message_bytes
         self.stream_send_timeout = stream_send_timeout
@@ -236,6 +241,10 @@ class ZooGraphQL(GraphQL[Context, None]):
                 response = await self.render_graphql_ide(request)
             else:
                 response = await self.run(request)
+        except PersistedQueryRefused as exc:
+            response = refusal(exc.status_code, exc.reason, code=exc.code)
+            # Not kept by any cache: the query may be registered a moment later.
+            response.headers["Cache-Control"] = "no-store"
         except HTTPException as exc:
             response = refusal(exc.status_code, exc.reason)
             if exc.status_code in {413, 415, 429}:
@@ -377,6 +386,7 @@ class ZooGraphQL(GraphQL[Context, None]):
         for operation in data if isinstance(data, list) else [data]:
             if operation.query is not None and len(operation.query) > self.max_query_length:
                 raise HTTPException(413, f"Query is longer than {self.max_query_length} characters")
+            self.persisted_queries.resolve(operation)
         if isinstance(data, GraphQLRequestData) and data.protocol != "http":
             accept = request.headers.get("accept", "")
             if self._prefers_single_result(accept) and (
