@@ -77,3 +77,29 @@ async def test_auth_responses_are_never_cached(client: httpx.AsyncClient, user: 
     for response in (login, wrong, me, register, cookie):
         assert response.headers["cache-control"] == "no-store", response.request.url
     assert (await client.get("/health")).headers.get("cache-control") != "no-store"
+
+
+async def test_a_graphql_answer_given_to_a_login_is_never_cached(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    """``GET /graphql?query={me{email}}`` is one URL for every user: kept by a shared
+    cache, one user's answer went to the next who asked. An answer given to a token or
+    the cookie is the user's own (no cache may keep it); every answer varies with the
+    credentials and the ``Accept`` it was asked with."""
+    me = {"query": "{ me { email } }"}
+    accept = {"Accept": "application/json"}
+    bearer = await client.get(
+        "/graphql", params=me, headers={**accept, "Authorization": f"Bearer {user.token}"}
+    )
+    await cookie_login(client, user.email)
+    by_cookie = await client.get("/graphql", params=me, headers=accept)
+    for answer in (bearer, by_cookie):
+        assert answer.json() == {"data": {"me": {"email": user.email}}}
+        assert answer.headers["cache-control"] == "private, no-store"
+    client.cookies.clear()
+    anonymous = await client.get("/graphql", params=me, headers=accept)
+    assert anonymous.json() == {"data": {"me": None}}
+    assert "cache-control" not in anonymous.headers
+    for answer in (bearer, by_cookie, anonymous):
+        varies = {v.strip().lower() for v in answer.headers["vary"].split(",")}
+        assert {"accept", "authorization", "cookie"} <= varies

@@ -38,7 +38,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from zoo import metrics
-from zoo.auth.sessions import Session, bearer_token
+from zoo.auth.sessions import Session, bearer_token, presented_token
 from zoo.auth.users import Auth
 from zoo.db import is_unavailable
 from zoo.graphql import graphiql
@@ -67,6 +67,7 @@ logger = logging.getLogger("zoo.graphql")
 RETRY_AFTER_SECONDS = "5"
 """When a client should try again after the database was unavailable."""
 ALLOWED_METHODS = "GET, POST"
+VARY = "Accept, Authorization, Cookie"
 ACCEPT_VALUES_REMEMBERED = 64
 """Distinct ``Accept`` headers whose streaming transport is remembered (clients send few)."""
 SUBSCRIBE_HOW = (
@@ -402,8 +403,15 @@ class ZooGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """An answer varies with the ``Accept`` and the credentials it was asked with;
+        one given to a credential is its user's own, which no cache may keep:
+        ``GET /graphql?query={me{email}}`` is one URL for every user, and a shared cache
+        that kept one user's answer gave it to the next who asked."""
         response = await super().get_sub_response(request)
         response.media_type = negotiate(request.headers.get("accept", JSON))
+        response.headers["Vary"] = VARY
+        if presented_token(request):
+            response.headers["Cache-Control"] = "private, no-store"
         request.state.graphql_response = response
         return response
 
