@@ -34,6 +34,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+async def node_output(script: str, *args: str, seconds: float = 20) -> str:
+    """What ``script`` (in tests/js) printed, run with Node to its end, which must be a
+    success."""
+    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    process = await asyncio.create_subprocess_exec(
+        NODE,
+        str(JS / script),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=JS,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), seconds)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
 @pytest.fixture
 def server(database_url: str) -> Iterator[str]:
     with serve("zoo.main:app", server_env(database_url)) as port:
@@ -83,21 +100,10 @@ async def test_javascript_clients_query_over_http(database_url: str, client: str
     """Anonymous reads through each client's own HTTP transport, on a server where
     subscriptions need a login: urql names ``text/event-stream`` in every query's
     ``Accept``, and its queries were taken for subscriptions and refused."""
-    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
     env = server_env(database_url, ZOO_SUBSCRIPTIONS_REQUIRE_LOGIN="true")
     with serve("zoo.main:app", env) as port:
-        process = await asyncio.create_subprocess_exec(
-            NODE,
-            str(JS / "query.mjs"),
-            client,
-            f"http://127.0.0.1:{port}/graphql",
-            "{ exhibits(first: 1) { totalCount } }",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=JS,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 0, err.decode()
+        url = f"http://127.0.0.1:{port}/graphql"
+        out = await node_output("query.mjs", client, url, "{ exhibits(first: 1) { totalCount } }")
     result = json.loads(out)
     assert result["error"] is None, result
     assert isinstance(result["data"]["exhibits"]["totalCount"], int)
@@ -111,20 +117,8 @@ async def test_javascript_clients_use_automatic_persisted_queries(
     persisted exchange: a query unknown to the server is sent by its hash, then in
     full when the server says it does not know it; from then on by its hash alone.
     Before, a client with persisted queries on failed every request."""
-    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
-    process = await asyncio.create_subprocess_exec(
-        NODE,
-        str(JS / "persisted.mjs"),
-        client,
-        f"{server}/graphql",
-        f"{{ exhibits(first: {first}) {{ totalCount }} }}",  # one unknown to the server
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=JS,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 0, err.decode()
-    run = json.loads(out)
+    unknown = f"{{ exhibits(first: {first}) {{ totalCount }} }}"  # new to the server
+    run = json.loads(await node_output("persisted.mjs", client, f"{server}/graphql", unknown))
     method = "POST" if client == "apollo-post" else "GET"
     # Apollo falls back to POST to send a query in full; urql keeps to GET.
     in_full = "GET" if client == "urql" else "POST"
@@ -143,18 +137,8 @@ async def test_the_graphql_over_http_audit_passes_every_check(server: str) -> No
     """graphql-http's audit (the check GraphQL servers publish their compliance with)
     runs every MUST, SHOULD and MAY of the GraphQL over HTTP specification against
     ``/graphql``: media types, status codes, GET and POST, malformed bodies."""
-    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
-    process = await asyncio.create_subprocess_exec(
-        NODE,
-        str(JS / "audit.mjs"),
-        f"{server}/graphql",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=JS,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    checks = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+    out = await node_output("audit.mjs", f"{server}/graphql", seconds=60)
+    checks = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert len(checks) > 50, checks
     failed = [check for check in checks if check["status"] != "ok"]
     assert failed == [], failed
