@@ -7,18 +7,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, free_port, zoo_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def zoo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return python_module("zoo", *args, env=env)
+
+
+def python_module(
+    module: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args``, its environment free of the suite's ``ZOO_*`` but for ``env``."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "zoo", *args],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -125,6 +133,58 @@ def test_several_workers_without_a_shared_event_broker_refuse_to_start(
         assert result.returncode == 1, result.stderr
         assert "ZOO_EVENTS=postgres" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_several_workers_in_production_without_redis_refuse_to_start() -> None:
+    """Each worker would count login attempts on its own: N workers, N times the guesses."""
+    production = {
+        "ZOO_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere",
+        "ZOO_ENV": "production",
+        "ZOO_SECRET": "s" * 40,
+    }
+    result = zoo("serve", "--workers", "3", "--port", "9", env=production)
+    assert result.returncode == 1, result.stderr
+    assert "--workers 3 in production needs ZOO_REDIS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_second_server_on_one_sqlite_file_is_refused(sqlite_env: dict[str, str]) -> None:
+    """With SQLite, changes and ended logins are heard only in the process that serves:
+    a second server on the file would miss the first one's, so it does not start."""
+    assert zoo("migrate", env=sqlite_env).returncode == 0
+    url = sqlite_env["ZOO_DATABASE_URL"]
+    with zoo_serve(url) as (base, _):
+        second = zoo("serve", "--port", str(free_port()), env=sqlite_env)
+        assert second.returncode == 1, second.stderr
+        assert "another Zoo server already serves" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert httpx.get(f"{base}/health").status_code == 200
+        # uvicorn run directly is held to it too: its workers' start-up refuses.
+        direct = python_module(
+            "uvicorn", "zoo.main:app", "--port", str(free_port()), env=sqlite_env
+        )
+        assert direct.returncode != 0
+        assert "another Zoo server already serves" in direct.stderr
+    # The claim ends with the server that held it, however it ended.
+    with zoo_serve(url) as (base, process):
+        process.kill()
+        process.wait(timeout=15)
+    with zoo_serve(url) as (base, _):
+        assert httpx.get(f"{base}/health").status_code == 200
+
+
+def test_uvicorn_workers_on_one_sqlite_file_stop_rather_than_serve_apart(
+    sqlite_env: dict[str, str],
+) -> None:
+    """``uvicorn --workers 2`` on SQLite: one worker's start-up is refused, and uvicorn
+    then stops them all rather than serve with workers that cannot hear each other."""
+    assert zoo("migrate", env=sqlite_env).returncode == 0
+    port = str(free_port())
+    result = python_module(
+        "uvicorn", "zoo.main:app", "--port", port, "--workers", "2", env=sqlite_env
+    )
+    assert "another Zoo server already serves" in result.stderr
+    assert "stopping the parent process" in result.stderr
 
 
 def test_bad_usage_exits_2() -> None:

@@ -77,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from zoo.serving import BoundedProtocol
+    from zoo.sole_server import DatabaseClaimed, check_unclaimed
 
     settings = load_settings()
     if args.workers > 1 and not settings.events_through_postgres:
@@ -85,6 +86,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
             "in-process event broker, subscribers in one worker would never hear of changes "
             "made, or logins ended, through another"
         )
+    if args.workers > 1 and settings.is_production and settings.redis_url is None:
+        raise CommandError(
+            f"--workers {args.workers} in production needs ZOO_REDIS_URL: each worker would "
+            f"count login attempts on its own, {args.workers} times the guesses "
+            "ZOO_LOGIN_ATTEMPTS_PER_MINUTE allows"
+        )
+    try:
+        check_unclaimed(settings)
+    except DatabaseClaimed as exc:
+        raise CommandError(str(exc)) from None
     if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics to files here; /metrics adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zoo-metrics-")

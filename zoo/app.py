@@ -60,6 +60,7 @@ from zoo.graphql.schema import build_schema
 from zoo.graphql.view import ZooGraphQL
 from zoo.http import request_id
 from zoo.services import Services
+from zoo.sole_server import sole_server
 
 logger = logging.getLogger("zoo")
 
@@ -139,15 +140,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Everything alive now (modules, schema, app) lives as long as the process:
-        # freezing it spares every later garbage collection from walking it again.
-        gc.collect()
-        gc.freeze()
-        await events.start()
-        with draining.on_stop_signal(events.drain):
-            yield
-        await shutdown()
-        metrics.process_ending()
+        with sole_server(settings):
+            # Everything alive now (modules, schema, app) lives as long as the process:
+            # freezing it spares every later garbage collection from walking it again.
+            gc.collect()
+            gc.freeze()
+            await events.start()
+            with draining.on_stop_signal(events.drain):
+                yield
+            await shutdown()
+            metrics.process_ending()
 
     app = ZooApp(
         title="Zoo",
