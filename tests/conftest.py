@@ -342,6 +342,27 @@ def zoo_serve(
             process.wait(timeout=15)
 
 
+def zoo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return python_module("zoo", *args, env=env)
+
+
+def python_module(
+    module: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args``, its environment free of the suite's ``ZOO_*`` but for ``env``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
 def wait_until_serving(base: str, process: subprocess.Popen[Any], seconds: float = 30) -> None:
     """Until the server at ``base`` answers /health (any status); fails if it exits first."""
     deadline = time.monotonic() + seconds

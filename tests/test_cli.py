@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, free_port, zoo_serve
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def zoo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return python_module("zoo", *args, env=env)
-
-
-def python_module(
-    module: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m module args``, its environment free of the suite's ``ZOO_*`` but for ``env``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+from tests.conftest import POSTGRES_URL, ROOT, free_port, python_module, zoo, zoo_serve
 
 
 @pytest.fixture

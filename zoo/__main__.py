@@ -1,4 +1,4 @@
-"""The ``zoo`` command: serve, migrate, seed, users, schema.
+"""The ``zoo`` command: serve, migrate, seed, users, backup, restore, schema.
 
 Every failure a user can cause (bad settings, bad input, an unreachable
 database) ends with one clear line on stderr and a non-zero exit, never a
@@ -17,7 +17,6 @@ import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
-from importlib.resources import files
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from zoo.config import Settings
+from zoo.migrating import migrate
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -130,21 +130,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
-def migrate(settings: Settings, revision: str = "head") -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    # The migrations from the package (zoo.migrations: the repository's migrations/ in a
-    # checkout), not an alembic.ini found relative to the current directory: an installed
-    # `zoo migrate` works from anywhere.
-    config = Config()
-    config.set_main_option("script_location", str(files("zoo.migrations")))
-    config.set_main_option("path_separator", "os")
-    config.attributes["database_url"] = settings.database_url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, revision)
-
-
 def cmd_migrate(args: argparse.Namespace) -> None:
     settings = load_settings()
     with _database_reachable():
@@ -208,6 +193,31 @@ def cmd_users_create(args: argparse.Namespace) -> None:
     run_async(run)
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from zoo.backups import BackupError, back_up
+
+    try:
+        snapshot = back_up(load_settings(), Path(args.path))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"backed up to {snapshot.describe()}")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from zoo.backups import BackupError, restore
+
+    settings = load_settings()
+    try:
+        snapshot, saved = restore(settings, Path(args.path))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    if saved is not None:
+        print(f"the database it replaced is kept at {saved}")
+    print(f"restored {snapshot.describe()}; every session ended")
+    migrate(settings)
+    print("database at head")
+
+
 def cmd_schema_export(args: argparse.Namespace) -> None:
     from zoo.graphql.schema import schema
 
@@ -249,6 +259,18 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--superuser", action="store_true", help="may delete")
     create.set_defaults(handler=cmd_users_create)
+
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database, consistently, even while it is served"
+    )
+    backup.add_argument("path", help="file to write (replaced whole once the copy is checked)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser(
+        "restore", help="replace the SQLite database with a backup (the server stopped)"
+    )
+    restore.add_argument("path", help="a file zoo backup wrote")
+    restore.set_defaults(handler=cmd_restore)
 
     schema = commands.add_parser("schema", help="the GraphQL schema")
     schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="COMMAND")
