@@ -154,9 +154,28 @@ def test_backing_up_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
 
 
 @on_sqlite
-def test_a_backup_names_a_file(database_url: str, tmp_path: Path) -> None:
-    result = zoo("backup", str(tmp_path), env=env_of(database_url))
-    assert result.returncode == 1
-    assert "is a directory: name the file to write" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_a_backup_goes_to_a_file_of_its_own(database_url: str, tmp_path: Path) -> None:
+    """Not a directory, and never over the database or the files beside it: a backup
+    written over the WAL would destroy the commits in it."""
+    database = Path(database_url.removeprefix("sqlite:///"))
+    with zoo_serve(database_url) as (base, _):
+        token = login(database_url, base)
+        assert "errors" not in graphql(base, CREATE, token, name="Kept")
+        wal = Path(f"{database}-wal")
+        before = {path: digest(path) for path in (database, wal)}
+        for target, reason in (
+            (tmp_path, "is a directory: name the file to write"),
+            (database, "is part of the database itself"),
+            (wal, "is part of the database itself"),
+            (Path(f"{database}-shm"), "is part of the database itself"),
+        ):
+            result = zoo("backup", str(target), env=env_of(database_url))
+            assert result.returncode == 1, target
+            assert reason in result.stderr, (target, result.stderr)
+            assert "Traceback" not in result.stderr
+        assert {path: digest(path) for path in before} == before
     assert not list(tmp_path.parent.glob(".*partial*"))
+    refused = zoo("restore", str(database), env=env_of(database_url))
+    assert refused.returncode == 1
+    assert "is part of the database itself, not a backup of it" in refused.stderr
+    assert names_in(database) == {"Kept"}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from zoo.config import Settings
 from zoo.migrating import is_known_revision
-from zoo.sole_server import DatabaseClaimed, sole_server
+from zoo.sole_server import LOCK_SUFFIX, DatabaseClaimed, sole_server
 
 BUSY_TIMEOUT_MS = 10_000
 COUNTED = ("exhibits", "animals", "staff", "users")
@@ -57,8 +57,8 @@ def back_up(settings: Settings, target: Path) -> Snapshot:
     source = _database_file(settings, "backup", "pg_dump --format=custom")
     if not source.exists():
         raise BackupError(f"no database at {source}")
-    if target.resolve() == source.resolve():
-        raise BackupError("the backup would overwrite the database itself")
+    if _is_part_of(target, source):
+        raise BackupError(f"{target} is part of the database itself: back up to another file")
     return _copy(source, target, check=True)
 
 
@@ -68,6 +68,8 @@ def restore(settings: Settings, source: Path) -> tuple[Snapshot, Path | None]:
     database = _database_file(settings, "restore", "pg_restore")
     if not source.exists():
         raise BackupError(f"no backup at {source}")
+    if _is_part_of(source, database):
+        raise BackupError(f"{source} is part of the database itself, not a backup of it")
     snapshot = _check(source)
     if not is_known_revision(settings, snapshot.revision):
         raise BackupError(
@@ -124,6 +126,15 @@ def _copy(source: Path, target: Path, *, check: bool) -> Snapshot:
     finally:
         partial.unlink(missing_ok=True)
     return Snapshot(target, snapshot.revision, snapshot.rows)
+
+
+def _is_part_of(path: Path, database: Path) -> bool:
+    """Whether ``path`` is the database or one of the files SQLite and Zoo keep beside it
+    (writing a backup over its WAL would destroy the commits in it)."""
+    database = database.resolve()
+    parts = {database.name + suffix for suffix in ("", "-wal", "-shm", "-journal", LOCK_SUFFIX)}
+    path = path.resolve()
+    return path.parent == database.parent and path.name in parts
 
 
 def _database_file(settings: Settings, command: str, tool: str) -> Path:

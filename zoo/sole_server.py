@@ -19,6 +19,9 @@ from pathlib import Path
 
 from zoo.config import Settings
 
+LOCK_SUFFIX = "-server.lock"
+"""The lock's file is the database's name with this added, beside it."""
+
 
 class DatabaseClaimed(Exception):
     """Another server already serves this database."""
@@ -29,7 +32,7 @@ def claim_file(settings: Settings) -> Path | None:
     path = settings.sqlite_path
     if path is None or settings.events_through_postgres:
         return None
-    return path.with_name(path.name + "-server.lock")
+    return path.with_name(path.name + LOCK_SUFFIX)
 
 
 @contextmanager
