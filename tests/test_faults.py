@@ -448,6 +448,37 @@ async def test_an_event_listener_out_of_reach_warns_once_and_says_when_it_is_bac
     assert lines[1][1].startswith("event listener is back after ")
 
 
+async def test_health_says_when_the_event_listener_is_reconnecting(
+    postgres_database: str,
+) -> None:
+    """While its listener reconnects, an instance hears of no change (its subscribers are
+    told once it is back) yet answers everything else: 200, and a body that says so."""
+    app = create_app(Settings(database_url=postgres_database, env="test"))
+    broker = app.state.services.events
+    async with running(app) as base, httpx.AsyncClient(base_url=base) as http:
+        healthy = (await http.get("/health")).json()
+        assert (healthy["status"], healthy["events"]) == ("ok", "listening")
+        admin = await asyncpg.connect(asyncpg_dsn(postgres_database))
+        try:
+            pid = broker.listener.get_server_pid()
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+        for _ in range(100):
+            if not broker.listening.is_set():
+                break
+            await asyncio.sleep(0.01)
+        response = await http.get("/health")
+        assert response.status_code == 200
+        assert (response.json()["status"], response.json()["events"]) == (
+            "degraded",
+            "reconnecting",
+        )
+        await asyncio.wait_for(broker.listening.wait(), RECONNECT_SECONDS * 5)
+        back = (await http.get("/health")).json()
+        assert (back["status"], back["events"]) == ("ok", "listening")
+
+
 async def test_an_event_listener_whose_connection_goes_silent_is_replaced(
     postgres_database: str,
 ) -> None:

@@ -232,6 +232,7 @@ async def test_health(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    assert response.json()["database"] == "ok"
     probed = await client.head("/health")
     assert (probed.status_code, probed.content) == (200, b"")
 

@@ -243,7 +243,12 @@ def create_app(
         """200 after a database round trip; 503 with the reason when the database is
         unreachable or slower than ``ZOO_HEALTH_TIMEOUT_SECONDS``, so that a load balancer
         hears about a stalled database before its own probe times out. HEAD too: some
-        load balancers and uptime monitors probe with it (it was a 405)."""
+        load balancers and uptime monitors probe with it (it was a 405).
+
+        ``events`` says whether this instance hears of changes as they are made; while
+        its PostgreSQL listener reconnects it does not (its subscribers are told once it
+        is back), but every other request is answered, so the status stays 200 and the
+        body says ``degraded`` for monitors."""
         try:
             await asyncio.wait_for(database.ping(), settings.health_timeout_seconds)
         except Exception as exc:
@@ -253,7 +258,11 @@ def create_app(
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable"}, status_code=503
             )
-        return JSONResponse({"status": "ok", "database": "ok", "version": zoo.__version__})
+        state = events.state
+        status = "degraded" if state == "reconnecting" else "ok"
+        return JSONResponse(
+            {"status": status, "database": "ok", "events": state, "version": zoo.__version__}
+        )
 
     app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
 

@@ -166,6 +166,11 @@ class Broker:
         """Called when changes may have gone by unseen (see :meth:`interrupt`): whatever a
         listener keeps up to date from changes is to be read afresh."""
 
+    @property
+    def state(self) -> str:
+        """For ``/health``: whether this process hears of every change as it is made."""
+        return "in-process"
+
     async def start(self) -> None:
         """Connect whatever the broker needs; the in-process one needs nothing."""
         self.stopping = False

@@ -58,6 +58,12 @@ class PostgresBroker(Broker):
         self._closed = asyncio.Event()
         """Wakes the keeper: its connection closed."""
 
+    @property
+    def state(self) -> str:
+        if self.keeper is None:
+            return "not started"
+        return "listening" if self.listening.is_set() else "reconnecting"
+
     async def start(self) -> None:
         await super().start()
         self.keeper = asyncio.create_task(self._keep_listening())
