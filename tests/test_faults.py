@@ -458,6 +458,8 @@ async def test_health_says_when_the_event_listener_is_reconnecting(
     async with running(app) as base, httpx.AsyncClient(base_url=base) as http:
         healthy = (await http.get("/health")).json()
         assert (healthy["status"], healthy["events"]) == ("ok", "listening")
+        # The figure is the test process's: other apps' listeners count too.
+        others = await reconnecting(http)
         admin = await asyncpg.connect(asyncpg_dsn(postgres_database))
         try:
             pid = broker.listener.get_server_pid()
@@ -474,9 +476,18 @@ async def test_health_says_when_the_event_listener_is_reconnecting(
             "degraded",
             "reconnecting",
         )
+        assert await reconnecting(http) == others + 1
         await asyncio.wait_for(broker.listening.wait(), RECONNECT_SECONDS * 5)
         back = (await http.get("/health")).json()
         assert (back["status"], back["events"]) == ("ok", "listening")
+        assert await reconnecting(http) == others
+
+
+async def reconnecting(http: httpx.AsyncClient) -> float:
+    """The listeners the metrics count as not listening, in this (the test's) process."""
+    text = (await http.get("/metrics")).text
+    (line,) = [x for x in text.splitlines() if x.startswith("zoo_event_listeners_reconnecting ")]
+    return float(line.split()[1])
 
 
 async def test_an_event_listener_whose_connection_goes_silent_is_replaced(

@@ -75,6 +75,12 @@ EVENT_STREAM_GAPS = Counter(
     "zoo_event_stream_gaps",
     "Times changes may have gone by unseen (an event listener lost and back): subscriptions ended",
 )
+EVENT_LISTENERS_RECONNECTING = Gauge(
+    "zoo_event_listeners_reconnecting",
+    "PostgreSQL event listeners not listening (starting, or being replaced): their "
+    "instance hears of no change meanwhile",
+    multiprocess_mode="livesum",
+)
 SUBSCRIPTIONS_OPEN = Gauge(
     "zoo_subscriptions_open",
     "Subscriptions open, by transport (graphql-transport-ws, graphql-ws, sse, multipart)",

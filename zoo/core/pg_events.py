@@ -66,15 +66,20 @@ class PostgresBroker(Broker):
 
     async def start(self) -> None:
         await super().start()
+        metrics.EVENT_LISTENERS_RECONNECTING.inc()
         self.keeper = asyncio.create_task(self._keep_listening())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.listening.wait(), timeout=5)
 
     async def stop(self) -> None:
-        if self.keeper is not None:
-            self.keeper.cancel()
+        keeper, self.keeper = self.keeper, None
+        if keeper is not None:
+            keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.keeper
+                await keeper
+            if not self.listening.is_set():
+                metrics.EVENT_LISTENERS_RECONNECTING.dec()
+            self.listening.clear()
         if self.listener is not None and not self.listener.is_closed():
             with contextlib.suppress(Exception):
                 await self.listener.close(timeout=2)
@@ -115,6 +120,7 @@ class PostgresBroker(Broker):
                     self.interrupt()
                 listened = True
                 self.listening.set()
+                metrics.EVENT_LISTENERS_RECONNECTING.dec()
                 await self._while_answering(self.listener)
             except asyncio.CancelledError:
                 raise
@@ -129,7 +135,9 @@ class PostgresBroker(Broker):
                 )
             if self.listener is not None:
                 self.listener.terminate()
-            self.listening.clear()
+            if self.listening.is_set():
+                self.listening.clear()
+                metrics.EVENT_LISTENERS_RECONNECTING.inc()
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _while_answering(self, listener: asyncpg.Connection) -> None:
