@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, text
 from sqlalchemy.util import await_only
 from websockets.asyncio.client import connect
@@ -42,7 +43,7 @@ from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
 from zoo.core.events import Change, ChangeKind, EventsMissed, Subscriber
-from zoo.core.pg_events import RECONNECT_SECONDS, PostgresBroker, notify
+from zoo.core.pg_events import CHANNEL, RECONNECT_SECONDS, PostgresBroker, notify
 from zoo.db import is_unavailable
 
 TIMEOUT = 2.0
@@ -488,6 +489,42 @@ async def reconnecting(http: httpx.AsyncClient) -> float:
     text = (await http.get("/metrics")).text
     (line,) = [x for x in text.splitlines() if x.startswith("zoo_event_listeners_reconnecting ")]
     return float(line.split()[1])
+
+
+async def test_a_listening_session_that_stops_reading_is_warned_of_before_the_queue_fills(
+    postgres_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Notifications wait in PostgreSQL's queue until every listening session has read
+    them; once it is full, every write fails at commit. A session that listens but reads
+    nothing (here: one left in a transaction) makes it grow: the share in use is a
+    metric, and past the broker's threshold (lowered here: 8 GB is not filled in a test)
+    a warning says what to look for."""
+    caplog.set_level(logging.WARNING, "zoo.core.pg_events")
+    dsn = asyncpg_dsn(postgres_database)
+    stuck, notifier = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    await stuck.add_listener(CHANNEL, lambda *_: None)
+    reading = stuck.transaction()
+    await reading.start()
+    broker = PostgresBroker(postgres_database, check_seconds=0.05, queue_warning=1e-9)
+    try:
+        for _ in range(20):
+            await notify(notifier, "unread " * 100, 5)
+        await broker.start()
+        for _ in range(200):
+            if "notification queue" in caplog.text:
+                break
+            await asyncio.sleep(0.02)
+        (warning,) = [r.getMessage() for r in caplog.records if "queue" in r.getMessage()]
+        assert "a session listening on the database is not reading" in warning
+        assert "every write fails at commit" in warning
+        usage = REGISTRY.get_sample_value("zoo_event_queue_usage")
+        assert usage is not None
+        assert 0 < usage < 1e-3
+    finally:
+        await broker.stop()
+        await reading.rollback()
+        await stuck.close()
+        await notifier.close()
 
 
 async def test_an_event_listener_whose_connection_goes_silent_is_replaced(

@@ -81,6 +81,11 @@ EVENT_LISTENERS_RECONNECTING = Gauge(
     "instance hears of no change meanwhile",
     multiprocess_mode="livesum",
 )
+EVENT_QUEUE_USAGE = Gauge(
+    "zoo_event_queue_usage",
+    "Share of PostgreSQL's notification queue in use (full: every write fails at commit)",
+    multiprocess_mode="max",
+)
 SUBSCRIPTIONS_OPEN = Gauge(
     "zoo_subscriptions_open",
     "Subscriptions open, by transport (graphql-transport-ws, graphql-ws, sse, multipart)",

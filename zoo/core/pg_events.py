@@ -28,6 +28,8 @@ CHANNEL = "zoo_changes"
 RECONNECT_SECONDS = 1.0
 CHECK_SECONDS = 10.0
 """How often the listening connection, otherwise idle, is asked to answer."""
+QUEUE_WARNING = 0.5
+"""Share of PostgreSQL's notification queue in use past which a warning is logged."""
 
 
 async def notify(connection: asyncpg.Connection, payload: str, seconds: float) -> None:
@@ -47,11 +49,14 @@ class PostgresBroker(Broker):
         max_subscribers: int | None = None,
         timeout: float = 5,
         check_seconds: float = CHECK_SECONDS,
+        queue_warning: float = QUEUE_WARNING,
     ) -> None:
         super().__init__(DEFAULT_QUEUE_SIZE if queue_size is None else queue_size, max_subscribers)
         self.dsn = asyncpg_dsn(database_url)
         self.timeout = timeout
         self.check_seconds = check_seconds
+        self.queue_warning = queue_warning
+        self._queue_warned = False
         self.listener: asyncpg.Connection | None = None
         self.keeper: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
@@ -153,4 +158,25 @@ class PostgresBroker(Broker):
             try:
                 await asyncio.wait_for(self._closed.wait(), self.check_seconds)
             except TimeoutError:
-                await listener.execute("SELECT 1", timeout=self.timeout)
+                usage = await listener.fetchval(
+                    "SELECT pg_notification_queue_usage()", timeout=self.timeout
+                )
+                self._queue_in_use(float(usage))
+
+    def _queue_in_use(self, usage: float) -> None:
+        """Notifications wait in PostgreSQL's queue (8 GB) until every listening session
+        has read them; a session that listens and stops reading (a stopped or hung
+        process, or one left in a transaction) makes it grow, and once it is full every
+        transaction that announces a change fails at commit: every write. Warned of at
+        ``queue_warning``, and again after it has gone back below half of that."""
+        metrics.EVENT_QUEUE_USAGE.set(usage)
+        if usage >= self.queue_warning and not self._queue_warned:
+            self._queue_warned = True
+            logger.warning(
+                "PostgreSQL's notification queue is %.4g%% full: a session listening on "
+                "the database is not reading (pg_stat_activity shows which); once the "
+                "queue is full, every write fails at commit",
+                usage * 100,
+            )
+        elif usage < self.queue_warning / 2:
+            self._queue_warned = False
