@@ -194,6 +194,7 @@ def create_app(
         stream_send_timeout=settings.stream_send_timeout_seconds,
         max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
         require_login=settings.subscriptions_require_login,
+        cache_seconds=settings.graphql_cache_seconds,
         keep_alive=True,
         keep_alive_interval=15,
         subscription_protocols=SUBSCRIPTION_PROTOCOLS,

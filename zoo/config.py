@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     max_query_length: int = Field(
         20_000, ge=100, description="Longest query text, refused before parsing"
     )
+    graphql_cache_seconds: int = Field(
+        0,
+        ge=0,
+        description="How long a shared cache (a CDN, a proxy) may keep an anonymous answer "
+        "to a query over GET, without errors (Cache-Control: public, max-age); 0: not at "
+        "all (no-store). Answers to a login are never kept",
+    )
     persisted_queries_characters: int = Field(
         2_000_000,
         ge=0,

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 
 from tests.auth.test_auth import cookie_login
-from tests.conftest import PASSWORD, Account
+from tests.conftest import PASSWORD, Account, dispose, login, running
+from zoo.app import create_app
+from zoo.config import Settings
 
 EVIL = {"Origin": "https://evil.example"}
 
@@ -99,7 +101,58 @@ async def test_a_graphql_answer_given_to_a_login_is_never_cached(
     client.cookies.clear()
     anonymous = await client.get("/graphql", params=me, headers=accept)
     assert anonymous.json() == {"data": {"me": None}}
-    assert "cache-control" not in anonymous.headers
+    # Nor is an anonymous one, unless ZOO_GRAPHQL_CACHE_SECONDS says so (below).
+    assert anonymous.headers["cache-control"] == "no-store"
     for answer in (bearer, by_cookie, anonymous):
         varies = {v.strip().lower() for v in answer.headers["vary"].split(",")}
         assert {"accept", "authorization", "cookie"} <= varies
+
+
+async def test_an_anonymous_answer_over_get_is_kept_as_long_as_the_settings_say(
+    settings: Settings, user: Account
+) -> None:
+    """With nothing said, a CDN or proxy keeps a GET answer as long as its own default
+    says (Fastly: an hour) and serves rows that have since changed. Only an anonymous
+    answer over GET without errors may be kept, for ZOO_GRAPHQL_CACHE_SECONDS."""
+    kept_for = {"graphql_cache_seconds": 30, "max_response_bytes": 2048}
+    app = create_app(settings.model_copy(update=kept_for))
+    transport = httpx.ASGITransport(app=app)
+    accept = {"Accept": "application/json"}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://cache") as client:
+            token = await login(client, user.email)
+            query = {"query": "{ animals(first: 1) { totalCount } }"}
+            kept = await client.get("/graphql", params=query, headers=accept)
+            assert "errors" not in kept.json()
+            assert kept.headers["cache-control"] == "public, max-age=30"
+            bearer = {**accept, "Authorization": f"Bearer {token}"}
+            mine = await client.get("/graphql", params=query, headers=bearer)
+            assert mine.headers["cache-control"] == "private, no-store"
+            for failing in ("{ animals(first: -1) { totalCount } }", "{ nothing }", "{"):
+                answer = await client.get("/graphql", params={"query": failing}, headers=accept)
+                assert answer.json()["errors"], failing
+                assert answer.headers["cache-control"] == "no-store", failing
+            posted = await client.post("/graphql", json=query, headers=accept)
+            assert "public" not in posted.headers.get("cache-control", "")
+            # An answer past the size limit is an error standing in for it.
+            big = {"query": "{ __schema { types { name fields { name description } } } }"}
+            too_large = await client.get("/graphql", params=big, headers=accept)
+            assert too_large.json()["errors"][0]["extensions"]["code"] == "RESPONSE_TOO_LARGE"
+            assert too_large.headers["cache-control"] == "no-store"
+    finally:
+        await dispose(app)
+
+
+async def test_a_stream_over_get_is_never_kept_by_a_cache(settings: Settings) -> None:
+    """An event stream is never one answer to keep, whatever anonymous answers may be."""
+    app = create_app(settings.model_copy(update={"graphql_cache_seconds": 30}))
+    subscribe = {"query": "subscription { animalEvents { kind } }"}
+    async with running(app) as base, httpx.AsyncClient(base_url=base) as client:
+        for accept, expected in (
+            ("text/event-stream", "no-cache, no-transform"),
+            ('multipart/mixed;subscriptionSpec="1.0"', "no-store"),
+        ):
+            headers = {"Accept": accept}
+            async with client.stream("GET", "/graphql", params=subscribe, headers=headers) as r:
+                assert r.status_code == 200
+                assert r.headers.get_list("cache-control") == [expected], accept

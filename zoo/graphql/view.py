@@ -187,10 +187,14 @@ class ZooGraphQL(GraphQL[Context, None]):
         stream_heartbeat_seconds: float = 15,
         stream_send_timeout: float = 30,
         require_login: bool = False,
+        cache_seconds: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.auth = auth
+        self.anonymous_get_cache_control = (
+            f"public, max-age={cache_seconds}" if cache_seconds else "no-store"
+        )
         self.context_getter = context_getter
         self.max_query_length = max_query_length
         self.persisted_queries = (
@@ -325,10 +329,15 @@ class ZooGraphQL(GraphQL[Context, None]):
         if not self.sockets.acquire(address):
             limit = self.sockets.limit
             return refusal(429, f"More than {limit} subscriptions open from this address")
+        # A stream is never kept by a cache, whatever an anonymous GET answer may be:
+        # SSE's own headers say no-cache (and no-transform), multipart's nothing.
+        merged = {k: v for k, v in sub_response.headers.items() if k != "cache-control"}
+        merged.update({k.lower(): v for k, v in headers.items()})
+        merged.setdefault("cache-control", "no-store")
         return CountedStream(
             stream(),
             status_code=sub_response.status_code or 200,
-            headers={**sub_response.headers, **headers},
+            headers=merged,
             on_done=lambda: self.sockets.release(address),
             send_timeout=self.stream_send_timeout,
         )
@@ -406,12 +415,20 @@ class ZooGraphQL(GraphQL[Context, None]):
         """An answer varies with the ``Accept`` and the credentials it was asked with;
         one given to a credential is its user's own, which no cache may keep:
         ``GET /graphql?query={me{email}}`` is one URL for every user, and a shared cache
-        that kept one user's answer gave it to the next who asked."""
+        that kept one user's answer gave it to the next who asked.
+
+        An anonymous answer over GET says how long a shared cache may keep it
+        (``ZOO_GRAPHQL_CACHE_SECONDS``; by default not at all): with nothing said, a
+        CDN or proxy applies its own default (Varnish two minutes, Fastly an hour) and
+        serves rows that have since changed. One with errors is never kept
+        (:meth:`process_result`)."""
         response = await super().get_sub_response(request)
         response.media_type = negotiate(request.headers.get("accept", JSON))
         response.headers["Vary"] = VARY
         if presented_token(request):
             response.headers["Cache-Control"] = "private, no-store"
+        elif request.scope.get("method") == "GET":
+            response.headers["Cache-Control"] = self.anonymous_get_cache_control
         request.state.graphql_response = response
         return response
 
@@ -462,6 +479,8 @@ class ZooGraphQL(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         body: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
+            if "Cache-Control" in request.state.graphql_response.headers:
+                request.state.graphql_response.headers["Cache-Control"] = "no-store"
             body["errors"] = [error.formatted for error in result.errors]
             codes = [(error.extensions or {}).get("code") for error in result.errors]
             await self.refusals.note(client_address(request.scope), codes)
@@ -497,7 +516,10 @@ class ZooGraphQL(GraphQL[Context, None]):
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
-        body = self.within_size(self.encode_json(response_data))
+        encoded = self.encode_json(response_data)
+        body = self.within_size(encoded)
+        if body is not encoded and "cache-control" in sub_response.headers:
+            sub_response.headers["Cache-Control"] = "no-store"  # an error stands for it
         response = Response(
             body,
             media_type=sub_response.media_type or JSON,
