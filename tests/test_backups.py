@@ -179,3 +179,18 @@ def test_a_backup_goes_to_a_file_of_its_own(database_url: str, tmp_path: Path) -
     assert refused.returncode == 1
     assert "is part of the database itself, not a backup of it" in refused.stderr
     assert names_in(database) == {"Kept"}
+
+
+@on_sqlite
+def test_a_restore_to_where_no_database_can_be_is_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    backup = tmp_path / "good.db"
+    assert zoo("backup", str(backup), env=env_of(database_url)).returncode == 0
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    result = zoo("restore", str(backup), env=env_of(f"sqlite:///{blocked / 'zoo.db'}"))
+    assert result.returncode == 1
+    assert "a-file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert blocked.read_text() == "not a directory"

@@ -86,6 +86,8 @@ def restore(settings: Settings, source: Path) -> tuple[Snapshot, Path | None]:
                 live.execute("DELETE FROM access_tokens")
     except DatabaseClaimed as exc:
         raise BackupError(f"{exc}; stop it before restoring") from None
+    except OSError as exc:
+        raise BackupError(f"{exc.filename or database}: {exc.strerror}") from None
     return Snapshot(database, snapshot.revision, snapshot.rows), saved
 
 
