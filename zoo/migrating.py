@@ -32,7 +32,3 @@ def is_known_revision(settings: Settings, revision: str) -> bool:
     migrated is not: this one cannot read, nor migrate, it)."""
     scripts = ScriptDirectory.from_config(alembic_config(settings))
     return any(script.revision == revision for script in scripts.walk_revisions())
-
-
-def head_revision(settings: Settings) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()

@@ -163,6 +163,13 @@ class SubscriberStalled(Exception):
     pass
 
 
+def never_kept(response: Response) -> None:
+    """An answer with errors is kept by no cache, even where its kind of answer may be
+    (an anonymous one over GET, ``ZOO_GRAPHQL_CACHE_SECONDS``)."""
+    if response.headers.get("cache-control", "").startswith("public"):
+        response.headers["Cache-Control"] = "no-store"
+
+
 class ZooGraphQL(GraphQL[Context, None]):
     schema: ZooSchema
     graphql_transport_ws_handler_class = TransportWSHandler
@@ -479,8 +486,7 @@ class ZooGraphQL(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         body: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
-            if "Cache-Control" in request.state.graphql_response.headers:
-                request.state.graphql_response.headers["Cache-Control"] = "no-store"
+            never_kept(request.state.graphql_response)
             body["errors"] = [error.formatted for error in result.errors]
             codes = [(error.extensions or {}).get("code") for error in result.errors]
             await self.refusals.note(client_address(request.scope), codes)
@@ -518,8 +524,8 @@ class ZooGraphQL(GraphQL[Context, None]):
     ) -> Response:
         encoded = self.encode_json(response_data)
         body = self.within_size(encoded)
-        if body is not encoded and "cache-control" in sub_response.headers:
-            sub_response.headers["Cache-Control"] = "no-store"  # an error stands for it
+        if body is not encoded:
+            never_kept(sub_response)  # an error stands for it
         response = Response(
             body,
             media_type=sub_response.media_type or JSON,
