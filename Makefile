@@ -74,10 +74,10 @@ bench-peers: install-dev $(PEERS)
 	$(BIN)/python -m bench.peers
 
 # GraphiQL's vendored files, fetched again with npm at the versions
-# zoo/graphql/static/vendor/manifest.json pins and checked against its hashes.
+# zoo/graphql/transport/static/vendor/manifest.json pins and checked against its hashes.
 # Upgrade one: make graphiql-assets UPGRADE="--upgrade graphiql@3.9.0"
 graphiql-assets: install-dev
-	$(BIN)/python -m zoo.graphql.explorer_assets $(UPGRADE)
+	$(BIN)/python -m zoo.graphql.transport.graphiql_assets $(UPGRADE)
 
 # Not in CI: normal reads beside an attack mix; reports their p99 against reads alone.
 attack: install-dev

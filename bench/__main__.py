@@ -32,7 +32,7 @@ from bench.http import Client, serve, throughput
 from zoo.app import create_app
 from zoo.config import Settings
 from zoo.core.group_sizes import PURPOSE
-from zoo.core.pagination import encode_cursor
+from zoo.core.keyset import encode_cursor
 
 NESTED = (
     "{ exhibits(first: 100) { edges { node { id name location"
@@ -195,7 +195,7 @@ def instrumentation_cost(path: Path, requests: int, rounds: int) -> list[Row]:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-    from zoo import metrics
+    from zoo.observability import metrics
 
     class Dropped(SpanExporter):
         def export(self, spans: Any) -> SpanExportResult:

@@ -38,8 +38,8 @@ from bench.http import serve_zoo
 from bench.load import READ, request
 from zoo.animals.models import Animal
 from zoo.config import Settings
-from zoo.db import Database
 from zoo.exhibits.models import Exhibit
+from zoo.storage.database import Database
 
 ATTACKER = "127.0.0.2"
 """The attackers' source address: another loopback address, as another machine would be."""

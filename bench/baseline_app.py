@@ -1,7 +1,7 @@
 """The baseline for the small-query goal: a plain FastAPI route, same row, same SQLAlchemy.
 
 Plain means as SQLAlchemy's and FastAPI's documentation set it up: an async
-engine and session with default settings, none of the tuning in ``zoo.db``
+engine and session with default settings, none of the tuning in ``zoo.storage.database``
 (which would make the baseline move whenever ours does).
 """
 
@@ -13,7 +13,7 @@ from fastapi import FastAPI, HTTPException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-import zoo.models  # noqa: F401  (configures every mapper)
+import zoo.storage.tables  # noqa: F401  (configures every mapper)
 from zoo.animals.models import Animal
 from zoo.config import Settings
 

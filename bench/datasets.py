@@ -9,7 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
-from zoo.__main__ import migrate
+from zoo.cli import migrate
 from zoo.config import Settings
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

@@ -22,7 +22,7 @@ from bench import datasets
 from bench.http import serve
 from zoo.auth.service import create_user
 from zoo.config import Settings
-from zoo.db import Database
+from zoo.storage.database import Database
 
 READ = (
     "{ animals(first: 20, orderBy: {field: NAME}) { edges { node { id name exhibit { name } } } } }"

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from zoo.config import Settings
-from zoo.db import Database
-from zoo.models import Base
+from zoo.storage.database import Database
+from zoo.storage.tables import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

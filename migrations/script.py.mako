@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
 import fastapi_users_db_sqlalchemy.generics
-import zoo.core.models
+import zoo.core.entity
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

@@ -27,12 +27,12 @@ import uvicorn
 from sqlalchemy import event
 
 from bench.http import free_port
-from zoo.__main__ import migrate
 from zoo.app import create_app
 from zoo.auth.service import create_user
+from zoo.cli import migrate
 from zoo.config import Settings
 from zoo.core.group_sizes import PURPOSE
-from zoo.services import Services
+from zoo.domains import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from zoo.animals.models import Animal
 from zoo.animals.schemas import AnimalCreate
+from zoo.domains import Services
 from zoo.exhibits.models import Exhibit
 from zoo.exhibits.schemas import ExhibitCreate
-from zoo.services import Services
 from zoo.staff.models import StaffMember
 from zoo.staff.schemas import StaffMemberCreate
 

@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from tests.conftest import POSTGRES_URL, Account, GraphQL, asyncpg_dsn
 from tests.test_faults import killing_the_backend
-from zoo.core.events import Change
-from zoo.core.pg_events import CHANNEL
+from zoo.domains import Services
+from zoo.events.broker import Change
+from zoo.events.postgres import CHANNEL
 from zoo.exhibits.models import Exhibit
-from zoo.services import Services
 
 CREATE = 'mutation { createExhibit(input: {name: "Kept"}) { id } }'
 
@@ -56,10 +56,10 @@ async def test_a_change_is_announced_though_its_process_dies_as_it_commits(
         from sqlalchemy import event
         from sqlalchemy.orm import Session
         from zoo.config import Settings
-        from zoo.core.pg_events import PostgresBroker
-        from zoo.db import Database
+        from zoo.events.postgres import PostgresBroker
+        from zoo.storage.database import Database
         from zoo.exhibits.schemas import ExhibitCreate
-        from zoo.services import Services
+        from zoo.domains import Services
 
         async def main() -> None:
             settings = Settings(database_url=sys.argv[1], env="test")

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import PASSWORD, zoo, zoo_serve
 from zoo.auth.service import create_user
 from zoo.config import Settings
-from zoo.db import Database
+from zoo.storage.database import Database
 
 on_sqlite = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 

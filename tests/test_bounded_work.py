@@ -23,10 +23,10 @@ from tests.conftest import dispose, zoo_serve
 from zoo.animals.models import Animal
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.graphql.document_shape import field_pairs, measure
+from zoo.domains import Services
+from zoo.graphql.limits.document_shape import field_pairs, measure
+from zoo.graphql.limits.validation import DocumentCache
 from zoo.graphql.schema import build_schema
-from zoo.graphql.validation import DocumentCache
-from zoo.services import Services
 
 Bounded = Callable[..., Any]
 

@@ -7,7 +7,7 @@ import asyncio
 from tests import factories
 from tests.conftest import Account, GraphQL
 from zoo.animals.schemas import AnimalUpdate
-from zoo.services import Services
+from zoo.domains import Services
 
 CREATE = "mutation($name: String!) { createAnimal(input: {name: $name}) { id name } }"
 

@@ -38,7 +38,10 @@ def test_development_has_a_default_secret(monkeypatch: pytest.MonkeyPatch) -> No
         ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
         ("postgresql://u@h:5432/db", "postgresql+asyncpg://u@h:5432/db"),
         ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
-        ("sqlite:///./data/zoo.db", "sqlite+aiosqlite:///./data/zoo.db"),
+        (
+            "sqlite:///./data/zoo.db",
+            "sqlite+aiosqlite:///./data/zoo.db",
+        ),
         ("sqlite+aiosqlite:////tmp/z.db", "sqlite+aiosqlite:////tmp/z.db"),
     ],
 )

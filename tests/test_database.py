@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import POSTGRES_URL
 from zoo.config import Settings
-from zoo.db import Database, is_unavailable
+from zoo.domains import Services
 from zoo.exhibits.models import Exhibit
-from zoo.services import Services
+from zoo.storage.database import Database, is_unavailable
 
 
 @pytest.fixture

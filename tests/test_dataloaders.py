@@ -6,7 +6,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import GraphQL, StatementCounter
-from zoo.services import Services
+from zoo.domains import Services
 
 NESTED = """
 query($n: Int!) {

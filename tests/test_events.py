@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from zoo.core.events import Broker, Change, ChangeKind, SubscriberTooSlow
+from zoo.events.broker import Broker, Change, ChangeKind, SubscriberTooSlow
 
 
 def change(id_: int) -> Change:

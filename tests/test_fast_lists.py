@@ -15,9 +15,9 @@ from tests.conftest import dispose
 from zoo.animals.models import Animal
 from zoo.app import create_app
 from zoo.config import Settings
+from zoo.domains import Services
 from zoo.exhibits.models import Exhibit
 from zoo.graphql.schema import build_schema
-from zoo.services import Services
 
 QUERIES = [
     """{ exhibits(first: 100) { totalCount edges { cursor node { __typename id name description
@@ -90,7 +90,7 @@ async def test_fast_and_stock_paths_return_identical_bytes(
     monkeypatch: pytest.MonkeyPatch,
     query: str,
 ) -> None:
-    from zoo.graphql import execution
+    from zoo.graphql.fastpath import executor as execution
 
     await make_zoo(services)
     built: list[str] = []
@@ -125,7 +125,7 @@ async def test_plans_follow_each_requests_variables(
 async def test_a_document_without_variables_is_planned_once_for_every_request(
     client: httpx.AsyncClient, stock: httpx.AsyncClient, services: Services
 ) -> None:
-    from zoo.graphql import execution
+    from zoo.graphql.fastpath import executor as execution
 
     await make_zoo(services)
     query = QUERIES[5]

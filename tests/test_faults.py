@@ -42,9 +42,9 @@ from tests.test_subscriptions import mutate, next_data, subscription
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
-from zoo.core.events import Change, ChangeKind, EventsMissed, Subscriber
-from zoo.core.pg_events import CHANNEL, RECONNECT_SECONDS, PostgresBroker, notify
-from zoo.db import is_unavailable
+from zoo.events.broker import Change, ChangeKind, EventsMissed, Subscriber
+from zoo.events.postgres import CHANNEL, RECONNECT_SECONDS, PostgresBroker, notify
+from zoo.storage.database import is_unavailable
 
 TIMEOUT = 2.0
 """Every database timeout in these runs: connect, statement, pool checkout."""
@@ -429,7 +429,7 @@ async def test_an_event_listener_out_of_reach_warns_once_and_says_when_it_is_bac
     """Listening is tried again every second while PostgreSQL is out: a warning on each
     attempt filled the log with one line a second per process. One warning, then one
     line when listening is back."""
-    caplog.set_level(logging.INFO, "zoo.core.pg_events")
+    caplog.set_level(logging.INFO, "zoo.events.postgres")
     proxy, through = await proxied(postgres_database)
     await proxy.cut()
     broker = PostgresBroker(through, timeout=0.5, check_seconds=0.2)
@@ -499,7 +499,7 @@ async def test_a_listening_session_that_stops_reading_is_warned_of_before_the_qu
     nothing (here: one left in a transaction) makes it grow: the share in use is a
     metric, and past the broker's threshold (lowered here: 8 GB is not filled in a test)
     a warning says what to look for."""
-    caplog.set_level(logging.WARNING, "zoo.core.pg_events")
+    caplog.set_level(logging.WARNING, "zoo.events.postgres")
     dsn = asyncpg_dsn(postgres_database)
     stuck, notifier = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     await stuck.add_listener(CHANNEL, lambda *_: None)

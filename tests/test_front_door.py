@@ -1,4 +1,4 @@
-"""``/graphql`` over HTTP skips FastAPI's stack (``zoo.front_door``): what that stack did
+"""``/graphql`` over HTTP skips FastAPI's stack (``zoo.server.edge``): what that stack did
 for it still holds, errors raised before GraphQL runs included."""
 
 from __future__ import annotations

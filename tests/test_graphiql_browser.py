@@ -27,7 +27,7 @@ import pytest
 
 from tests.conftest import PASSWORD, Live
 from zoo.auth.service import create_user
-from zoo.seed import seed
+from zoo.storage.seed import seed
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("ZOO_TEST_REQUIRE_CLIENTS", "") == "1"

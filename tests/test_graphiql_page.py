@@ -15,7 +15,7 @@ from tests.auth.test_auth import cookie_login
 from tests.conftest import Account, StatementCounter, dispose
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.graphql.explorer_assets import VENDOR, assets, integrity_of, license_name
+from zoo.graphql.transport.graphiql_assets import VENDOR, assets, integrity_of, license_name
 
 HTML = {"Accept": "text/html"}
 REFERENCES = re.compile(r'<(?:script src|link rel="stylesheet" href)="([^"]+)" integrity="([^"]+)"')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.core.loaders import Handover, handed_over
+from zoo.core.batch_queries import Handover, handed_over
 
 
 async def test_each_key_gets_its_own_handover_even_when_repeated() -> None:

@@ -12,9 +12,9 @@ from tests import factories
 from tests.conftest import Account, GraphQL, dispose
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.graphql.graphiql import EXAMPLE_QUERY
-from zoo.seed import seed
-from zoo.services import Services
+from zoo.domains import Services
+from zoo.graphql.transport.graphiql import EXAMPLE_QUERY
+from zoo.storage.seed import seed
 
 
 async def test_get_runs_queries(client: httpx.AsyncClient, services: Services) -> None:

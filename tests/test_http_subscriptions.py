@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 
 from tests.conftest import PASSWORD, POSTGRES_URL, Live
 from zoo.auth.service import create_user
-from zoo.core.events import Change, ChangeKind
+from zoo.events.broker import Change, ChangeKind
 
 SSE = {"Accept": "text/event-stream"}
 MULTIPART = {"Accept": 'multipart/mixed;subscriptionSpec="1.0", application/json'}

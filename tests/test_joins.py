@@ -10,9 +10,9 @@ from sqlalchemy import update
 
 from tests import factories
 from tests.conftest import GraphQL, StatementCounter
-from zoo.core.models import utcnow
+from zoo.core.entity import utcnow
+from zoo.domains import Services
 from zoo.exhibits.models import Exhibit
-from zoo.services import Services
 
 EXHIBIT = "exhibit%s { id name location createdAt deletedAt }"
 

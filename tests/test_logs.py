@@ -12,7 +12,7 @@ import httpx
 from tests.conftest import PASSWORD, zoo_serve
 from zoo.auth.service import create_user
 from zoo.config import Settings
-from zoo.db import Database
+from zoo.storage.database import Database
 
 
 def test_json_lines_name_the_request_operation_user_and_statements(database_url: str) -> None:

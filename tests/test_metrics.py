@@ -17,11 +17,11 @@ from websockets.asyncio.client import connect
 
 from tests.conftest import PASSWORD, POSTGRES_URL, Live, dispose, zoo_serve
 from tests.test_bounded_work import fan_out
-from zoo import metrics
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.db import Database
-from zoo.graphql.observed import operation_of
+from zoo.observability import metrics
+from zoo.observability.operations import operation_of
+from zoo.storage.database import Database
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -20,10 +20,10 @@ from sqlalchemy import update
 from tests import factories
 from tests.conftest import Http
 from zoo.config import Settings
-from zoo.core.models import utcnow
+from zoo.core.entity import utcnow
+from zoo.domains import Services
 from zoo.exhibits.models import Exhibit
-from zoo.graphql import page_reads
-from zoo.services import Services
+from zoo.graphql.fastpath import page_reads
 
 pytestmark = pytest.mark.fuzz
 

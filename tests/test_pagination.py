@@ -12,8 +12,8 @@ import pytest
 
 from tests import factories
 from tests.conftest import GraphQL
-from zoo.core.models import utcnow
-from zoo.services import Services
+from zoo.core.entity import utcnow
+from zoo.domains import Services
 
 ORDERINGS = {
     "exhibits": ["ID", "NAME", "CREATED_AT"],

@@ -15,7 +15,7 @@ from strawberry.http import GraphQLRequestData
 from tests.conftest import Account, dispose
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.graphql.persisted_queries import PersistedQueries
+from zoo.graphql.transport.persisted_queries import PersistedQueries
 
 QUERY = "{ exhibits(first: 1) { totalCount } }"
 

@@ -12,11 +12,11 @@ from strawberry.types.nodes import InlineFragment, SelectedField
 
 from tests import factories
 from tests.conftest import GraphQL, StatementCounter
+from zoo.domains import Services
 from zoo.graphql import context
 from zoo.graphql.context import HandoverLoader
-from zoo.graphql.page_reads import preloads
+from zoo.graphql.fastpath.page_reads import preloads
 from zoo.graphql.schema import schema
-from zoo.services import Services
 
 
 def field(name: str, *selections: Any, alias: str | None = None, **directives: Any) -> Any:

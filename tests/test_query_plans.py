@@ -8,8 +8,8 @@ from sqlalchemy.dialects import postgresql
 
 from tests import factories
 from tests.conftest import POSTGRES_URL
-from zoo.core.pagination import OrderDirection, PageRequest
-from zoo.services import Services
+from zoo.core.keyset import OrderDirection, PageRequest
+from zoo.domains import Services
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
 

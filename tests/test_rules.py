@@ -7,8 +7,8 @@ import pytest
 from tests import factories
 from zoo.animals.schemas import AnimalCreate, AnimalUpdate
 from zoo.core.errors import InvalidInput
-from zoo.core.pagination import PageRequest
-from zoo.services import Services
+from zoo.core.keyset import PageRequest
+from zoo.domains import Services
 from zoo.staff.schemas import StaffMemberCreate, StaffMemberUpdate
 
 

@@ -10,10 +10,10 @@ import strawberry
 
 from tests import factories
 from tests.conftest import GraphQL, StatementCounter
-from zoo.core.loaders import Wanted
+from zoo.core.batch_queries import Wanted
+from zoo.domains import Services
 from zoo.graphql.context import Info
-from zoo.graphql.selection import read_attributes, requires
-from zoo.services import Services
+from zoo.graphql.fastpath.selection import read_attributes, requires
 
 
 @strawberry.type

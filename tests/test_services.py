@@ -12,10 +12,10 @@ from pydantic import BaseModel
 from tests import factories
 from zoo.animals.schemas import AnimalFilter, AnimalUpdate
 from zoo.core.errors import InvalidInput, NotFound
-from zoo.core.pagination import PageRequest
-from zoo.core.schemas import UpdateSchema
+from zoo.core.fields import UpdateSchema
+from zoo.core.keyset import PageRequest
+from zoo.domains import Services
 from zoo.exhibits.schemas import ExhibitFilter, ExhibitUpdate
-from zoo.services import Services
 from zoo.staff.schemas import StaffMemberFilter, StaffMemberUpdate
 
 
@@ -108,7 +108,7 @@ async def test_update_applies_only_sent_fields_and_null_clears(
 
 
 def test_name_cannot_be_cleared_or_blank(entity: Entity) -> None:
-    from zoo.core.schemas import parse
+    from zoo.core.fields import parse
 
     with pytest.raises(InvalidInput) as cleared:
         parse(entity.update, {"name": None})

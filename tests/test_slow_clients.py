@@ -22,7 +22,7 @@ import pytest
 from bench.http import serve_zoo
 from tests import factories
 from tests.test_subscriptions import server_env
-from zoo.services import Services
+from zoo.domains import Services
 
 DEADLINE = 1.0
 PATIENCE = 8.0

@@ -17,7 +17,7 @@ from bench.http import serve
 from tests.conftest import PASSWORD, POSTGRES_URL
 from zoo.auth.service import create_user
 from zoo.config import Settings
-from zoo.db import Database
+from zoo.storage.database import Database
 
 ANIMAL_EVENTS = (
     "subscription($e: Int) { animalEvents(exhibitId: $e) { kind animal { id name exhibitId"

@@ -23,7 +23,7 @@ from tests import factories
 from tests.conftest import dispose, zoo_serve
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.tracing import TracingConfigError, provider_from_environment
+from zoo.observability.tracing import TracingConfigError, provider_from_environment
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"

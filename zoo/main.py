@@ -4,7 +4,7 @@ import sys
 
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.logs import configure_logging
+from zoo.observability.logs import configure_logging
 
 settings = Settings()
 configure_logging(settings.log_level, settings.log_format)

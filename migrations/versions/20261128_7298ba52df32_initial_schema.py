@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import fastapi_users_db_sqlalchemy.generics
-import zoo.core.models
+import zoo.core.entity
 
 revision: str = "7298ba52df32"
 down_revision: str | None = None
@@ -27,9 +27,9 @@ def upgrade() -> None:
         sa.Column("description", sa.String(length=2000), nullable=True),
         sa.Column("location", sa.String(length=2000), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("created_at", zoo.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", zoo.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", zoo.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exhibits")),
     )
     with op.batch_alter_table("exhibits", schema=None) as batch_op:
@@ -82,9 +82,9 @@ def upgrade() -> None:
         sa.Column("species", sa.String(length=2000), nullable=True),
         sa.Column("exhibit_id", sa.Integer(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("created_at", zoo.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", zoo.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", zoo.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["exhibit_id"], ["exhibits.id"], name=op.f("fk_animals_exhibit_id_exhibits")
         ),
@@ -109,9 +109,9 @@ def upgrade() -> None:
         sa.Column("notes", sa.String(length=2000), nullable=True),
         sa.Column("exhibit_id", sa.Integer(), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("created_at", zoo.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", zoo.core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", zoo.core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", zoo.core.entity.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["exhibit_id"], ["exhibits.id"], name=op.f("fk_staff_exhibit_id_exhibits")
         ),

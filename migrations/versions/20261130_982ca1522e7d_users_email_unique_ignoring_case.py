@@ -67,7 +67,7 @@ def upgrade() -> None:
     if connection.dialect.name == "postgresql":
         op.execute(f"CREATE UNIQUE INDEX {INDEX} ON users (lower(email))")
     else:
-        # SQLite's lower() is replaced per connection by a Unicode-aware one (zoo.db);
+        # SQLite's lower() is replaced per connection by a Unicode-aware one (zoo.storage.database);
         # an index must not depend on a function that can change, so it uses NOCASE.
         op.execute(f"CREATE UNIQUE INDEX {INDEX} ON users (email COLLATE NOCASE)")
 

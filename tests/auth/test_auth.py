@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from tests.conftest import PASSWORD, Account, GraphQL, StatementCounter, login
 from zoo.auth.models import AccessToken, User
 from zoo.auth.tokens import stored_form
-from zoo.core.models import utcnow
-from zoo.services import Services
+from zoo.core.entity import utcnow
+from zoo.domains import Services
 
 CREATE = 'mutation { createExhibit(input: {name: "Made"}) { id name } }'
 ME = "{ me { id email isActive isSuperuser isVerified } }"

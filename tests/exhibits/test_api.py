@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests import factories
 from tests.conftest import Account, GraphQL
-from zoo.services import Services
+from zoo.domains import Services
 
 EXHIBIT_FIELDS = "id name description location createdAt updatedAt deletedAt animalCount"
 

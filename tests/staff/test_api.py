@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests import factories
 from tests.conftest import Account, GraphQL
-from zoo.services import Services
+from zoo.domains import Services
 
 FIELDS = "id name jobTitle email phone notes exhibitId"
 CREATE = (

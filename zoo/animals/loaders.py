@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from zoo.animals.models import Animal
-from zoo.core.loaders import Wanted, live_by_id, live_count_grouped_by, live_grouped_by
-from zoo.db import Database
+from zoo.core.batch_queries import Wanted, live_by_id, live_count_grouped_by, live_grouped_by
+from zoo.storage.database import Database
 
 
 async def animals_by_id(database: Database, ids: Sequence[int]) -> list[Animal | None]:

@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from zoo.core.schemas import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
+from zoo.core.fields import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
 
 NAME = "The animal's name, 1 to 200 characters."
 DESCRIPTION = "A few words about the animal."

@@ -9,8 +9,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.animals.models import Animal
 from zoo.animals.schemas import AnimalFilter, AnimalOrderField
+from zoo.core.entity_service import EntityService
 from zoo.core.filters import name_contains
-from zoo.core.service import EntityService
 from zoo.exhibits.service import ensure_live_exhibit
 
 

@@ -37,7 +37,7 @@ from zoo.auth.models import User
 from zoo.auth.rate_limit import record_login
 from zoo.auth.schemas import MIN_PASSWORD_LENGTH, plain_spelling
 from zoo.auth.sessions import announce_login_change, presented_token, revoke_sessions
-from zoo.core.events import Broker
+from zoo.events.broker import Broker
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from fastapi_users_db_sqlalchemy.generics import GUID
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zoo.core.models import Base
+from zoo.core.entity import Base
 
 
 class User(SQLAlchemyBaseUserTableUUID, Base):

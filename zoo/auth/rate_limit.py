@@ -39,9 +39,9 @@ from fastapi import HTTPException, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from zoo import metrics
 from zoo.auth.schemas import plain_spelling
-from zoo.http import client_address
+from zoo.observability import metrics
+from zoo.server.client_address import client_address
 
 WINDOW_SECONDS = 60.0
 EMAIL_WINDOW_SECONDS = 15 * 60.0
@@ -195,6 +195,20 @@ class RedisWindow:
 
 WindowFactory = Callable[[int, float], Window]
 """Makes a window of ``limit`` events per ``seconds`` (in Redis or in process)."""
+
+
+def windows(redis: Redis | None) -> WindowFactory:
+    """Windows in Redis when one is set (shared by every instance), else in process.
+    A Redis that fails or hangs past its one-second timeout is stood in for by the
+    in-process window, so that it never holds a login up."""
+    if redis is None:
+        return MemoryWindow
+    outage = Outage()
+
+    def in_redis(limit: int, seconds: float) -> Window:
+        return RedisWindow(redis, limit, seconds, outage=outage)
+
+    return in_redis
 
 
 def login_key(email: str) -> str:

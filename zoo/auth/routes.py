@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response, status
 
 from zoo.auth.manager import UserManager
 from zoo.auth.models import User
+from zoo.auth.rate_limit import LoginGuard, LoginRateLimit
+from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
 from zoo.auth.sessions import COOKIE_NAME, announce_login_change, revoke_sessions
-from zoo.auth.users import Auth
+from zoo.auth.users import Auth, refuse_cross_origin, refuse_cross_origin_cookie
 
 
 async def end_sessions(auth: Auth, manager: UserManager, user_id: uuid.UUID) -> None:
@@ -57,3 +59,37 @@ def sessions_router(auth: Auth) -> APIRouter:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router
+
+
+def add_auth_routes(app: FastAPI, auth: Auth, login_guard: LoginGuard) -> None:
+    """The REST routes of the contract: logins (bearer and cookie), sign-up, sessions and
+    users. A request carrying the cookie must come from this origin; logins and sign-up
+    are rate-limited per address and per account."""
+    users = auth.users
+    limited = [Depends(LoginRateLimit(login_guard))]
+    same_origin_cookie = Depends(refuse_cross_origin_cookie)
+    app.include_router(
+        users.get_auth_router(auth.bearer),
+        prefix="/auth/jwt",
+        tags=["auth"],
+        dependencies=[same_origin_cookie, *limited],
+    )
+    app.include_router(
+        users.get_auth_router(auth.cookie),
+        prefix="/auth/cookie",
+        tags=["auth"],
+        dependencies=[Depends(refuse_cross_origin), same_origin_cookie, *limited],
+    )
+    app.include_router(
+        users.get_register_router(UserRead, UserCreate),
+        prefix="/auth",
+        tags=["auth"],
+        dependencies=[same_origin_cookie, *limited],
+    )
+    app.include_router(sessions_router(auth), dependencies=[same_origin_cookie])
+    app.include_router(
+        users.get_users_router(UserRead, UserUpdate),
+        prefix="/users",
+        tags=["users"],
+        dependencies=[same_origin_cookie],
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi_users import schemas
 from pydantic import BeforeValidator, EmailStr, Field, field_validator
 
-from zoo.core.schemas import Encodable
+from zoo.core.fields import Encodable
 
 MIN_PASSWORD_LENGTH = 8
 

@@ -10,8 +10,8 @@ from zoo.auth.manager import UserManager
 from zoo.auth.models import User
 from zoo.auth.schemas import UserCreate
 from zoo.core.errors import Conflict, InvalidInput
-from zoo.core.schemas import invalid_input
-from zoo.db import Database
+from zoo.core.fields import invalid_input
+from zoo.storage.database import Database
 
 
 async def create_user(

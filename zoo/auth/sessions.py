@@ -25,7 +25,7 @@ from starlette.requests import HTTPConnection
 
 from zoo.auth.models import AccessToken, User
 from zoo.auth.tokens import stored_form
-from zoo.core.events import Broker, Change, ChangeKind
+from zoo.events.broker import Broker, Change, ChangeKind
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from zoo.auth.models import AccessToken, User
 from zoo.auth.sessions import COOKIE_NAME, Login, announce_login_change, bearer_token
 from zoo.auth.tokens import new_token, stored_form
 from zoo.config import Settings
-from zoo.core.events import Broker
-from zoo.db import Database
+from zoo.events.broker import Broker
+from zoo.storage.database import Database
 
 CSRF_SAFE_CONTENT_TYPES = ("application/json", "application/graphql-response+json")
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 def name_contains(column: InstrumentedAttribute[str], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match, with % and _ taken literally.
 
-    ``lower()`` is Unicode-aware on SQLite too: :mod:`zoo.db` replaces the
+    ``lower()`` is Unicode-aware on SQLite too: :mod:`zoo.storage.database` replaces the
     built-in, which folds ASCII only.
     """
     return func.lower(column).contains(text.lower(), autoescape=True)

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from zoo.core.events import Change, ChangeKind
-from zoo.db import Database, is_unavailable
+from zoo.events.broker import Change, ChangeKind
+from zoo.storage.database import Database, is_unavailable
 
 logger = logging.getLogger(__name__)
 

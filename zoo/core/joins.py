@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, inspect
 
-from zoo.core.loaders import Wanted
+from zoo.core.batch_queries import Wanted
 from zoo.core.records import RecordShape, narrowed, records_of
 
 

@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from zoo.core.schemas import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
+from zoo.core.fields import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
 
 NAME = "The exhibit's name, 1 to 200 characters."
 DESCRIPTION = "What visitors see there."

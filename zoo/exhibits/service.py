@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.animals.models import Animal
+from zoo.core.entity_service import EntityService
 from zoo.core.errors import InvalidInput
 from zoo.core.filters import name_contains
-from zoo.core.service import EntityService
 from zoo.exhibits.models import Exhibit
 from zoo.exhibits.schemas import ExhibitFilter, ExhibitOrderField
 from zoo.staff.models import StaffMember

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from zoo.animals.models import Animal
-from zoo.core.loaders import Wanted
+from zoo.core.batch_queries import Wanted
 from zoo.exhibits.schemas import (
     ExhibitCreate,
     ExhibitFilter,
@@ -15,10 +15,10 @@ from zoo.exhibits.schemas import (
     ExhibitUpdate,
 )
 from zoo.graphql.context import Info, Loaders, deferred
-from zoo.graphql.cost import sized_by
+from zoo.graphql.fastpath.preloads import preloaded_by
+from zoo.graphql.fastpath.selection import read_attributes, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.preload import preloaded_by
-from zoo.graphql.selection import read_attributes, requires
+from zoo.graphql.limits.cost import sized_by
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.models import StaffMember
 

@@ -15,10 +15,10 @@ from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_i
 from zoo.animals.models import Animal
 from zoo.auth.models import User
 from zoo.auth.sessions import LiveSessions, Session
-from zoo.core.loaders import Handover, Wanted, handed_over
+from zoo.core.batch_queries import Handover, Wanted, handed_over
+from zoo.domains import Services
 from zoo.exhibits.loaders import exhibits_by_id
 from zoo.exhibits.models import Exhibit
-from zoo.services import Services
 from zoo.staff.loaders import staff_by_exhibit_id, staff_members_by_id
 from zoo.staff.models import StaffMember
 

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from strawberry.types.base import StrawberryMaybe, has_object_definition
 from strawberry.types.maybe import Some
 
-from zoo.core.pagination import DEFAULT_PAGE_SIZE, PageRequest
-from zoo.core.pagination import OrderDirection as DomainOrderDirection
-from zoo.core.schemas import parse
+from zoo.core.fields import parse
+from zoo.core.keyset import DEFAULT_PAGE_SIZE, PageRequest
+from zoo.core.keyset import OrderDirection as DomainOrderDirection
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

@@ -14,17 +14,17 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StreamResu
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from zoo.animals.schema import AnimalMutation, AnimalQuery, AnimalSubscription
-from zoo.auth.schema import UserQuery
+from zoo.animals.operations import AnimalMutation, AnimalQuery, AnimalSubscription
+from zoo.auth.operations import UserQuery
 from zoo.config import Settings
-from zoo.exhibits.schema import ExhibitMutation, ExhibitQuery, ExhibitSubscription
-from zoo.graphql.cost import QueryCost
-from zoo.graphql.errors import format_errors
-from zoo.graphql.execution import FastListExecutor
-from zoo.graphql.observed import observed_stream, operation_of
-from zoo.graphql.validation import CheckedDocuments, DocumentCache, DocumentLimits
-from zoo.staff.schema import StaffMutation, StaffQuery, StaffSubscription
-from zoo.tracing import traced_operations
+from zoo.exhibits.operations import ExhibitMutation, ExhibitQuery, ExhibitSubscription
+from zoo.graphql.error_codes import format_errors
+from zoo.graphql.fastpath.executor import FastListExecutor
+from zoo.graphql.limits.cost import QueryCost
+from zoo.graphql.limits.validation import CheckedDocuments, DocumentCache, DocumentLimits
+from zoo.observability.operations import observed_stream, operation_of
+from zoo.observability.tracing import traced_operations
+from zoo.staff.operations import StaffMutation, StaffQuery, StaffSubscription
 
 DOCUMENT_CACHE_CHARS = 1_000_000
 """Total length of the valid query documents remembered, parsed and checked (front ends
@@ -144,7 +144,7 @@ def build_schema(
     """The schema with the limits of ``settings``.
 
     ``fast_lists=False`` keeps graphql-core's stock list completion, to compare against.
-    With a ``tracer_provider``, each operation is a span (``zoo.tracing``).
+    With a ``tracer_provider``, each operation is a span (``zoo.observability.tracing``).
     """
     settings = settings or Settings()
     # The extra rules are made once: the validation cache is keyed by the rule classes.

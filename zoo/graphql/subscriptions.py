@@ -8,9 +8,9 @@ from typing import Any
 
 import strawberry
 
-from zoo import metrics
-from zoo.core.events import ChangeKind as DomainChangeKind
+from zoo.events.broker import ChangeKind as DomainChangeKind
 from zoo.graphql.context import Info, Loaders
+from zoo.observability import metrics
 
 ChangeKind = strawberry.enum(DomainChangeKind, name="ChangeKind")
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zoo.core.loaders import Wanted, live_by_id, live_grouped_by
-from zoo.db import Database
+from zoo.core.batch_queries import Wanted, live_by_id, live_grouped_by
 from zoo.staff.models import StaffMember
+from zoo.storage.database import Database
 
 
 async def staff_members_by_id(database: Database, ids: Sequence[int]) -> list[StaffMember | None]:

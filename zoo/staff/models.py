@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from zoo.core.models import Entity
-from zoo.core.schemas import NAME_MAX_LENGTH, TEXT_MAX_LENGTH
+from zoo.core.entity import Entity
+from zoo.core.fields import NAME_MAX_LENGTH, TEXT_MAX_LENGTH
 
 if TYPE_CHECKING:
     from zoo.exhibits.models import Exhibit

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, EmailStr, Field
 
-from zoo.core.schemas import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
+from zoo.core.fields import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
 
 NAME = "The staff member's full name, 1 to 200 characters."
 JOB_TITLE = "What they do here."

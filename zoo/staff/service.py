@@ -7,8 +7,8 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from zoo.core.entity_service import EntityService
 from zoo.core.filters import name_contains
-from zoo.core.service import EntityService
 from zoo.exhibits.service import ensure_live_exhibit
 from zoo.staff.models import StaffMember
 from zoo.staff.schemas import StaffMemberFilter, StaffMemberOrderField

@@ -5,10 +5,10 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from zoo.graphql.context import Info
-from zoo.graphql.execution import at_once
+from zoo.graphql.fastpath.executor import at_once
+from zoo.graphql.fastpath.preloads import exhibit_at_once, exhibit_of, joined
+from zoo.graphql.fastpath.selection import requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.preload import exhibit_at_once, exhibit_of, joined
-from zoo.graphql.selection import requires
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (
     StaffMemberCreate,

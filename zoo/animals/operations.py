@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from zoo.animals.schemas import AnimalCreate, AnimalFilter, AnimalUpdate
+from zoo.animals.types import (
+    AnimalEventType,
+    AnimalFilterInput,
+    AnimalOrder,
+    AnimalType,
+    CreateAnimalInput,
+    UpdateAnimalInput,
+)
+from zoo.core.keyset import DEFAULT_PAGE_SIZE
+from zoo.graphql.connections import Connection, node_reads
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import page_request, to_model, unwrap
+from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.subscriptions import changes
+
+
+@strawberry.type
+class AnimalQuery:
+    @strawberry.field(description="One live animal, or null.")
+    async def animal(self, info: Info, id: int) -> AnimalType | None:
+        return await info.context.loaders.animal_by_id.load(id)  # type: ignore[return-value]
+
+    @strawberry.field(description="A page of live animals.")
+    async def animals(
+        self,
+        info: Info,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: strawberry.Maybe[str | None] = None,
+        filter: strawberry.Maybe[AnimalFilterInput | None] = None,
+        order_by: strawberry.Maybe[AnimalOrder | None] = None,
+    ) -> Connection[AnimalType]:
+        service = info.context.services.animals
+        where = to_model(given, AnimalFilter) if (given := unwrap(filter)) else None
+        request = page_request(first, unwrap(after), unwrap(order_by))
+        page = await service.list(where, request, *node_reads(info))
+        return await Connection.of_page(info, page, lambda: service.count(where))
+
+
+@strawberry.type
+class AnimalMutation:
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def create_animal(self, info: Info, input: CreateAnimalInput) -> AnimalType:
+        data = to_model(input, AnimalCreate)
+        return await info.context.services.animals.create(data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def update_animal(self, info: Info, id: int, input: UpdateAnimalInput) -> AnimalType:
+        data = to_model(input, AnimalUpdate)
+        return await info.context.services.animals.update(id, data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsSuperuser])
+    async def delete_animal(self, info: Info, id: int) -> AnimalType:
+        return await info.context.services.animals.delete(id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class AnimalSubscription:
+    @strawberry.subscription(
+        description=(
+            "Every change to animals; exhibitId narrows to one exhibit "
+            "(an animal moved in or out counts for both)."
+        )
+    )
+    async def animal_events(
+        self, info: Info, exhibit_id: strawberry.Maybe[int | None] = None
+    ) -> AsyncGenerator[AnimalEventType, None]:
+        service = info.context.services.animals
+        only = unwrap(exhibit_id)
+        async for kind, row in changes(info, service.entity_name, service.get_any, only):
+            yield AnimalEventType(kind=kind, animal=row)

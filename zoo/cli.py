@@ -1,0 +1,293 @@
+"""The ``zoo`` command: serve, migrate, seed, users, backup, restore, schema.
+
+Every failure a user can cause (bad settings, bad input, an unreachable
+database) ends with one clear line on stderr and a non-zero exit, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from pydantic import ValidationError
+
+from zoo.config import Settings
+from zoo.storage.schema_versions import migrate
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class CommandError(Exception):
+    """A failure to report in one line."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ZOO_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise CommandError(f"invalid settings: {problems}") from None
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    with _database_reachable():
+        return asyncio.run(factory())
+
+
+@contextmanager
+def _database_reachable() -> Iterator[None]:
+    """An unreachable database is a one-line error, not a traceback."""
+    from zoo.storage.database import is_unavailable
+
+    try:
+        yield
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        raise CommandError(f"database unreachable: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    sys.exit(0)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from zoo.server.protocol import BoundedProtocol
+    from zoo.server.sqlite_lock import DatabaseClaimed, check_unclaimed
+
+    settings = load_settings()
+    if args.workers > 1 and not settings.events_through_postgres:
+        raise CommandError(
+            "--workers above 1 needs PostgreSQL and ZOO_EVENTS=postgres (or auto): with the "
+            "in-process event broker, subscribers in one worker would never hear of changes "
+            "made, or logins ended, through another"
+        )
+    if args.workers > 1 and settings.is_production and settings.redis_url is None:
+        raise CommandError(
+            f"--workers {args.workers} in production needs ZOO_REDIS_URL: each worker would "
+            f"count login attempts on its own, {args.workers} times the guesses "
+            "ZOO_LOGIN_ATTEMPTS_PER_MINUTE allows"
+        )
+    try:
+        check_unclaimed(settings)
+    except DatabaseClaimed as exc:
+        raise CommandError(str(exc)) from None
+    if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its metrics to files here; /metrics adds them all up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="zoo-metrics-")
+    # Once it has shut down, uvicorn raises the stop signal again, to whatever handled it
+    # before: a stop asked for and done is a success, so that handler exits 0.
+    signal.signal(signal.SIGTERM, _stopped)
+    uvicorn.run(
+        "zoo.main:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        reload=args.reload,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        # In JSON, uvicorn's own lines go through the app's handler too (zoo.observability.logs).
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        # Forwarded headers only from the proxies named: anyone else could claim any
+        # address (and with it a fresh login budget) on every request.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        http=BoundedProtocol,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        # SIGTERM: stop accepting, end subscriptions (zoo.server.shutdown), let requests in
+        # flight finish within this bound, then exit 0.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        # A WebSocket message is capped like a request body, before it is read whole.
+        ws_max_size=settings.max_body_bytes,
+        # A socket whose client stops reading (or vanished without a FIN) misses a pong
+        # and is closed, its subscriptions ended: sends to it would otherwise wait on
+        # a full buffer for good.
+        ws_ping_interval=settings.ws_ping_seconds,
+        ws_ping_timeout=settings.ws_ping_seconds,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    with _database_reachable():
+        migrate(settings, args.revision)
+    print(f"database at {args.revision}")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from zoo.auth.service import create_user
+    from zoo.core.errors import Conflict
+    from zoo.domains import Services
+    from zoo.storage.database import Database
+    from zoo.storage.seed import is_empty, seed
+
+    settings = load_settings()
+
+    async def run() -> None:
+        database = Database(settings)
+        services = Services.build(database)
+        try:
+            if args.if_empty and not await is_empty(services):
+                print("database already has data; not seeding")
+            else:
+                report = await seed(services)
+                print(
+                    f"seeded: {report.exhibits} exhibits, {report.staff} staff, "
+                    f"{report.animals} animals created"
+                )
+            if args.demo_user:
+                password = secrets.token_urlsafe(12)
+                try:
+                    await create_user(database, args.demo_email, password, superuser=True)
+                except Conflict:
+                    print(f"demo user {args.demo_email} already exists; password unchanged")
+                else:
+                    print(f"demo superuser: {args.demo_email} / {password}")
+        finally:
+            await database.dispose()
+
+    run_async(run)
+
+
+def cmd_users_create(args: argparse.Namespace) -> None:
+    from zoo.auth.service import create_user
+    from zoo.core.errors import DomainError
+    from zoo.storage.database import Database
+
+    settings = load_settings()
+
+    async def run() -> None:
+        database = Database(settings)
+        try:
+            user = await create_user(database, args.email, args.password, superuser=args.superuser)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await database.dispose()
+        role = "superuser" if user.is_superuser else "user"
+        print(f"created {role} {user.email} ({user.id})")
+
+    run_async(run)
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from zoo.storage.backups import BackupError, back_up
+
+    try:
+        snapshot = back_up(load_settings(), Path(args.path))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"backed up to {snapshot.describe()}")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from zoo.storage.backups import BackupError, restore
+
+    settings = load_settings()
+    try:
+        snapshot, saved = restore(settings, Path(args.path))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    if saved is not None:
+        print(f"the database it replaced is kept at {saved}")
+    print(f"restored {snapshot.describe()}; every session ended")
+    migrate(settings)
+    print("database at head")
+
+
+def cmd_schema_export(args: argparse.Namespace) -> None:
+    from zoo.graphql.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.path == "-":
+        sys.stdout.write(sdl)
+        return
+    Path(args.path).write_text(sdl, encoding="utf-8")
+    print(f"wrote {args.path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoo", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", help="interface to bind (default: ZOO_HOST)")
+    serve.add_argument("--port", type=int, help="port to bind (default: ZOO_PORT)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.set_defaults(handler=cmd_serve)
+
+    mig = commands.add_parser("migrate", help="upgrade the database schema")
+    mig.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    mig.set_defaults(handler=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="create the demo data (idempotent)")
+    seed.add_argument("--if-empty", action="store_true", help="only seed an empty database")
+    seed.add_argument(
+        "--demo-user", action="store_true", help="also create a superuser and print its password"
+    )
+    seed.add_argument("--demo-email", default="admin@example.com", help=argparse.SUPPRESS)
+    seed.set_defaults(handler=cmd_seed)
+
+    users = commands.add_parser("users", help="manage users")
+    users_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    create = users_commands.add_parser("create", help="create a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--superuser", action="store_true", help="may delete")
+    create.set_defaults(handler=cmd_users_create)
+
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database, consistently, even while it is served"
+    )
+    backup.add_argument("path", help="file to write (replaced whole once the copy is checked)")
+    backup.set_defaults(handler=cmd_backup)
+
+    restore = commands.add_parser(
+        "restore", help="replace the SQLite database with a backup (the server stopped)"
+    )
+    restore.add_argument("path", help="a file zoo backup wrote")
+    restore.set_defaults(handler=cmd_restore)
+
+    schema = commands.add_parser("schema", help="the GraphQL schema")
+    schema_commands = schema.add_subparsers(dest="schema_command", required=True, metavar="COMMAND")
+    export = schema_commands.add_parser("export", help="write the SDL (default: schema.graphql)")
+    export.add_argument("path", nargs="?", default="schema.graphql", help="file, or - for stdout")
+    export.set_defaults(handler=cmd_schema_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.handler(args)
+    except CommandError as exc:
+        print(f"zoo: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+    return 0

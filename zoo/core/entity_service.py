@@ -1,0 +1,258 @@
+"""The generic part of every entity service: live-row reads, keyset pages, soft delete.
+
+Domain services subclass :class:`EntityService` and add their rules through
+the hooks (``filter_clauses``, ``check_references``, ``check_delete``). Each
+public method opens its own session, so callers never share one: reads get a
+short session, writes one transaction that commits once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from zoo.core.batch_queries import Wanted
+from zoo.core.entity import Entity, utcnow
+from zoo.core.errors import NotFound
+from zoo.core.fields import UpdateSchema
+from zoo.core.joins import Joined, join_of, joined, split
+from zoo.core.keyset import (
+    OrderDirection,
+    Page,
+    PageRequest,
+    after_clause,
+    after_parameters,
+    decode_cursor,
+    order_clauses,
+)
+from zoo.core.records import narrowed, records_of
+from zoo.events.broker import Broker, Change, ChangeKind
+from zoo.storage.database import Database
+
+M = TypeVar("M", bound=Entity)
+F = TypeVar("F", bound=BaseModel)
+
+PAGE_LIMIT = bindparam("page_limit", type_=Integer)
+"""A page's row limit, bound per request, so that one statement serves every ``first``."""
+
+PAGE_STATEMENTS = 512
+"""Page statements kept per service: one per ordering, kind of cursor and set of columns."""
+
+Relations = tuple[tuple[str, Wanted], ...]
+"""To-one relations to read with a page, each with what will be read from its rows."""
+
+PageShape = tuple[Wanted, Relations, str, bool, bool | None]
+"""What a page statement without a filter depends on: its columns, the relations joined,
+the ordering, whether descending, and whether it resumes after a NULL key (None: from the
+start)."""
+
+
+class EntityService(Generic[M, F]):
+    model: ClassVar[type[Any]]
+    entity_name: ClassVar[str]
+    orderings: ClassVar[Mapping[str, InstrumentedAttribute[Any]]]
+    """Ordering name (the domain's order enum value) -> column to sort by."""
+
+    def __init__(self, database: Database, events: Broker | None = None) -> None:
+        self.database = database
+        self.events = events or Broker()
+        self._pages: dict[PageShape, Select[Any]] = {}
+
+    # Hooks for the domain's rules -------------------------------------------------
+
+    def filter_clauses(self, where: F | None) -> list[ColumnElement[bool]]:
+        return []
+
+    async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
+        """Refuse values that point at rows which do not exist (or no longer do)."""
+
+    async def check_delete(self, session: AsyncSession, row: M) -> None:
+        """Refuse to delete a row that others still depend on."""
+
+    # Queries ------------------------------------------------------------------------
+
+    def live(self) -> Select[tuple[M]]:
+        return select(self.model).where(self.model.deleted_at.is_(None))
+
+    async def get(self, id_: int) -> Any | None:
+        """The live row, as a record, or None."""
+        return await self._record(self.model.id == id_, self.model.deleted_at.is_(None))
+
+    def page_query(
+        self,
+        where: F | None,
+        page: PageRequest,
+        columns: Wanted = None,
+        joins: Relations = (),
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """The keyset query for one page and its parameters: the cursor's key, and one
+        row more than asked as the limit (to see if more follow). ``columns`` are those
+        :meth:`page_columns` gives; ``joins`` the to-one relations read alongside
+        (:mod:`zoo.core.joins`).
+
+        Without a filter, the statement is built once per shape and reused: building a
+        statement and its cache key cost as much as running it.
+        """
+        desc = page.direction is OrderDirection.DESC
+        parameters: dict[str, Any] = {PAGE_LIMIT.key: page.first + 1}
+        null_key = None
+        if page.after is not None:
+            column = self.orderings[page.order_by]
+            key = decode_cursor(page.after, page.order_by, _python_type(column))
+            parameters.update(after_parameters(key))
+            null_key = key.value is None
+        shape = (columns, joins, page.order_by, desc, null_key)
+        if where is None:
+            statement = self._pages.get(shape)
+            if statement is None:
+                if len(self._pages) >= PAGE_STATEMENTS:
+                    self._pages.clear()
+                statement = self._pages[shape] = self._page_statement(None, *shape)
+            return statement, parameters
+        return self._page_statement(where, *shape), parameters
+
+    def page_columns(self, wanted: Wanted, order_by: str, joins: Relations = ()) -> Wanted:
+        """The columns a page reads for callers that read ``wanted`` from each row: those,
+        the id and the sort column (the cursor holds both), and the keys of the relations
+        joined; None for every column."""
+        if wanted is None:
+            return None
+        names = wanted | {"id", self.orderings[order_by].key}
+        names |= {join_of(self.model, name).local for name, _ in joins}
+        return narrowed(self.model, names)
+
+    def _page_statement(
+        self,
+        where: F | None,
+        columns: Wanted,
+        joins: Relations,
+        order_by: str,
+        desc: bool,
+        null_key: bool | None,
+    ) -> Select[Any]:
+        column = self.orderings[order_by]
+        statement = joined(records_of(self.model, columns).select(), self._joins(joins)).where(
+            self.model.deleted_at.is_(None), *self.filter_clauses(where)
+        )
+        if null_key is not None:
+            statement = statement.where(after_clause(column, self.model.id, desc, null_key))
+        return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(PAGE_LIMIT)
+
+    def _joins(self, joins: Relations) -> Joined:
+        return [(join := join_of(self.model, name), join.shape(wanted)) for name, wanted in joins]
+
+    async def list(
+        self, where: F | None, page: PageRequest, wanted: Wanted = None, joins: Relations = ()
+    ) -> Page[Any]:
+        """A page of live rows, as records (see :mod:`zoo.core.records`) that carry at
+        least the attributes in ``wanted`` (None: every column); and each row of the
+        to-one relations in ``joins``, read by the same statement, carrying what is
+        wanted of it (``records.joined_attribute``)."""
+        columns = self.page_columns(wanted, page.order_by, joins)
+        statement, parameters = self.page_query(where, page, columns, joins)
+        shape = records_of(self.model, columns, tuple(name for name, _ in joins))
+
+        def read(connection: Connection) -> list[Any]:
+            # all(): the rows in one fetch; iterating a result fetches them one call at a time.
+            rows = connection.execute(statement, parameters).tuples().all()
+            return list(rows) if joins else list(map(shape.make, rows))
+
+        rows = await self.database.fetch(read)
+        items = rows[: page.first]
+        if joins:
+            items = split(items, shape, self._joins(joins))
+        return Page(
+            items=items,
+            has_next_page=len(rows) > page.first,
+            has_previous_page=page.after is not None,
+            ordering=page.order_by,
+            sort_attribute=self.orderings[page.order_by].key,
+        )
+
+    async def count(self, where: F | None) -> int:
+        statement = (
+            select(func.count()).select_from(self.model).where(self.model.deleted_at.is_(None))
+        )
+        statement = statement.where(*self.filter_clauses(where))
+        total = await self.database.fetch(lambda connection: connection.scalar(statement))
+        return int(total or 0)
+
+    # Writes -------------------------------------------------------------------------
+
+    async def create(self, data: BaseModel) -> M:
+        values = data.model_dump()
+        async with self.database.transaction() as session:
+            await self.check_references(session, values)
+            row: M = self.model(**values)
+            session.add(row)
+            await session.flush()
+            self._announce(session, ChangeKind.CREATED, row)
+        return row
+
+    async def update(self, id_: int, data: UpdateSchema) -> M:
+        changes = data.changes()
+        async with self.database.transaction() as session:
+            row = await self._get_or_raise(session, id_, for_update=True)
+            before = getattr(row, "exhibit_id", None)
+            await self.check_references(session, changes)
+            for field, value in changes.items():
+                setattr(row, field, value)
+            await session.flush()
+            self._announce(session, ChangeKind.UPDATED, row, before)
+        return row
+
+    async def delete(self, id_: int) -> M:
+        async with self.database.transaction() as session:
+            row = await self._get_or_raise(session, id_, for_update=True)
+            await self.check_delete(session, row)
+            row.deleted_at = utcnow()
+            await session.flush()
+            self._announce(session, ChangeKind.DELETED, row)
+        return row
+
+    async def get_any(self, id_: int) -> Any | None:
+        """The row, as a record, even if soft-deleted (what a DELETED event shows)."""
+        return await self._record(self.model.id == id_)
+
+    async def _record(self, *where: ColumnElement[bool]) -> Any | None:
+        shape = records_of(self.model)
+
+        def read(connection: Connection) -> Any:
+            return connection.execute(shape.select().where(*where)).first()
+
+        row = await self.database.fetch(read)
+        return None if row is None else shape.make(row)
+
+    def _announce(
+        self, session: AsyncSession, kind: ChangeKind, row: M, exhibit_before: int | None = None
+    ) -> None:
+        """Announce the change with the session's commit (not at all if it rolls back)."""
+        touched = {exhibit_before, getattr(row, "exhibit_id", None)} - {None}
+        change = Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
+        self.events.announce_on_commit(session, change)
+
+    # Helpers ------------------------------------------------------------------------
+
+    async def _get(self, session: AsyncSession, id_: int, for_update: bool = False) -> M | None:
+        statement = self.live().where(self.model.id == id_)
+        if for_update:
+            statement = statement.with_for_update()
+        row: M | None = await session.scalar(statement)
+        return row
+
+    async def _get_or_raise(self, session: AsyncSession, id_: int, for_update: bool = False) -> M:
+        row = await self._get(session, id_, for_update)
+        if row is None:
+            raise NotFound(self.entity_name, id_)
+        return row
+
+
+def _python_type(column: InstrumentedAttribute[Any]) -> type:
+    python_type: type = column.property.columns[0].type.python_type
+    return python_type

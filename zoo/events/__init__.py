@@ -1,0 +1,1 @@
+"""Changes announced by the commits that make them, fanned out to subscribers."""

@@ -1,0 +1,1 @@
+"""The fast list executor, its plans and preloads, fenced from upstream internals."""

@@ -1,0 +1,1 @@
+"""``/graphql`` over HTTP, WebSocket, SSE and multipart, and the GraphiQL page."""

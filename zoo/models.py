@@ -1,9 +1,0 @@
-"""Every table, imported in one place so that metadata (and Alembic) sees them all."""
-
-from zoo.animals.models import Animal
-from zoo.auth.models import AccessToken, User
-from zoo.core.models import Base
-from zoo.exhibits.models import Exhibit
-from zoo.staff.models import StaffMember
-
-__all__ = ["AccessToken", "Animal", "Base", "Exhibit", "StaffMember", "User"]

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from zoo.core.keyset import DEFAULT_PAGE_SIZE
+from zoo.graphql.connections import Connection, node_reads
+from zoo.graphql.context import Info
+from zoo.graphql.inputs import page_request, to_model, unwrap
+from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.subscriptions import changes
+from zoo.staff.schemas import StaffMemberCreate, StaffMemberFilter, StaffMemberUpdate
+from zoo.staff.types import (
+    CreateStaffMemberInput,
+    StaffMemberEventType,
+    StaffMemberFilterInput,
+    StaffMemberOrder,
+    StaffMemberType,
+    UpdateStaffMemberInput,
+)
+
+
+@strawberry.type
+class StaffQuery:
+    @strawberry.field(description="One live staff member, or null.")
+    async def staff_member(self, info: Info, id: int) -> StaffMemberType | None:
+        return await info.context.loaders.staff_member_by_id.load(id)  # type: ignore[return-value]
+
+    @strawberry.field(description="A page of live staff.")
+    async def staff(
+        self,
+        info: Info,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: strawberry.Maybe[str | None] = None,
+        filter: strawberry.Maybe[StaffMemberFilterInput | None] = None,
+        order_by: strawberry.Maybe[StaffMemberOrder | None] = None,
+    ) -> Connection[StaffMemberType]:
+        service = info.context.services.staff
+        where = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
+        request = page_request(first, unwrap(after), unwrap(order_by))
+        page = await service.list(where, request, *node_reads(info))
+        return await Connection.of_page(info, page, lambda: service.count(where))
+
+
+@strawberry.type
+class StaffMutation:
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def create_staff_member(
+        self, info: Info, input: CreateStaffMemberInput
+    ) -> StaffMemberType:
+        data = to_model(input, StaffMemberCreate)
+        return await info.context.services.staff.create(data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsActiveUser])
+    async def update_staff_member(
+        self, info: Info, id: int, input: UpdateStaffMemberInput
+    ) -> StaffMemberType:
+        data = to_model(input, StaffMemberUpdate)
+        return await info.context.services.staff.update(id, data)  # type: ignore[return-value]
+
+    @strawberry.mutation(permission_classes=[IsSuperuser])
+    async def delete_staff_member(self, info: Info, id: int) -> StaffMemberType:
+        return await info.context.services.staff.delete(id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class StaffSubscription:
+    @strawberry.subscription(
+        description=(
+            "Every change to staff; exhibitId narrows to one exhibit (a move counts for both)."
+        )
+    )
+    async def staff_member_events(
+        self, info: Info, exhibit_id: strawberry.Maybe[int | None] = None
+    ) -> AsyncGenerator[StaffMemberEventType, None]:
+        service = info.context.services.staff
+        only = unwrap(exhibit_id)
+        async for kind, row in changes(info, service.entity_name, service.get_any, only):
+            yield StaffMemberEventType(kind=kind, staff_member=row)

@@ -1,0 +1,9 @@
+"""Every table, imported in one place so that metadata (and Alembic) sees them all."""
+
+from zoo.animals.models import Animal
+from zoo.auth.models import AccessToken, User
+from zoo.core.entity import Base
+from zoo.exhibits.models import Exhibit
+from zoo.staff.models import StaffMember
+
+__all__ = ["AccessToken", "Animal", "Base", "Exhibit", "StaffMember", "User"]
