@@ -1,23 +1,27 @@
 # Zoo: `make run` serves the API, `make test` runs lint and the whole suite.
-PYTHON ?= python3.11
+# PYTHON: any Python 3.11 to 3.13 (the first found, or say which: make run PYTHON=python3.12).
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || echo python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test lint format schema bench fuzz load attack graphiql-assets bench-peers clean
+.PHONY: install install-dev run migrate seed test test-quick test-fast-lists-off lint format schema bench fuzz load attack graphiql-assets bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# setuptools' notice about editable installs is advice for its own developers, not a failure.
+PIP_INSTALL := PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -c constraints.txt
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/pip install --quiet -c constraints.txt -e .
+	$(PIP_INSTALL) -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -55,6 +59,18 @@ $(JS_CLIENTS): tests/js/package.json tests/js/package-lock.json
 # ZOO_TEST_POSTGRES_URL is set (.ci/run sets it; then an unreachable server fails).
 test: lint $(JS_CLIENTS)
 	$(BIN)/pytest
+
+# Under two minutes: no real server processes, faults, browser or third-party clients.
+test-quick: install-dev
+	$(BIN)/pytest -q -m "not slow and not browser and not interop"
+
+# The query, list and limit tests again with the fast list executor switched off
+# (ZOO_FAST_LISTS=false): the switch itself holds, the item limit with it.
+FAST_PATH_TESTS := tests/graphql/fastpath tests/graphql/limits tests/graphql/test_dataloaders.py \
+	tests/graphql/test_deferred.py tests/graphql/transport/test_http.py tests/core \
+	tests/animals tests/exhibits tests/staff
+test-fast-lists-off: install-dev
+	ZOO_FAST_LISTS=false $(BIN)/pytest -q $(FAST_PATH_TESTS) -m "not slow"
 
 # A longer fuzz run than the one in `make test`.
 fuzz: install-dev

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import logging
+import subprocess
+import sys
 from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
+from alembic.script import write_hooks
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -19,6 +24,18 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+
+@write_hooks.register("ruff_if_installed")
+def ruff_if_installed(filename: str, options: dict[str, Any]) -> None:
+    """Format a new revision with ruff when it is installed (``make install-dev``)."""
+    if importlib.util.find_spec("ruff") is None:
+        logging.getLogger("alembic").info(
+            "ruff is not installed (make install-dev): %s is left as generated", filename
+        )
+        return
+    command = [sys.executable, "-m", "ruff", "format", "--quiet", filename]
+    subprocess.run(command, check=True)  # noqa: S603 (our own interpreter and file)
 
 
 def database_url() -> str:

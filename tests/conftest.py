@@ -10,36 +10,33 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import event
 
-from bench.http import free_port
+from tests.support import browser
+from tests.support.accounts import PASSWORD, Account, login
+from tests.support.clients import GraphQL, StatementCounter
+from tests.support.databases import (
+    BACKENDS,
+    POSTGRES_URL,
+    TABLES,
+    admin_sql,
+    dispose,
+    with_database,
+)
+from tests.support.servers import Live, running
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.cli import migrate
 from zoo.config import Settings
-from zoo.core.group_sizes import PURPOSE
 from zoo.domains import Services
-
-ROOT = Path(__file__).resolve().parent.parent
-
-POSTGRES_URL = os.environ.get("ZOO_TEST_POSTGRES_URL", "").strip()
-BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
-TABLES = "access_tokens, users, animals, staff, exhibits"
-PASSWORD = "correct-horse-battery"
 
 
 def pytest_report_header() -> list[str]:
@@ -66,25 +63,6 @@ def pytest_report_header() -> list[str]:
     ]
 
 
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://").replace(
-        "postgres://", "postgresql://"
-    )
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-async def _admin(url: str, *statements: str) -> None:
-    connection = await asyncpg.connect(asyncpg_dsn(url), timeout=10)
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "zoo.db"
@@ -96,16 +74,36 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_url() -> Iterator[str]:
     """A migrated database of our own on the configured server; unreachable fails, never skips."""
     name = f"zoo_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
     url = with_database(Settings(database_url=POSTGRES_URL).database_url, name)
     try:
         migrate(Settings(database_url=url))
         yield url
     finally:
-        asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked ``postgres`` or ``browser`` skips, saying why, where its PostgreSQL
+    or Chromium is missing (``.ci/run`` provides both: there it runs or fails)."""
+    missing = {
+        "postgres": None if POSTGRES_URL else "ZOO_TEST_POSTGRES_URL is not set",
+        "browser": "Chromium is missing (apt-get install -y chromium; .ci/run installs it)"
+        if browser.MISSING
+        else None,
+    }
+    for item in items:
+        for marker, reason in missing.items():
+            if reason and item.get_closest_marker(marker) is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(backend, marks=pytest.mark.postgres) if backend == "postgresql" else backend
+        for backend in BACKENDS
+    ]
+)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -117,7 +115,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    asyncio.run(_admin(url, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    asyncio.run(admin_sql(url, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
     return url
 
 
@@ -130,11 +128,6 @@ def settings(database_url: str) -> Settings:
         token_lifetime_seconds=3600,
         login_attempts_per_minute=10_000,
     )
-
-
-async def dispose(app: Any) -> None:
-    """What the app's lifespan does on shutdown (the ASGI test transport runs no lifespan)."""
-    await app.state.shutdown()
 
 
 @pytest.fixture
@@ -155,21 +148,6 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-
-
-@dataclass
-class Account:
-    email: str
-    password: str
-    token: str
-    id: str
-
-
-async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
-    response = await client.post("/auth/jwt/login", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 @pytest.fixture
@@ -195,74 +173,9 @@ async def admin(make_account: Any) -> Account:
     return account
 
 
-class GraphQL:
-    """Posts operations to /graphql the way a front end does."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def __call__(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        token: str | None = None,
-        expect_errors: bool = False,
-    ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        if not expect_errors:
-            assert "errors" not in body, body
-        return body
-
-    async def data(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> Any:
-        return (await self(query, variables, token))["data"]
-
-    async def error(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> dict[str, Any]:
-        body = await self(query, variables, token, expect_errors=True)
-        assert len(body.get("errors", [])) == 1, body
-        error: dict[str, Any] = body["errors"][0]
-        return error
-
-
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQL:
     return GraphQL(client)
-
-
-class StatementCounter:
-    """Statements run to answer a request; the cost estimate's reads of list sizes (made
-    once per change, see ``core.group_sizes``) are kept apart, in ``estimates``."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.estimates: list[str] = []
-
-    def __call__(
-        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, *args: Any
-    ) -> None:
-        if statement.lstrip().split(" ", 1)[0].upper() not in {
-            "SELECT",
-            "INSERT",
-            "UPDATE",
-            "DELETE",
-        }:
-            return
-        if context is not None and context.execution_options.get(PURPOSE):
-            self.estimates.append(statement)
-        else:
-            self.statements.append(statement)
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
 
 
 @pytest.fixture
@@ -273,27 +186,6 @@ def count_statements(app: Any) -> Iterator[StatementCounter]:
     event.listen(engine, "before_cursor_execute", counter)
     yield counter
     event.remove(engine, "before_cursor_execute", counter)
-
-
-Live = Callable[..., Any]
-
-
-@asynccontextmanager
-async def running(app: Any) -> AsyncIterator[str]:
-    """``app`` served by uvicorn in the test's own process (its lifespan included), so that
-    a test can look inside it (the broker's subscribers, the loop's tasks) as clients use it."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture
@@ -314,93 +206,3 @@ def live(database_url: str) -> Live:
             yield app, base, login.json()["access_token"]
 
     return make
-
-
-@contextmanager
-def zoo_serve(
-    database_url: str, *arguments: str, env: Mapping[str, str] | None = None, **popen: Any
-) -> Iterator[tuple[str, subprocess.Popen[Any]]]:
-    """A real ``zoo serve`` process on a free port, its environment free of the suite's
-    ``ZOO_*`` and ``OTEL_*`` settings but for ``env``; yields its base URL and the process,
-    stopped at the end if it still runs."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "OTEL_"))}
-    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zoo", "serve", "--port", str(port), *arguments],
-        cwd=ROOT,
-        env={**environment, "ZOO_DATABASE_URL": database_url, **(env or {})},
-        **popen,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base, process)
-        yield base, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=15)
-
-
-def zoo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return python_module("zoo", *args, env=env)
-
-
-def python_module(
-    module: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m module args``, its environment free of the suite's ``ZOO_*`` but for ``env``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
-
-
-def wait_until_serving(base: str, process: subprocess.Popen[Any], seconds: float = 30) -> None:
-    """Until the server at ``base`` answers /health (any status); fails if it exits first."""
-    deadline = time.monotonic() + seconds
-    while True:
-        assert process.poll() is None, "the server exited"
-        try:
-            httpx.get(f"{base}/health", timeout=1)
-            return
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "the server did not answer"
-            time.sleep(0.2)
-
-
-class Http:
-    """Drives the ASGI app from synchronous hypothesis tests, on one event loop of its own."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.app = create_app(settings)
-        transport = httpx.ASGITransport(app=self.app)
-        self.client = httpx.AsyncClient(transport=transport, base_url="http://fuzz")
-        self.token = self.run(self._superuser_token())
-
-    def run(self, awaitable: Any) -> Any:
-        return self.loop.run_until_complete(awaitable)
-
-    async def _superuser_token(self) -> str:
-        await create_user(
-            self.app.state.database, "fuzz@example.com", "fuzz password!", superuser=True
-        )
-        form = {"username": "fuzz@example.com", "password": "fuzz password!"}
-        response = await self.client.post("/auth/jwt/login", data=form)
-        return str(response.json()["access_token"])
-
-    def post(self, **kwargs: Any) -> httpx.Response:
-        return self.run(self.client.post("/graphql", **kwargs))  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        self.run(self.client.aclose())
-        self.run(dispose(self.app))
-        self.loop.close()

@@ -7,7 +7,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, ROOT, free_port, python_module, zoo, zoo_serve
+from tests.support.databases import ROOT
+from tests.support.servers import free_port, python_module, zoo, zoo_serve
+
+pytestmark = pytest.mark.slow
+"""Real server processes, or long waits for deadlines."""
 
 
 @pytest.fixture
@@ -173,7 +177,7 @@ def test_schema_export(tmp_path: Path) -> None:
     assert target.read_text() == (ROOT / "schema.graphql").read_text()
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.postgres
 def test_migrate_and_seed_postgres(postgres_url: str) -> None:
     env = {"ZOO_DATABASE_URL": postgres_url}
     assert zoo("migrate", env=env).returncode == 0

@@ -21,7 +21,11 @@ import httpx
 import pytest
 
 from bench.http import free_port
-from tests.conftest import POSTGRES_URL, _admin, wait_until_serving, with_database
+from tests.support.databases import POSTGRES_URL, admin_sql, with_database
+from tests.support.servers import wait_until_serving
+
+pytestmark = pytest.mark.slow
+"""Real server processes, or long waits for deadlines."""
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,10 +102,10 @@ def test_installed_zoo_migrates_and_serves_sqlite_from_anywhere(
         assert asset.status_code == 200
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.postgres
 def test_installed_zoo_migrates_a_new_postgresql_database(installed: Path, elsewhere: Path) -> None:
     name = f"zoo_wheel_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_sql(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
     try:
         env = {"ZOO_DATABASE_URL": with_database(POSTGRES_URL, name)}
         run_zoo(installed, elsewhere, env, "migrate")
@@ -112,7 +116,7 @@ def test_installed_zoo_migrates_a_new_postgresql_database(installed: Path, elsew
                 "data": {"animals": {"totalCount": 0}}
             }
     finally:
-        asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextmanager

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     field_suggestions: bool | None = Field(
         None, description='"Did you mean ...?" in errors (default: off in production)'
     )
+    fast_lists: bool = Field(
+        True,
+        description="Complete plain lists with the fast executor (off: graphql-core's own; "
+        "answers are identical, only slower)",
+    )
     max_depth: int = Field(10, ge=1, description="Deepest selection a query may have")
     max_aliases: int = Field(30, ge=0, description="Most aliases one document may use")
     max_tokens: int = Field(2000, ge=10, description="Most tokens one document may hold")

@@ -1,14 +1,25 @@
-"""The domain services of one app, built once around its database."""
+"""The domains of one app: their services, built once around its database, and the
+DataLoaders each request gets afresh. Where every domain is wired in, as
+``graphql/schema.py`` is for their GraphQL types."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, partial
 
+from strawberry.dataloader import DataLoader
+
+from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
 from zoo.animals.models import Animal
 from zoo.animals.service import AnimalService
+from zoo.core.batch_queries import Wanted
 from zoo.core.group_sizes import GroupSizes
 from zoo.events.broker import Broker
+from zoo.exhibits.loaders import exhibits_by_id
+from zoo.exhibits.models import Exhibit
 from zoo.exhibits.service import ExhibitService
+from zoo.graphql.context import HandoverLoader
+from zoo.staff.loaders import staff_by_exhibit_id, staff_members_by_id
 from zoo.staff.models import StaffMember
 from zoo.staff.service import StaffService
 from zoo.storage.database import Database
@@ -47,3 +58,44 @@ class Services:
             animals=AnimalService(database, events),
             staff=StaffService(database, events),
         )
+
+    def new_loaders(self) -> Loaders:
+        """DataLoaders for one request: nothing cached across requests or users."""
+        return Loaders(self.database)
+
+
+class Loaders:
+    """Fresh for every request, so nothing is cached across requests or users.
+
+    Each loader is made on first use: most requests read through one or two.
+    Lists of related rows are handed over rather than cached: they can be
+    large, and a second load of the same key in the same tick still shares
+    the batch's one statement.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @cached_property
+    def exhibit_by_id(self) -> DataLoader[int, Exhibit | None]:
+        return DataLoader(partial(exhibits_by_id, self._database))
+
+    @cached_property
+    def animal_by_id(self) -> DataLoader[int, Animal | None]:
+        return DataLoader(partial(animals_by_id, self._database))
+
+    @cached_property
+    def staff_member_by_id(self) -> DataLoader[int, StaffMember | None]:
+        return DataLoader(partial(staff_members_by_id, self._database))
+
+    @cached_property
+    def animals_by_exhibit_id(self) -> HandoverLoader[tuple[int, Wanted], list[Animal]]:
+        return HandoverLoader(partial(animals_by_exhibit_id, self._database))
+
+    @cached_property
+    def animal_count_by_exhibit_id(self) -> DataLoader[int, int]:
+        return DataLoader(partial(animal_count_by_exhibit_id, self._database))
+
+    @cached_property
+    def staff_by_exhibit_id(self) -> HandoverLoader[tuple[int, Wanted], list[StaffMember]]:
+        return HandoverLoader(partial(staff_by_exhibit_id, self._database))

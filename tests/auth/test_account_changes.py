@@ -12,9 +12,8 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 from sqlalchemy import event, select, update
 from sqlalchemy.util import await_only
 
-from tests.auth.test_auth import cookie_login
-from tests.conftest import PASSWORD, POSTGRES_URL, Account, login
-from tests.test_faults import killing_the_backend
+from tests.support.accounts import PASSWORD, Account, cookie_login, login
+from tests.support.faults import killing_the_backend
 from zoo.auth.models import User
 
 NEW = "a-brand-new-password"
@@ -69,7 +68,7 @@ async def test_a_new_password_ends_every_other_session(
     assert await login(client, user.email, NEW)
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_a_password_change_cut_off_halfway_changes_nothing(
     app: Any, client: httpx.AsyncClient, user: Account
@@ -130,7 +129,7 @@ async def login_racing_a_password_change(
     return racing
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 @pytest.mark.parametrize(
     "moment",
@@ -186,7 +185,7 @@ async def test_a_password_stored_under_an_older_scheme_is_hashed_again_at_login(
     assert await login(client, user.email)
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_a_stronger_hash_never_puts_back_a_password_changed_meanwhile(
     app: Any, client: httpx.AsyncClient, user: Account

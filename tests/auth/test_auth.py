@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
-from tests.conftest import PASSWORD, Account, GraphQL, StatementCounter, login
+from tests.support.accounts import PASSWORD, Account, cookie_login, fullwidth, login
+from tests.support.clients import GraphQL, StatementCounter
 from zoo.auth.models import AccessToken, User
 from zoo.auth.tokens import stored_form
 from zoo.core.entity import utcnow
@@ -60,11 +61,6 @@ async def test_register_refusals(client: httpx.AsyncClient, user: Account) -> No
     )
     assert sneaky.status_code == 201
     assert sneaky.json()["is_superuser"] is False
-
-
-def fullwidth(text: str) -> str:
-    """``text`` as an input method in fullwidth mode types it (U+FF01 to U+FF5E)."""
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 async def test_an_address_has_one_account_however_it_is_spelled(
@@ -207,17 +203,6 @@ async def test_superuser_can_delete(gql: GraphQL, admin: Account) -> None:
         "mutation($id: Int!) { deleteExhibit(id: $id) { id } }", {"id": made["id"]}, admin.token
     )
     assert deleted == {"deleteExhibit": {"id": made["id"]}}
-
-
-async def cookie_login(client: httpx.AsyncClient, email: str) -> None:
-    response = await client.post(
-        "/auth/cookie/login", data={"username": email, "password": PASSWORD}
-    )
-    assert response.status_code == 204
-    cookie = response.headers["set-cookie"].lower()
-    assert "zoo-auth=" in cookie
-    assert "httponly" in cookie
-    assert "samesite=lax" in cookie
 
 
 async def test_cookie_login_and_json_mutation(client: httpx.AsyncClient, user: Account) -> None:

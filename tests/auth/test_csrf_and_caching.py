@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 
-from tests.auth.test_auth import cookie_login
-from tests.conftest import PASSWORD, Account, dispose, login, running
+from tests.support.accounts import PASSWORD, Account, cookie_login, login
+from tests.support.databases import dispose
+from tests.support.servers import running
 from zoo.app import create_app
 from zoo.config import Settings
 

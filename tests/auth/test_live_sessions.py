@@ -15,8 +15,9 @@ from sqlalchemy import update
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import PASSWORD, POSTGRES_URL, Live
-from tests.test_http_subscriptions import SSE, sse_events
+from tests.support.accounts import PASSWORD
+from tests.support.servers import Live
+from tests.support.subscriptions import SSE, sse_events
 from zoo.auth.models import AccessToken
 from zoo.auth.service import create_user
 from zoo.auth.sessions import revoke_sessions
@@ -193,6 +194,7 @@ async def lapsing_in(app: Any, token: str, seconds: float) -> None:
         )
 
 
+@pytest.mark.slow
 async def test_a_login_held_open_ends_when_its_token_lapses(live: Live) -> None:
     """A token past its lifetime names no one: a request with it is anonymous. A socket
     or a stream that logged in with it kept its login, and its subscriptions, for as
@@ -216,7 +218,7 @@ async def test_a_login_held_open_ends_when_its_token_lapses(live: Live) -> None:
         await other.close()
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="ZOO_TEST_POSTGRES_URL is not set")
+@pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_a_logout_on_one_instance_closes_the_socket_on_another(live: Live) -> None:
     async with live() as (app, a, _), live() as (_, b, _):
@@ -226,6 +228,7 @@ async def test_a_logout_on_one_instance_closes_the_socket_on_another(live: Live)
         assert await closed_with(ws) == 4403
 
 
+@pytest.mark.slow
 async def test_racing_sign_ups_in_different_cases_make_one_account(live: Live) -> None:
     async with (
         live(login_attempts_per_minute=10_000) as (_, base, _token),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tests import factories
-from tests.conftest import Account, GraphQL
+from tests.support import factories
+from tests.support.accounts import Account
+from tests.support.clients import GraphQL
 from zoo.domains import Services
 
 EXHIBIT_FIELDS = "id name description location createdAt updatedAt deletedAt animalCount"

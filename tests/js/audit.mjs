@@ -1,5 +1,5 @@
 // Runs graphql-http's audit of the GraphQL over HTTP specification against a server and
-// prints each check as a JSON line. Run by tests/test_interop_js.py:
+// prints each check as a JSON line. Run by tests/graphql/transport/test_interop_js.py:
 //   node audit.mjs GRAPHQL_URL
 import { auditServer } from "graphql-http";
 

@@ -1,6 +1,6 @@
 // Runs a query twice through a JavaScript client's automatic persisted queries, as a
 // front end with them turned on does, and prints what each request carried and what
-// came back, as JSON. Run by tests/test_interop_js.py:
+// came back, as JSON. Run by tests/graphql/transport/test_interop_js.py:
 //   node persisted.mjs CLIENT HTTP_URL QUERY
 // CLIENT: apollo-get | apollo-post | urql
 import { createHash } from "node:crypto";

@@ -1,5 +1,5 @@
 // Runs one query through a JavaScript client's HTTP transport, as a front end's page
-// would, and prints {data, error} as JSON. Run by tests/test_interop_js.py:
+// would, and prints {data, error} as JSON. Run by tests/graphql/transport/test_interop_js.py:
 //   node query.mjs CLIENT HTTP_URL QUERY
 // CLIENT: urql | apollo
 import { Client, fetchExchange } from "@urql/core";

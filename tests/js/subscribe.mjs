@@ -1,5 +1,5 @@
 // Subscribes to animalEvents through one of the JavaScript clients front ends use, and
-// prints each event as a JSON line. Run by tests/test_interop_js.py:
+// prints each event as a JSON line. Run by tests/graphql/transport/test_interop_js.py:
 //   node subscribe.mjs CLIENT HTTP_URL TOKEN COUNT
 // CLIENT: graphql-ws | graphql-sse | apollo-ws | apollo-multipart | urql-ws | urql-fetch
 // Prints READY once the subscription is under way; exits 0 after COUNT events,

@@ -11,10 +11,9 @@ from zoo.animals.schemas import (
     AnimalRead,
     AnimalUpdate,
 )
+from zoo.exhibits.loaders import exhibit_at_once, exhibit_of
 from zoo.graphql.context import Info
-from zoo.graphql.fastpath.executor import at_once
-from zoo.graphql.fastpath.preloads import exhibit_at_once, exhibit_of, joined
-from zoo.graphql.fastpath.selection import requires
+from zoo.graphql.field_metadata import at_once, joined, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
 

@@ -1,10 +1,8 @@
 """Logins held by long-lived connections (a WebSocket, a subscription stream), kept current.
 
-A request checks its token once, which is enough for a request. A socket
-lives for hours: checked only when it opened, a token logged out, a user
-deactivated or a superuser demoted kept every power it had on that socket.
-So a connection's :class:`Session` is checked again before each operation it
-runs, and a change to a user's logins (a logout, an update, a deletion) is
+A request checks its token once, which is enough for a request; a socket lives
+for hours. So a connection's :class:`Session` is checked again before each
+operation it runs, and a change to a user's logins (a logout, an update, a deletion) is
 announced through the event broker, so that every instance checks that
 user's open sessions again at once and ends those no longer valid.
 """

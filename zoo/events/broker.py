@@ -6,9 +6,8 @@ bounded queue: one that falls too far behind is ended with an error rather than
 being allowed to grow the server's memory.
 
 A change is announced with its transaction (:meth:`Broker.announce_on_commit`), not
-after it: announced after the commit, a change was lost to every subscriber when the
-process died (or its announcement failed) between the two, and a change whose
-transaction failed must not be announced at all.
+after it, so that a committed change is always announced and a failed one never is
+(ADR 0002).
 """
 
 from __future__ import annotations

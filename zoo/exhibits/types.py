@@ -14,16 +14,16 @@ from zoo.exhibits.schemas import (
     ExhibitRead,
     ExhibitUpdate,
 )
-from zoo.graphql.context import Info, Loaders, deferred
-from zoo.graphql.fastpath.preloads import preloaded_by
-from zoo.graphql.fastpath.selection import read_attributes, requires
+from zoo.graphql.context import Info, deferred
+from zoo.graphql.fastpath.selection import read_attributes
+from zoo.graphql.field_metadata import preloaded_by, requires, sized_by
 from zoo.graphql.inputs import OrderDirection, orm_backed
-from zoo.graphql.limits.cost import sized_by
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.models import StaffMember
 
 if TYPE_CHECKING:
     from zoo.animals.types import AnimalType
+    from zoo.domains import Loaders
     from zoo.staff.types import StaffMemberType
 
 

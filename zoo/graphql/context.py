@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from asyncio import Future
 from collections.abc import Awaitable, Callable, Sequence
-from functools import cached_property, partial
-from typing import TypeVar, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from starlette.types import Scope
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
-from zoo.animals.models import Animal
 from zoo.auth.models import User
 from zoo.auth.sessions import LiveSessions, Session
 from zoo.core.batch_queries import Handover, Wanted, handed_over
-from zoo.domains import Services
-from zoo.exhibits.loaders import exhibits_by_id
-from zoo.exhibits.models import Exhibit
-from zoo.staff.loaders import staff_by_exhibit_id, staff_members_by_id
-from zoo.staff.models import StaffMember
+
+if TYPE_CHECKING:
+    from zoo.domains import Loaders, Services
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -51,43 +47,6 @@ async def _taken(pending: Awaitable[Handover[V]]) -> V:
     return (await pending).take()
 
 
-class Loaders:
-    """Fresh for every request, so nothing is cached across requests or users.
-
-    Each loader is made on first use: most requests read through one or two.
-    Lists of related rows are handed over rather than cached: they can be
-    large, and a second load of the same key in the same tick still shares
-    the batch's one statement.
-    """
-
-    def __init__(self, services: Services) -> None:
-        self._database = services.database
-
-    @cached_property
-    def exhibit_by_id(self) -> DataLoader[int, Exhibit | None]:
-        return DataLoader(partial(exhibits_by_id, self._database))
-
-    @cached_property
-    def animal_by_id(self) -> DataLoader[int, Animal | None]:
-        return DataLoader(partial(animals_by_id, self._database))
-
-    @cached_property
-    def staff_member_by_id(self) -> DataLoader[int, StaffMember | None]:
-        return DataLoader(partial(staff_members_by_id, self._database))
-
-    @cached_property
-    def animals_by_exhibit_id(self) -> HandoverLoader[tuple[int, Wanted], list[Animal]]:
-        return HandoverLoader(partial(animals_by_exhibit_id, self._database))
-
-    @cached_property
-    def animal_count_by_exhibit_id(self) -> DataLoader[int, int]:
-        return DataLoader(partial(animal_count_by_exhibit_id, self._database))
-
-    @cached_property
-    def staff_by_exhibit_id(self) -> HandoverLoader[tuple[int, Wanted], list[StaffMember]]:
-        return HandoverLoader(partial(staff_by_exhibit_id, self._database))
-
-
 class Context:
     def __init__(
         self,
@@ -105,7 +64,7 @@ class Context:
         self.session = session
         """The login behind a long-lived connection, checked again as it goes."""
         self.sessions = sessions
-        self.loaders = Loaders(services)
+        self.loaders: Loaders = services.new_loaders()
         self.read_attributes: dict[tuple[int, ...], Wanted] = {}
         """What each list field of this request's query reads (see ``graphql.selection``)."""
         self.json_fragments = json_fragments

@@ -12,6 +12,7 @@ from strawberry.types.maybe import Some
 from zoo.core.fields import parse
 from zoo.core.keyset import DEFAULT_PAGE_SIZE, PageRequest
 from zoo.core.keyset import OrderDirection as DomainOrderDirection
+from zoo.graphql.fastpath.upstream import accepts_any_instance
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -63,10 +64,10 @@ def page_request(first: int | None, after: str | None, order: Any | None) -> Pag
 def orm_backed(cls: type[T]) -> type[T]:
     """Let a pydantic-mapped type resolve from ORM rows directly.
 
-    The pydantic integration adds an ``is_type_of`` check that accepts only
+    The pydantic integration adds a type check that accepts only
     instances of the type or its model. Our resolvers return the rows the
     services loaded (they carry the same attributes), so converting each one
     with ``from_pydantic`` would cost a model and a copy per row for nothing.
     """
-    cls.__strawberry_definition__.is_type_of = None  # type: ignore[attr-defined]
+    accepts_any_instance(cls)
     return cls

@@ -20,7 +20,9 @@ from zoo.config import Settings
 from zoo.exhibits.operations import ExhibitMutation, ExhibitQuery, ExhibitSubscription
 from zoo.graphql.error_codes import format_errors
 from zoo.graphql.fastpath.executor import FastListExecutor
+from zoo.graphql.fastpath.upstream import SchemaWithContextHook
 from zoo.graphql.limits.cost import QueryCost
+from zoo.graphql.limits.response_size import ItemLimitedExecutor
 from zoo.graphql.limits.validation import CheckedDocuments, DocumentCache, DocumentLimits
 from zoo.observability.operations import observed_stream, operation_of
 from zoo.observability.tracing import traced_operations
@@ -46,25 +48,23 @@ class Subscription(AnimalSubscription, ExhibitSubscription, StaffSubscription):
     pass
 
 
-class ZooSchema(strawberry.Schema):
+class ZooSchema(SchemaWithContextHook):
     show_error_details = False
     documents: DocumentCache | None = None
     max_tokens: int | None = None
     validation_rules: tuple[type[ASTValidationRule], ...] = ()
     slow_operation_ms: float = 1000.0
 
-    def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
+    def prepare_context(self, context: ExecutionContext) -> None:
         """The token limit and extra rules, set where every operation's context is made.
 
         Strawberry's ``MaxTokensLimiter`` and ``AddValidationRules`` set the same two
         values from an extension object built per request, whose hooks cost about
         3 % of a small query; these settings never change after start-up.
         """
-        context = super()._create_execution_context(*args, **kwargs)
         if self.max_tokens is not None:
             context.parse_options["max_tokens"] = self.max_tokens
         context.validation_rules += self.validation_rules
-        return context
 
     async def execute(
         self,
@@ -138,15 +138,19 @@ class ZooSchema(strawberry.Schema):
 def build_schema(
     settings: Settings | None = None,
     *,
-    fast_lists: bool = True,
+    fast_lists: bool | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> ZooSchema:
     """The schema with the limits of ``settings``.
 
-    ``fast_lists=False`` keeps graphql-core's stock list completion, to compare against.
+    ``fast_lists``: the fast list executor (``graphql.fastpath``), by default as
+    ``ZOO_FAST_LISTS`` says; off, graphql-core completes every list (the item limit
+    holds either way).
     With a ``tracer_provider``, each operation is a span (``zoo.observability.tracing``).
     """
     settings = settings or Settings()
+    if fast_lists is None:
+        fast_lists = settings.fast_lists
     # The extra rules are made once: the validation cache is keyed by the rule classes.
     rules: tuple[type[ASTValidationRule], ...] = ()
     if not settings.introspection_enabled:
@@ -171,7 +175,7 @@ def build_schema(
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        execution_context_class=FastListExecutor if fast_lists else None,
+        execution_context_class=FastListExecutor if fast_lists else ItemLimitedExecutor,
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions_enabled),
     )
     built.show_error_details = settings.show_error_details

@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from zoo.events.broker import ChangeKind as DomainChangeKind
-from zoo.graphql.context import Info, Loaders
+from zoo.graphql.context import Info
 from zoo.observability import metrics
 
 ChangeKind = strawberry.enum(DomainChangeKind, name="ChangeKind")
@@ -46,5 +46,5 @@ async def changes(
                 row = await delivery.row(load)
                 if row is None:
                     continue
-                context.loaders = Loaders(context.services)
+                context.loaders = context.services.new_loaders()
                 yield change.kind, row

@@ -4,8 +4,8 @@ timed, and logged when slow.
 Queries and mutations over plain HTTP are observed by the view
 (``execute_single``); whatever a stream carries (every operation on a
 WebSocket, a subscription over SSE or multipart, a query whose client asked
-for a stream) by the schema's ``stream``. Before, those went uncounted: a
-mutation sent over a socket showed in no metric and no slow-operation line.
+for a stream) by the schema's ``stream``: every operation shows in the metrics
+and the slow-operation log, whatever carried it.
 """
 
 from __future__ import annotations

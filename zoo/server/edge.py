@@ -1,11 +1,9 @@
-"""GraphQL over HTTP first: ``/graphql`` skips FastAPI's router and middleware stack.
+"""The ASGI edge: the middleware every request passes, and the ``/graphql`` shortcut.
 
-Every request to ``/graphql`` went through a dozen ASGI layers (Starlette's
-error and exception middleware, FastAPI's exit stack, body limit and telemetry
-layers, the router's scan of every REST route) before it reached the view that
-answers it, none of which the view uses. ``ZooApp`` hands an HTTP request
-for ``/graphql`` straight to the edge middleware every route has (``Edge``),
-around the view; the rest of the app, WebSockets included, goes the usual way.
+``ZooApp`` hands an HTTP request for ``/graphql`` straight to the edge middleware
+every route has (``Edge``), around the view, skipping FastAPI's router and
+middleware stack, which the view does not use (ADR 0001); the rest of the app,
+WebSockets included, goes the usual way.
 
 What Starlette's layers did for the view is done here: a database that cannot
 be reached (raised while resolving the caller's token, before GraphQL runs)

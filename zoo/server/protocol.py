@@ -26,9 +26,8 @@ import asyncio
 import logging
 from functools import cache
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
-
 from zoo.config import Settings
+from zoo.graphql.fastpath.upstream import UvicornHttpProtocol, response_in_progress, status_line
 from zoo.server import middleware
 
 logger = logging.getLogger("zoo.serving")
@@ -42,7 +41,7 @@ def _settings() -> Settings:
     return Settings()
 
 
-class BoundedProtocol(HttpToolsProtocol):
+class BoundedProtocol(UvicornHttpProtocol):
     _header_deadline: asyncio.TimerHandle | None = None
     _header_bytes = 0
     _send_deadline: asyncio.TimerHandle | None = None
@@ -96,13 +95,13 @@ class BoundedProtocol(HttpToolsProtocol):
             return
         middleware.note_refusal(HEADERS_TOO_LARGE)
         logger.info("closed a connection whose request headers passed the size limit")
-        if self.cycle is None or self.cycle.response_complete:
+        if not response_in_progress(self):
             # Nothing else is being answered on this connection: say why before closing.
             message = f"Request headers are larger than {_settings().max_header_bytes} bytes"
             self.transport.write(
                 b"".join(
                     [
-                        STATUS_LINE[431],
+                        status_line(431),
                         b"content-type: text/plain; charset=utf-8\r\n",
                         b"content-length: %d\r\n" % len(message),
                         b"connection: close\r\n\r\n",

@@ -4,10 +4,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from zoo.exhibits.loaders import exhibit_at_once, exhibit_of
 from zoo.graphql.context import Info
-from zoo.graphql.fastpath.executor import at_once
-from zoo.graphql.fastpath.preloads import exhibit_at_once, exhibit_of, joined
-from zoo.graphql.fastpath.selection import requires
+from zoo.graphql.field_metadata import at_once, joined, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (

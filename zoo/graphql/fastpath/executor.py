@@ -13,15 +13,12 @@ list back to the stock path, so results and errors stay identical.
 The loop also builds objects nested in each item, where their own fields are
 as plain: a connection's ``edges { cursor node { ... } }``, and a relation
 that can give its value without waiting (``node { exhibit { name } }`` once
-the page's exhibits were loaded ahead: see ``graphql.preload``), which opts in
+the page's exhibits were loaded ahead: see ``graphql.fastpath.preloads``), which opts in
 with ``metadata=at_once(...)``. A relation whose value is not ready yet sends
 the list down the stock path, which awaits it.
 
 Every list completed, on either path, counts its items against the context's
-``max_items``. Past it, every list completes empty, and the operation ends
-with one ``RESPONSE_TOO_LARGE`` error and no data: a guard on the work
-actually done, which holds when the static cost estimate was wrong (a list
-grew since its size was read).
+``max_items`` (``graphql.limits.response_size``, which holds without this path too).
 
 When the result goes straight to orjson (an HTTP response: the context's
 ``json_fragments``), a finished list is encoded at once and kept as an
@@ -34,49 +31,36 @@ are then left to orjson, which writes a UTC ``datetime`` exactly as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
 from graphql import (
-    ExecutionResult,
     GraphQLBoolean,
-    GraphQLError,
     GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLResolveInfo,
     GraphQLString,
     Undefined,
     is_leaf_type,
 )
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 
 from zoo.graphql.fastpath.by_field_nodes import ByFieldNodes
 from zoo.graphql.fastpath.selection import strawberry_field
+from zoo.graphql.fastpath.upstream import NOT_COMPLETED, is_default_resolver
+from zoo.graphql.field_metadata import AT_ONCE, AtOnce
+from zoo.graphql.limits.response_size import ItemLimitedExecutor
 
 FALLBACK = object()
 """Returned by a builder that met something only the stock path may handle."""
 
-RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
-
 Builder = Callable[[Sequence[Any], Any], Any]
 """Builds a list's items from the items and the request's context (or returns FALLBACK)."""
-
-AT_ONCE = "zoo.at_once"
-
-AtOnce = Callable[[Any, Any], Any]
-"""A relation's value from its parent and the context, if ready at once; else FALLBACK."""
-
-
-def at_once(accessor: AtOnce) -> Mapping[str, AtOnce]:
-    """Field metadata: how the fast path reads this relation without awaiting it."""
-    return {AT_ONCE: accessor}
 
 
 class PlainField(NamedTuple):
@@ -107,7 +91,7 @@ each distinct document, and front ends send few distinct documents."""
 _shared_plans: ByFieldNodes[ListPlan | None] = ByFieldNodes(SHARED_PLANS)
 
 
-class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
+class FastListExecutor(ItemLimitedExecutor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Without variables, a list's plan depends only on its field nodes (directives
@@ -120,48 +104,19 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
             else ByFieldNodes[ListPlan | None](SHARED_PLANS)
         )
         self._fragments = bool(getattr(self.context_value, "json_fragments", False))
-        self._max_items: int | None = getattr(self.context_value, "max_items", None)
-        self._items = 0
 
-    def _too_many_items(self) -> GraphQLError:
-        return GraphQLError(
-            f"The response would hold more than {self._max_items} list items; "
-            "ask for less (pages with `first`, fewer nested lists)",
-            extensions={"code": RESPONSE_TOO_LARGE, "maxItems": self._max_items},
-        )
-
-    def build_response(self, data: dict[str, Any] | None) -> Any:
-        """Past the item limit, one error and no data: the partial data would be
-        arbitrary, and the same error repeated on every list cut short."""
-        if self._max_items is not None and self._items > self._max_items:
-            self.run_async_work_finished_hook()
-            return ExecutionResult(None, [self._too_many_items()])
-        return super().build_response(data)
-
-    def complete_iterable_value(
-        self,
-        item_type: GraphQLOutputType,
-        field_details_list: Any,
-        info: GraphQLResolveInfo[Any],
-        path: Any,
-        items: Iterable[Any],
-        position_context: Any,
+    def complete_list(
+        self, item_type: GraphQLOutputType, details: Any, path: Any, items: Iterable[Any]
     ) -> Any:
-        if isinstance(items, (list, tuple)):
-            if self._max_items is not None:
-                self._items += len(items)
-                if self._items > self._max_items:
-                    # The data is dropped (``build_response``): stop completing lists,
-                    # without an error on each that a raise would cost.
-                    return []
-            plan = self._plan(item_type, field_details_list, path)
-            if plan is not None:
-                completed = build_list(plan, self._fragments)(items, self.context_value)
-                if completed is not FALLBACK:
-                    return encoded(completed) if self._fragments else completed
-        return super().complete_iterable_value(
-            item_type, field_details_list, info, path, items, position_context
-        )
+        counted = super().complete_list(item_type, details, path, items)
+        if counted is not NOT_COMPLETED or not isinstance(items, (list, tuple)):
+            return counted
+        plan = self._plan(item_type, details, path)
+        if plan is not None:
+            completed = build_list(plan, self._fragments)(items, self.context_value)
+            if completed is not FALLBACK:
+                return encoded(completed) if self._fragments else completed
+        return NOT_COMPLETED
 
     def _plan(self, item_type: GraphQLOutputType, details: Any, path: Any) -> ListPlan | None:
         return self._list_plans.get(
@@ -175,10 +130,8 @@ class FastListExecutor(StrawberryGraphQLCoreExecutionContext):
         object_type = item_type.of_type if non_null_items else item_type  # type: ignore[union-attr]
         if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of:
             return None
-        if self.get_stream_usage(details, path) is not None:
-            return None
-        grouped, new_defer_usages, _ = self.collect_subfields(object_type, details)
-        if new_defer_usages:
+        grouped = self.subfields(object_type, details, path)
+        if grouped is None:
             return None
         fields, serializers = [], []
         for key, field_details in grouped.items():
@@ -257,7 +210,7 @@ def _plain_field(
 def _reads_attribute(field: Any, definition: Any) -> bool:
     """Strawberry resolves this field with a bare ``getattr`` of the parent."""
     return (
-        getattr(field.resolve, "_is_default", False)
+        is_default_resolver(field.resolve)
         and definition.is_basic_field
         and definition.default_resolver is getattr
         and definition.python_name.isidentifier()

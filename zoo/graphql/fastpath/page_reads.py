@@ -25,8 +25,9 @@ from zoo.core.batch_queries import Wanted
 from zoo.core.entity_service import Relations
 from zoo.graphql.context import Info
 from zoo.graphql.fastpath.by_field_nodes import ByFieldNodes
-from zoo.graphql.fastpath.preloads import JOIN, PRELOAD, Preload
 from zoo.graphql.fastpath.selection import attributes_of, strawberry_field
+from zoo.graphql.fastpath.upstream import raw_info
+from zoo.graphql.field_metadata import JOIN, PRELOAD, Preload
 
 SHARED = 1024
 """Connection fields whose reads are kept: front ends send few distinct documents."""
@@ -53,12 +54,12 @@ _shared: ByFieldNodes[PageReads] = ByFieldNodes(SHARED)
 
 def page_reads(info: Info) -> PageReads:
     """What the query reads from the page of the connection field being resolved."""
-    raw = info._raw_info
+    raw = raw_info(info)
     return _shared.get(raw.field_nodes, (id(raw.return_type),), lambda: _work_out(info))
 
 
 def _work_out(info: Info) -> PageReads:
-    connection_type = get_named_type(info._raw_info.return_type)
+    connection_type = get_named_type(raw_info(info).return_type)
     edge_type = _child_type(connection_type, "edges")
     node_type = _child_type(edge_type, "node")
     if node_type is None:

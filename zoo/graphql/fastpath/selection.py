@@ -8,29 +8,22 @@ load every column, so that forgetting costs speed, never correctness.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from graphql import GraphQLField, GraphQLObjectType, get_named_type
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import SelectedField
 
 from zoo.core.batch_queries import Wanted
 from zoo.graphql.context import Info
-
-REQUIRES = "zoo.requires"
-_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+from zoo.graphql.fastpath.upstream import raw_info, strawberry_field_of
+from zoo.graphql.field_metadata import REQUIRES
 
 
 def strawberry_field(field: GraphQLField | None) -> StrawberryField | None:
     """The strawberry field a graphql-core field was made from (its resolver, metadata)."""
-    return None if field is None else (field.extensions or {}).get(_BACKREF)
-
-
-def requires(*attributes: str) -> Mapping[str, tuple[str, ...]]:
-    """Field metadata: the attributes of its parent that a resolver field reads."""
-    return {REQUIRES: attributes}
+    return None if field is None else strawberry_field_of(field.extensions)
 
 
 def read_attributes(info: Info) -> Wanted:
@@ -38,11 +31,11 @@ def read_attributes(info: Info) -> Wanted:
 
     Worked out once per field of the query in a request, not once per parent.
     """
-    nodes = info._raw_info.field_nodes
+    nodes = raw_info(info).field_nodes
     key = tuple(map(id, nodes))
     cache = info.context.read_attributes
     if key not in cache:
-        item_type = get_named_type(info._raw_info.return_type)
+        item_type = get_named_type(raw_info(info).return_type)
         selections = [s for field in info.selected_fields for s in field.selections]
         cache[key] = attributes_of(item_type, selections)
     return cache[key]

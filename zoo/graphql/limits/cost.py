@@ -41,16 +41,12 @@ from strawberry.extensions import SchemaExtension
 from zoo.core.group_sizes import Column
 from zoo.core.keyset import MAX_PAGE_SIZE
 from zoo.graphql.fastpath.selection import strawberry_field
+from zoo.graphql.fastpath.upstream import core_schema
+from zoo.graphql.field_metadata import SIZED_BY
 from zoo.graphql.limits.document_shape import SATURATED
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 CONNECTION_EDGES = "edges"
-SIZED_BY = "zoo.sized_by"
-
-
-def sized_by(column: Column) -> Mapping[str, Column]:
-    """Field metadata: this list holds the live rows of one group of ``column``."""
-    return {SIZED_BY: column}
 
 
 def sized_column(definition: GraphQLField) -> Column | None:
@@ -202,7 +198,7 @@ class QueryCost(SchemaExtension):
         """
         context = self.execution_context
         if context.graphql_document is not None and not context.pre_execution_errors:
-            schema = context.schema._schema
+            schema = core_schema(context.schema)
             services = getattr(context.context, "services", None)
             sizes = (
                 await services.group_sizes.largest(_sized_columns(schema))
@@ -220,7 +216,7 @@ class QueryCost(SchemaExtension):
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         estimator = CostEstimator(
-            context.schema._schema,
+            core_schema(context.schema),
             fragments,
             context.variables or {},
             self.list_size,

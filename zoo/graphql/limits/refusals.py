@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from zoo.auth.rate_limit import MemoryWindow
-from zoo.graphql.fastpath.executor import RESPONSE_TOO_LARGE
 from zoo.graphql.limits.cost import QUERY_TOO_COMPLEX
+from zoo.graphql.limits.response_size import RESPONSE_TOO_LARGE
 from zoo.graphql.limits.validation import QUERY_TOO_DEEP, QUERY_TOO_LARGE, TOO_MANY_ALIASES
 
 TARPIT_SECONDS = 1.0

@@ -19,6 +19,7 @@ from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
 from zoo.graphql.error_codes import BAD_REQUEST
+from zoo.graphql.fastpath.upstream import core_schema, provided_operation_name
 from zoo.graphql.limits.document_shape import field_pairs, measure
 
 QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
@@ -121,9 +122,8 @@ class CheckedDocuments(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         """A cached document is handed over; any other is left to strawberry's parse, just
-        after this, whose syntax error becomes the operation's error on every path. Parsed
-        here, it was raised from the extension: a stream (SSE, multipart) broke off and a
-        socket's operation completed without one."""
+        after this, whose syntax error becomes the operation's error on every path (an
+        error raised from an extension would break a stream off instead)."""
         context = self.execution_context
         query = context.query
         if query is not None and context.graphql_document is None:
@@ -145,7 +145,7 @@ class CheckedDocuments(SchemaExtension):
                     [refused]
                     if refused is not None
                     else validate_document(
-                        context.schema._schema, document, context.validation_rules
+                        core_schema(context.schema), document, context.validation_rules
                     )
                 )
                 context.pre_execution_errors = errors
@@ -164,8 +164,8 @@ class CheckedDocuments(SchemaExtension):
 def _unnamed_choice(context: ExecutionContext, document: DocumentNode) -> bool:
     """Several operations and no ``operationName``: the spec refuses the request, where
     strawberry ran the first one (its ``operation_name`` falls back to the first, so the
-    name the client gave is read from the private field behind it)."""
-    if context._provided_operation_name is not None:
+    name the client gave is read from the field behind it)."""
+    if provided_operation_name(context) is not None:
         return False
     operations = (d for d in document.definitions if isinstance(d, OperationDefinitionNode))
     return next(operations, None) is not None and next(operations, None) is not None

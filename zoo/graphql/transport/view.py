@@ -47,8 +47,9 @@ from zoo.auth.users import Auth
 from zoo.config import Settings
 from zoo.graphql.context import Context
 from zoo.graphql.error_codes import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
-from zoo.graphql.fastpath.executor import RESPONSE_TOO_LARGE
+from zoo.graphql.fastpath.upstream import StreamChoosingView
 from zoo.graphql.limits.refusals import OVER_LIMIT_CODES, TARPIT_SECONDS, RefusalsPerAddress
+from zoo.graphql.limits.response_size import RESPONSE_TOO_LARGE
 from zoo.graphql.transport import graphiql
 from zoo.graphql.transport.media_types import (
     GRAPHQL_RESPONSE,
@@ -194,7 +195,7 @@ def never_kept(response: Response) -> None:
         response.headers["Cache-Control"] = "no-store"
 
 
-class ZooGraphQL(GraphQL[Context, None]):
+class ZooGraphQL(StreamChoosingView):
     schema: ZooSchema
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -245,10 +246,10 @@ class ZooGraphQL(GraphQL[Context, None]):
         self.sockets = SocketsPerAddress(max_sockets_per_address)
         """Open WebSockets and HTTP subscription streams, per client address."""
         self.refusals = RefusalsPerAddress(max_refusals_per_minute)
-        for transport in self._stream_transport_map.values():
+        for transport in self.stream_transports():
             transport.heartbeat_interval = stream_heartbeat_seconds
         self.require_login = require_login
-        choose = super()._get_stream_transport_from_headers
+        choose = self.stock_stream_transport
         self._transport_for_accept = lru_cache(maxsize=ACCEPT_VALUES_REMEMBERED)(
             lambda accept: choose({"accept": accept})
         )
@@ -301,9 +302,8 @@ class ZooGraphQL(GraphQL[Context, None]):
         """A socket within its address's limit; past it, closed at once (4429).
 
         A caller whose cookie cannot be looked up while the database is out is closed
-        with 1013 (try again later), which clients retry: raised at the handshake, the
-        app's 503 was sent as an HTTP response on a WebSocket (a traceback, a failed
-        upgrade)."""
+        with 1013 (try again later), which clients retry, not answered with the app's
+        HTTP 503, which a WebSocket cannot carry."""
         address = client_address(scope)
         if not self.sockets.acquire(address):
             limit = self.sockets.limit
@@ -408,9 +408,7 @@ class ZooGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError({"reason": "log in to subscribe"})
         return None
 
-    def _get_stream_transport_from_headers(
-        self, headers: Mapping[str, str]
-    ) -> HTTPStreamTransport | None:
+    def stream_transport_for(self, headers: Mapping[str, str]) -> HTTPStreamTransport | None:
         """Strawberry's choice of streaming transport, remembered per ``Accept`` value:
         it parses the header with the ``email`` package on every request, a fifteenth of
         the CPU of ``{ __typename }``. The headers are Starlette's, which compare keys

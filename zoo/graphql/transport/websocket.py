@@ -198,9 +198,8 @@ _OPERATION_MESSAGES = {"subscribe", "start"}
 def malformed(message: object) -> str | None:
     """Why a WebSocket message does not fit the protocols' shapes, or None when it does.
 
-    Strawberry reads fields of a message as if it had the right shape: a list, a
-    string payload or a list ``id`` raised where it read them, which dropped the
-    socket without a close frame and logged a traceback.
+    Strawberry reads a message's fields as if it had the right shape, so a malformed
+    one is refused here, with a close frame, before strawberry reads it.
     """
     if not isinstance(message, dict):
         return "A message must be a JSON object"

@@ -1,0 +1,1 @@
+"""Helpers the tests share: databases, accounts, clients, servers, factories, proxies."""
