@@ -36,6 +36,7 @@ from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.cli import migrate
 from zoo.config import Settings
+from zoo.core.roles import Role
 from zoo.domains import Services
 
 
@@ -152,9 +153,24 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def make_account(client: httpx.AsyncClient, services: Services) -> Any:
-    async def make(superuser: bool = False, email: str | None = None) -> Account:
+    """A user with a role (default CURATOR: what any user could do in version 1), logged in
+    through the real login route."""
+
+    async def make(
+        superuser: bool = False,
+        email: str | None = None,
+        role: Role = Role.CURATOR,
+        staff_member_id: int | None = None,
+    ) -> Account:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
-        user = await create_user(services.database, email, PASSWORD, superuser=superuser)
+        user = await create_user(
+            services.database,
+            email,
+            PASSWORD,
+            superuser=superuser,
+            role=None if superuser else role,
+            staff_member_id=staff_member_id,
+        )
         token = await login(client, email)
         return Account(email=email, password=PASSWORD, token=token, id=str(user.id))
 
@@ -163,7 +179,14 @@ def make_account(client: httpx.AsyncClient, services: Services) -> Any:
 
 @pytest.fixture
 async def user(make_account: Any) -> Account:
+    """A CURATOR: may create and update anything, delete nothing."""
     account: Account = await make_account()
+    return account
+
+
+@pytest.fixture
+async def visitor(make_account: Any) -> Account:
+    account: Account = await make_account(role=Role.VISITOR)
     return account
 
 

@@ -184,3 +184,70 @@ def test_migrate_and_seed_postgres(postgres_url: str) -> None:
     result = zoo("seed", env=env)
     assert result.returncode == 0, result.stderr
     assert "animals created" in result.stdout
+
+
+def test_users_get_roles_from_the_command_line(sqlite_env: dict[str, str]) -> None:
+    assert zoo("migrate", env=sqlite_env).returncode == 0
+    assert zoo("seed", env=sqlite_env).returncode == 0
+    keeper = zoo(
+        "users",
+        "create",
+        "--email",
+        "kim@example.com",
+        "--password",
+        "s3cret-pass",
+        "--role",
+        "KEEPER",
+        "--staff-member",
+        "1",
+        env=sqlite_env,
+    )
+    assert keeper.returncode == 0, keeper.stderr
+    assert "role KEEPER" in keeper.stdout
+    plain = zoo(
+        "users", "create", "--email", "v@example.com", "--password", "s3cret-pass", env=sqlite_env
+    )
+    assert "role VISITOR" in plain.stdout
+    taken = zoo(
+        "users", "create", "--email", "t@example.com", "--password", "s3cret-pass",
+        "--role", "KEEPER", "--staff-member", "1", env=sqlite_env,
+    )  # fmt: skip
+    assert taken.returncode == 1
+    assert "STAFF_MEMBER_ALREADY_LINKED" in taken.stderr
+
+    promoted = zoo("users", "set-role", "v@example.com", "CURATOR", env=sqlite_env)
+    assert promoted.returncode == 0, promoted.stderr
+    assert "v@example.com is now CURATOR" in promoted.stdout
+    unknown = zoo("users", "set-role", "nobody@example.com", "ADMIN", env=sqlite_env)
+    assert unknown.returncode == 1
+    assert "not found" in unknown.stderr
+    listed = zoo("users", "list", env=sqlite_env).stdout.splitlines()
+    assert listed == ["kim@example.com\tKEEPER staff member 1", "v@example.com\tCURATOR"]
+    curators = zoo("users", "list", "--role", "CURATOR", env=sqlite_env).stdout.splitlines()
+    assert curators == ["v@example.com\tCURATOR"]
+
+
+def test_demo_users_one_per_role(sqlite_env: dict[str, str]) -> None:
+    zoo("migrate", env=sqlite_env)
+    demo = zoo("seed", "--demo-users", env=sqlite_env)
+    assert demo.returncode == 0, demo.stderr
+    lines = [line for line in demo.stdout.splitlines() if line.startswith("demo ")]
+    assert [line.split(":")[0] for line in lines] == [
+        "demo VISITOR",
+        "demo KEEPER",
+        "demo CURATOR",
+        "demo ADMIN",
+    ]
+    listed = zoo("users", "list", env=sqlite_env).stdout.splitlines()
+    assert "keeper@example.com\tKEEPER staff member 1" in listed
+    again = zoo("seed", "--demo-users", env=sqlite_env)
+    assert again.stdout.count("exists already; password unchanged") == 4
+
+
+def test_the_readmes_permission_table_is_the_schemas() -> None:
+    """``zoo permissions`` prints the rules the schema declares; the README shows them."""
+    printed = zoo("permissions").stdout
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- zoo permissions -->\n") + len("<!-- zoo permissions -->\n")
+    end = readme.index("<!-- /zoo permissions -->")
+    assert readme[start:end] == printed

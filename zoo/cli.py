@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from zoo.config import Settings
+from zoo.core.roles import Role
 from zoo.storage.schema_versions import migrate
 
 EXIT_USAGE = 2
@@ -142,7 +143,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
     from zoo.core.errors import Conflict
     from zoo.domains import Services
     from zoo.storage.database import Database
-    from zoo.storage.seed import is_empty, seed
+    from zoo.storage.seed import is_empty, seed, seed_demo_users
 
     settings = load_settings()
 
@@ -166,6 +167,10 @@ def cmd_seed(args: argparse.Namespace) -> None:
                     print(f"demo user {args.demo_email} already exists; password unchanged")
                 else:
                     print(f"demo superuser: {args.demo_email} / {password}")
+            if args.demo_users:
+                for email, role, made in await seed_demo_users(services):
+                    shown = made or "(exists already; password unchanged)"
+                    print(f"demo {role.value}: {email} / {shown}")
         finally:
             await database.dispose()
 
@@ -182,13 +187,62 @@ def cmd_users_create(args: argparse.Namespace) -> None:
     async def run() -> None:
         database = Database(settings)
         try:
-            user = await create_user(database, args.email, args.password, superuser=args.superuser)
+            user = await create_user(
+                database,
+                args.email,
+                args.password,
+                superuser=args.superuser,
+                role=Role(args.role) if args.role else None,
+                staff_member_id=args.staff_member,
+            )
         except DomainError as exc:
             raise CommandError(exc.message) from None
         finally:
             await database.dispose()
-        role = "superuser" if user.is_superuser else "user"
-        print(f"created {role} {user.email} ({user.id})")
+        kind = "superuser" if user.is_superuser else "user"
+        print(f"created {kind} {user.email} ({user.id}), role {user.role}")
+
+    run_async(run)
+
+
+def cmd_users_list(args: argparse.Namespace) -> None:
+    from zoo.auth.service import list_users
+    from zoo.storage.database import Database
+
+    settings = load_settings()
+
+    async def run() -> None:
+        database = Database(settings)
+        try:
+            users = await list_users(database, Role(args.role) if args.role else None)
+        finally:
+            await database.dispose()
+        for user in users:
+            state = "" if user.is_active else " (inactive)"
+            link = f" staff member {user.staff_member_id}" if user.staff_member_id else ""
+            print(f"{user.email}\t{user.role}{link}{state}")
+
+    run_async(run)
+
+
+def cmd_users_set_role(args: argparse.Namespace) -> None:
+    from zoo.auth.service import set_role
+    from zoo.core.errors import DomainError
+    from zoo.storage.database import Database
+
+    settings = load_settings()
+
+    async def run() -> None:
+        from zoo.app import build_events
+
+        database = Database(settings)
+        try:
+            user = await set_role(database, args.email, Role(args.role), build_events(settings))
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await database.dispose()
+        print(f"{user.email} is now {user.role}")
 
     run_async(run)
 
@@ -216,6 +270,13 @@ def cmd_restore(args: argparse.Namespace) -> None:
     print(f"restored {snapshot.describe()}; every session ended")
     migrate(settings)
     print("database at head")
+
+
+def cmd_permissions(args: argparse.Namespace) -> None:
+    from zoo.graphql.permission_table import permission_table
+    from zoo.graphql.schema import schema
+
+    sys.stdout.write(permission_table(schema))
 
 
 def cmd_schema_export(args: argparse.Namespace) -> None:
@@ -249,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--demo-user", action="store_true", help="also create a superuser and print its password"
     )
+    seed.add_argument(
+        "--demo-users",
+        action="store_true",
+        help="also create one user per role (the keeper linked to John Doe), printing passwords",
+    )
     seed.add_argument("--demo-email", default="admin@example.com", help=argparse.SUPPRESS)
     seed.set_defaults(handler=cmd_seed)
 
@@ -257,8 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     create = users_commands.add_parser("create", help="create a user")
     create.add_argument("--email", required=True)
     create.add_argument("--password", required=True)
-    create.add_argument("--superuser", action="store_true", help="may delete")
+    create.add_argument("--superuser", action="store_true", help="an ADMIN (as --role ADMIN)")
+    create.add_argument(
+        "--role", choices=[role.value for role in Role], help="what the user may do (VISITOR)"
+    )
+    create.add_argument(
+        "--staff-member", type=int, metavar="ID", help="the staff member the user works as"
+    )
     create.set_defaults(handler=cmd_users_create)
+    listing = users_commands.add_parser("list", help="list users (email, role, link)")
+    listing.add_argument("--role", choices=[role.value for role in Role], help="only these")
+    listing.set_defaults(handler=cmd_users_list)
+    set_role = users_commands.add_parser("set-role", help="change a user's role")
+    set_role.add_argument("email")
+    set_role.add_argument("role", choices=[role.value for role in Role])
+    set_role.set_defaults(handler=cmd_users_set_role)
 
     backup = commands.add_parser(
         "backup", help="copy the SQLite database, consistently, even while it is served"
@@ -277,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     export = schema_commands.add_parser("export", help="write the SDL (default: schema.graphql)")
     export.add_argument("path", nargs="?", default="schema.graphql", help="file, or - for stdout")
     export.set_defaults(handler=cmd_schema_export)
+    permissions = commands.add_parser(
+        "permissions", help="print who may do what, as the schema declares it (Markdown)"
+    )
+    permissions.set_defaults(handler=cmd_permissions)
     return parser
 
 

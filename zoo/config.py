@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     metrics: bool | None = Field(
         None, description="Serve Prometheus metrics at /metrics (default: off in production)"
     )
+    registration: Literal["open", "closed"] | None = Field(
+        None,
+        description="Whether anyone may open an account (POST /auth/register; a VISITOR): "
+        "open, or closed (403 REGISTRATION_CLOSED). Default: closed in production",
+    )
     api_docs: bool | None = Field(
         None,
         description="Serve the REST routes' OpenAPI description at /docs, /redoc and "
@@ -343,6 +348,12 @@ class Settings(BaseSettings):
     @property
     def secure_cookies(self) -> bool:
         return self.is_production if self.cookie_secure is None else self.cookie_secure
+
+    @property
+    def registration_open(self) -> bool:
+        if self.registration is None:
+            return not self.is_production
+        return self.registration == "open"
 
     @property
     def api_docs_enabled(self) -> bool:

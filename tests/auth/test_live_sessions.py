@@ -22,6 +22,7 @@ from zoo.auth.models import AccessToken
 from zoo.auth.service import create_user
 from zoo.auth.sessions import revoke_sessions
 from zoo.auth.tokens import stored_form
+from zoo.core.roles import Role
 
 EVENTS = "subscription { exhibitEvents { kind } }"
 
@@ -38,7 +39,9 @@ async def login(base: str, email: str) -> str:
 async def account(app: Any, base: str, superuser: bool = False) -> tuple[str, str, str]:
     """A new user: (email, id, bearer token)."""
     email = f"live-{uuid.uuid4().hex[:8]}@example.com"
-    user = await create_user(app.state.database, email, PASSWORD, superuser=superuser)
+    user = await create_user(
+        app.state.database, email, PASSWORD, superuser=superuser, role=Role.CURATOR
+    )
     return email, str(user.id), await login(base, email)
 
 

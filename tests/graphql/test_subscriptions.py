@@ -17,6 +17,7 @@ from tests.support.accounts import PASSWORD
 from tests.support.subscriptions import mutate, next_data, server_env, subscription, token_for
 from zoo.auth.service import create_user
 from zoo.config import Settings
+from zoo.core.roles import Role
 from zoo.storage.database import Database
 
 pytestmark = pytest.mark.slow
@@ -270,7 +271,7 @@ async def test_subscriptions_can_require_a_login(database_url: str) -> None:
             email = "cookie-sub@example.com"
             database = Database(Settings(database_url=database_url))
             try:
-                await create_user(database, email, PASSWORD)
+                await create_user(database, email, PASSWORD, role=Role.CURATOR)
             finally:
                 await database.dispose()
             login = await http.post(

@@ -14,6 +14,7 @@ from tests.support.accounts import PASSWORD
 from tests.support.servers import zoo_serve
 from zoo.auth.service import create_user
 from zoo.config import Settings
+from zoo.core.roles import Role
 from zoo.storage.database import Database
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def test_json_lines_name_the_request_operation_user_and_statements(database_url:
     async def make_user() -> None:
         database = Database(Settings(database_url=database_url))
         try:
-            await create_user(database, "logger@example.com", PASSWORD)
+            await create_user(database, "logger@example.com", PASSWORD, role=Role.CURATOR)
         finally:
             await database.dispose()
 

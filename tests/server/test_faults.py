@@ -44,6 +44,7 @@ from tests.support.subscriptions import mutate, next_data, subscription
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
+from zoo.core.roles import Role
 from zoo.events.broker import Change, ChangeKind, EventsMissed, Subscriber
 from zoo.events.postgres import CHANNEL, RECONNECT_SECONDS, PostgresBroker, notify
 from zoo.storage.database import is_unavailable
@@ -186,7 +187,7 @@ async def start(url: str) -> AsyncIterator[tuple[str, str]]:
         login_attempts_per_minute=10_000,
     )
     app = create_app(settings)
-    await create_user(app.state.database, "storm@example.com", PASSWORD)
+    await create_user(app.state.database, "storm@example.com", PASSWORD, role=Role.CURATOR)
     async with running(app) as base:
         async with httpx.AsyncClient(base_url=base) as http:
             login = await http.post(
@@ -241,7 +242,9 @@ async def test_a_read_whose_connection_dies_is_read_again(
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
-            user = await create_user(app.state.database, "reader@example.com", PASSWORD)
+            user = await create_user(
+                app.state.database, "reader@example.com", PASSWORD, role=Role.CURATOR
+            )
             assert user.email == "reader@example.com"
             async with killing_the_backend(app, "SELECT animals") as killed:
                 response = await http.post("/graphql", json={"query": READ})
@@ -261,7 +264,7 @@ async def test_a_connection_lost_as_a_rest_request_ends_spares_its_answer(
     committed is committed, and the lost connection is dropped from the pool."""
     app = create_app(Settings(database_url=postgres_database, env="test"))
     transport = httpx.ASGITransport(app=app)
-    await create_user(app.state.database, "closing@example.com", PASSWORD)
+    await create_user(app.state.database, "closing@example.com", PASSWORD, role=Role.CURATOR)
     form = {"username": "closing@example.com", "password": PASSWORD}
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
@@ -290,7 +293,7 @@ async def test_a_write_whose_connection_dies_is_not_repeated(postgres_database: 
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
-            await create_user(app.state.database, "writer@example.com", PASSWORD)
+            await create_user(app.state.database, "writer@example.com", PASSWORD, role=Role.CURATOR)
             form = {"username": "writer@example.com", "password": PASSWORD}
             token = (await http.post("/auth/jwt/login", data=form)).json()["access_token"]
             async with killing_the_backend(app, "INSERT INTO animals") as killed:
@@ -376,7 +379,7 @@ async def test_a_subscription_whose_read_loses_its_connection_still_delivers(
 ) -> None:
     """The event's row is read again on a fresh connection: the subscriber gets it."""
     app = create_app(Settings(database_url=postgres_database, env="test"))
-    await create_user(app.state.database, "events@example.com", PASSWORD)
+    await create_user(app.state.database, "events@example.com", PASSWORD, role=Role.CURATOR)
     async with running(app) as base:
         async with httpx.AsyncClient(base_url=base) as http:
             form = {"username": "events@example.com", "password": PASSWORD}
@@ -549,7 +552,7 @@ async def test_a_socket_whose_login_cannot_be_checked_during_an_outage_is_kept(
     proxy, through = await proxied(postgres_database)
     timeouts = {"db_connect_timeout": 1, "db_statement_timeout": 1, "db_pool_timeout": 1}
     app = create_app(Settings(database_url=through, env="test", **timeouts))
-    await create_user(app.state.database, "socket@example.com", PASSWORD)
+    await create_user(app.state.database, "socket@example.com", PASSWORD, role=Role.CURATOR)
     try:
         async with running(app) as base:
             async with httpx.AsyncClient(base_url=base, headers={"Origin": base}) as http:

@@ -18,7 +18,8 @@ UPDATE = (
 )
 
 
-async def test_staff_member_by_id(gql: GraphQL, services: Services) -> None:
+async def test_staff_member_by_id(gql: GraphQL, services: Services, user: Account) -> None:
+    """As a CURATOR, who may read the contact fields (tests/auth/test_roles.py: who not)."""
     exhibit = await factories.exhibit(services, name="Reptiles")
     member = await factories.staff_member(
         services,
@@ -33,6 +34,7 @@ async def test_staff_member_by_id(gql: GraphQL, services: Services) -> None:
         f"query($id: Int!) {{ staffMember(id: $id) {{ {FIELDS} exhibit {{ name }}"
         " createdAt updatedAt deletedAt } }",
         {"id": member.id},
+        token=user.token,
     )
     assert data["staffMember"] == {
         "id": member.id,

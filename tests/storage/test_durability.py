@@ -15,6 +15,7 @@ from tests.support.proxy import proxied
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.config import Settings
+from zoo.core.roles import Role
 
 pytestmark = pytest.mark.slow
 """Real server processes, or long waits for deadlines."""
@@ -98,7 +99,9 @@ async def test_postgres_outage_is_reported_and_healed(database_url: str) -> None
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://outage") as client:
             assert (await client.get("/health")).status_code == 200
-            await create_user(app.state.database, "outage@example.com", "outage password")
+            await create_user(
+                app.state.database, "outage@example.com", "outage password", role=Role.CURATOR
+            )
             form = {"username": "outage@example.com", "password": "outage password"}
             token = (await client.post("/auth/jwt/login", data=form)).json()["access_token"]
             bearer = {"Authorization": f"Bearer {token}"}
@@ -143,7 +146,9 @@ async def test_a_stalled_database_is_a_fast_503_not_a_hang(database_url: str) ->
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://stall") as client:
-            await create_user(app.state.database, "stall@example.com", "stall password")
+            await create_user(
+                app.state.database, "stall@example.com", "stall password", role=Role.CURATOR
+            )
             form = {"username": "stall@example.com", "password": "stall password"}
             token = (await client.post("/auth/jwt/login", data=form)).json()["access_token"]
             bearer = {"Authorization": f"Bearer {token}"}

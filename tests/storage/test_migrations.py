@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -333,3 +334,49 @@ def test_emails_take_their_plain_spelling_and_look_alikes_are_set_aside(
     renamed, active = after[ids[1].hex]
     assert renamed == f"duplicate-{ids[1].hex[:12]}.\uff30LAIN@example.com"
     assert active is False
+
+
+def test_roles_are_given_to_existing_users_and_taken_back_on_the_way_down(
+    empty_database: str,
+) -> None:
+    """Superusers become ADMIN; every other user CURATOR (what version 1 let them do);
+    the link is empty. Down, the columns go and every user stays; up again, the same."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "856b2119281e")
+    postgres = "postgresql" in empty_database
+    users = [(uuid.uuid4(), "boss@example.com", True), (uuid.uuid4(), "ann@example.com", False)]
+
+    async def sql(statement: str, parameters: list[dict[str, Any]] | None = None) -> list[Any]:
+        engine = create_async_engine(Settings(database_url=empty_database).database_url)
+        try:
+            async with engine.begin() as connection:
+                if parameters is not None:
+                    await connection.execute(text(statement), parameters)
+                    return []
+                return list(await connection.execute(text(statement)))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(
+        sql(
+            "INSERT INTO users (id, email, hashed_password, is_active, is_superuser,"
+            " is_verified) VALUES (:id, :email, 'x', true, :superuser, false)",
+            [
+                {"id": id_ if postgres else id_.hex, "email": email, "superuser": superuser}
+                for id_, email, superuser in users
+            ],
+        )
+    )
+    read = "SELECT email, role, staff_member_id FROM users ORDER BY email"
+    for _ in range(2):
+        command.upgrade(config, "838361e62b83")
+        assert [tuple(row) for row in asyncio.run(sql(read))] == [
+            ("ann@example.com", "CURATOR", None),
+            ("boss@example.com", "ADMIN", None),
+        ]
+        command.downgrade(config, "856b2119281e")
+        rows = asyncio.run(sql("SELECT email, is_superuser FROM users ORDER BY email"))
+        assert [(row[0], bool(row[1])) for row in rows] == [
+            ("ann@example.com", False),
+            ("boss@example.com", True),
+        ]

@@ -14,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.support.accounts import PASSWORD
 from zoo.auth.service import create_user
 from zoo.config import Settings
+from zoo.core.roles import Role
 from zoo.storage.database import Database
 
 
@@ -30,7 +31,7 @@ async def token_for(database_url: str, base: str, superuser: bool = True) -> str
     database = Database(Settings(database_url=database_url))
     email = f"sub-{id(base)}-{superuser}@example.com"
     try:
-        await create_user(database, email, PASSWORD, superuser=superuser)
+        await create_user(database, email, PASSWORD, superuser=superuser, role=Role.CURATOR)
     finally:
         await database.dispose()
     async with httpx.AsyncClient(base_url=f"http://{base}") as http:

@@ -17,7 +17,7 @@ from zoo.core.keyset import DEFAULT_PAGE_SIZE
 from zoo.graphql.connections import Connection, node_reads
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
-from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.permissions import IsAdmin, IsKeeper, actor_of
 from zoo.graphql.subscriptions import changes
 
 
@@ -43,19 +43,31 @@ class AnimalQuery:
         return await Connection.of_page(info, page, lambda: service.count(where))
 
 
+KEEPER_WRITES = (
+    "Needs KEEPER (only within the exhibit of their linked staff member; moving an "
+    "animal, both exhibits), CURATOR or ADMIN."
+)
+
+
 @strawberry.type
 class AnimalMutation:
-    @strawberry.mutation(permission_classes=[IsActiveUser])
+    @strawberry.mutation(
+        permission_classes=[IsKeeper],
+        description=KEEPER_WRITES,
+    )
     async def create_animal(self, info: Info, input: CreateAnimalInput) -> AnimalType:
         data = to_model(input, AnimalCreate)
-        return await info.context.services.animals.create(data)  # type: ignore[return-value]
+        return await info.context.services.animals.create(data, actor_of(info))  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[IsActiveUser])
+    @strawberry.mutation(
+        permission_classes=[IsKeeper],
+        description=KEEPER_WRITES,
+    )
     async def update_animal(self, info: Info, id: int, input: UpdateAnimalInput) -> AnimalType:
         data = to_model(input, AnimalUpdate)
-        return await info.context.services.animals.update(id, data)  # type: ignore[return-value]
+        return await info.context.services.animals.update(id, data, actor_of(info))  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[IsSuperuser])
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Needs ADMIN.")
     async def delete_animal(self, info: Info, id: int) -> AnimalType:
         return await info.context.services.animals.delete(id)  # type: ignore[return-value]
 

@@ -10,8 +10,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 from zoo.animals.models import Animal
 from zoo.animals.schemas import AnimalFilter, AnimalOrderField
 from zoo.core.entity_service import EntityService
+from zoo.core.errors import Forbidden
 from zoo.core.filters import name_contains
+from zoo.core.roles import Actor, Role
 from zoo.exhibits.service import ensure_live_exhibit
+from zoo.staff.service import keepers_exhibit
 
 
 class AnimalService(EntityService[Animal, AnimalFilter]):
@@ -38,3 +41,21 @@ class AnimalService(EntityService[Animal, AnimalFilter]):
 
     async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
         await ensure_live_exhibit(session, values.get("exhibit_id"))
+
+    async def check_actor(
+        self,
+        session: AsyncSession,
+        actor: Actor | None,
+        row: Animal | None,
+        values: Mapping[str, Any],
+    ) -> None:
+        """A keeper creates and changes animals only within the exhibit their linked staff
+        member is assigned to: moving one out needs the target exhibit to be theirs too."""
+        if actor is None or actor.role is not Role.KEEPER:
+            return
+        touched = {values.get("exhibit_id")} if row is None else {row.exhibit_id}
+        if row is not None and "exhibit_id" in values:
+            touched.add(values["exhibit_id"])
+        theirs = await keepers_exhibit(session, actor.staff_member_id)
+        if theirs is None or touched != {theirs}:
+            raise Forbidden("Keepers may create and change animals only in their own exhibit")

@@ -35,9 +35,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from zoo.auth.models import User
 from zoo.auth.rate_limit import record_login
-from zoo.auth.schemas import MIN_PASSWORD_LENGTH, plain_spelling
+from zoo.auth.schemas import MANAGED_BY_ADMINS, MIN_PASSWORD_LENGTH, plain_spelling
 from zoo.auth.sessions import announce_login_change, presented_token, revoke_sessions
+from zoo.core.roles import SELF_REGISTERED, Role
 from zoo.events.broker import Broker
+from zoo.storage.tables import StaffMember
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,53 @@ T = TypeVar("T")
 
 async def off_the_loop(work: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(HASHING, work, *args)
+
+
+STAFF_MEMBER_NOT_FOUND = "STAFF_MEMBER_NOT_FOUND"
+STAFF_MEMBER_ALREADY_LINKED = "STAFF_MEMBER_ALREADY_LINKED"
+
+
+class StaffLinkRefused(Exception):
+    """A user cannot be linked to that staff member: ``code`` says why (REST: a 400)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def in_step(values: dict[str, Any], current: Role | None) -> dict[str, Any]:
+    """``role`` and ``is_superuser`` say the same thing: ADMIN is a superuser. Setting one
+    sets the other; a superuser unset becomes a CURATOR (what version 1 let them do)."""
+    if values.get("role") is not None:
+        values["role"] = Role(values["role"])
+        values["is_superuser"] = values["role"] is Role.ADMIN
+    elif values.get("is_superuser"):
+        values["role"] = Role.ADMIN
+    elif "is_superuser" in values and current in (None, Role.ADMIN):
+        values["role"] = Role.CURATOR if current is Role.ADMIN else Role.VISITOR
+    if "role" in values:
+        values["role"] = values["role"].value
+    return values
+
+
+async def check_staff_link(
+    session: AsyncSession, staff_member_id: int | None, user_id: uuid.UUID | None
+) -> None:
+    """A user may be linked to a live staff member that no other user is linked to."""
+    if staff_member_id is None:
+        return
+    staff = StaffMember.__table__.c  # the table alone: no mapper needed (the CLI)
+    live = await session.scalar(
+        select(staff.id).where(staff.id == staff_member_id, staff.deleted_at.is_(None))
+    )
+    if live is None:
+        raise StaffLinkRefused(STAFF_MEMBER_NOT_FOUND)
+    users = User.__table__.c  # fastapi-users' mixin types its columns as values
+    taken = select(users.id).where(users.staff_member_id == staff_member_id)
+    if user_id is not None:
+        taken = taken.where(users.id != user_id)
+    if await session.scalar(taken) is not None:
+        raise StaffLinkRefused(STAFF_MEMBER_ALREADY_LINKED)
 
 
 class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
@@ -95,6 +144,8 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
                     "your password or email"
                 )
         session: AsyncSession = self.user_db.session  # type: ignore[attr-defined]
+        values = in_step(values, Role(user.role))
+        await check_staff_link(session, values.get("staff_member_id"), user.id)
         if "password" in values:
             keep = presented_token(request) if safe and request is not None else None
             await self._end_sessions_with_the_change(session, user, keep)
@@ -149,6 +200,12 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
             if safe
             else user_create.create_update_dict_superuser()  # type: ignore[no-untyped-call]
         )
+        if safe:  # a sign-up: its owner chooses neither role nor link
+            values = {k: v for k, v in values.items() if k not in MANAGED_BY_ADMINS}
+            values["role"] = SELF_REGISTERED
+        values = in_step(values, None)
+        session: AsyncSession = self.user_db.session  # type: ignore[attr-defined]
+        await check_staff_link(session, values.get("staff_member_id"), None)
         values["hashed_password"] = await off_the_loop(
             self.password_helper.hash, values.pop("password")
         )
@@ -159,12 +216,15 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
 
     @asynccontextmanager
     async def _one_account_per_email(self) -> AsyncIterator[None]:
-        """The database's unique index (on the email, ignoring case) has the last word when
-        two sign-ups race past the existence check: the loser is told the email is taken."""
+        """The database's unique indexes have the last word when two changes race past the
+        checks: on the email (ignoring case), the loser is told the email is taken; on the
+        staff member, that the staff member is linked already."""
         try:
             yield
-        except IntegrityError:
+        except IntegrityError as exc:
             await self.user_db.session.rollback()  # type: ignore[attr-defined]
+            if "staff_member_id" in str(exc.orig):
+                raise StaffLinkRefused(STAFF_MEMBER_ALREADY_LINKED) from None
             raise exceptions.UserAlreadyExists() from None
 
     async def get_by_email(self, user_email: str) -> User:

@@ -8,10 +8,12 @@ every open socket and stream of theirs closes with them (``auth.sessions``).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from zoo.auth.manager import UserManager
+from zoo.auth.manager import StaffLinkRefused, UserManager
 from zoo.auth.models import User
 from zoo.auth.rate_limit import LoginGuard, LoginRateLimit
 from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
@@ -61,6 +63,26 @@ def sessions_router(auth: Auth) -> APIRouter:
     return router
 
 
+REGISTRATION_CLOSED = "REGISTRATION_CLOSED"
+
+
+def registration_gate(auth: Auth) -> Any:
+    """``POST /auth/register`` answers 403 ``REGISTRATION_CLOSED`` unless sign-ups are open
+    (``ZOO_REGISTRATION``)."""
+
+    async def open_or_refuse() -> None:
+        if not auth.settings.registration_open:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=REGISTRATION_CLOSED)
+
+    return Depends(open_or_refuse)
+
+
+async def staff_link_refused(request: Request, exc: Exception) -> JSONResponse:
+    """An ADMIN's link to an unknown, deleted or already linked staff member: a 400."""
+    code = exc.code if isinstance(exc, StaffLinkRefused) else "BAD_REQUEST"
+    return JSONResponse({"detail": code}, status_code=status.HTTP_400_BAD_REQUEST)
+
+
 def add_auth_routes(app: FastAPI, auth: Auth, login_guard: LoginGuard) -> None:
     """The REST routes of the contract: logins (bearer and cookie), sign-up, sessions and
     users. A request carrying the cookie must come from this origin; logins and sign-up
@@ -84,7 +106,7 @@ def add_auth_routes(app: FastAPI, auth: Auth, login_guard: LoginGuard) -> None:
         users.get_register_router(UserRead, UserCreate),
         prefix="/auth",
         tags=["auth"],
-        dependencies=[same_origin_cookie, *limited],
+        dependencies=[registration_gate(auth), same_origin_cookie, *limited],
     )
     app.include_router(sessions_router(auth), dependencies=[same_origin_cookie])
     app.include_router(
@@ -93,3 +115,4 @@ def add_auth_routes(app: FastAPI, auth: Auth, login_guard: LoginGuard) -> None:
         tags=["users"],
         dependencies=[same_origin_cookie],
     )
+    app.add_exception_handler(StaffLinkRefused, staff_link_refused)

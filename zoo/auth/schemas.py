@@ -8,6 +8,7 @@ from fastapi_users import schemas
 from pydantic import BeforeValidator, EmailStr, Field, field_validator
 
 from zoo.core.fields import Encodable
+from zoo.core.roles import Role
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -32,17 +33,28 @@ def _plain_if_text(value: object) -> object:
 Email = Annotated[EmailStr, BeforeValidator(_plain_if_text)]
 
 
+MANAGED_BY_ADMINS = ("role", "staff_member_id")
+"""Fields of an account only an ADMIN sets (fastapi-users' own safe update strips only
+``is_superuser``, ``is_active`` and ``is_verified``)."""
+
+
 class UserRead(schemas.BaseUser[uuid.UUID]):
     id: uuid.UUID = Field(description="Opaque user identifier.")
     email: str = Field(description="The address the user logs in with.")
     is_active: bool = Field(True, description="Inactive users cannot log in or change data.")
-    is_superuser: bool = Field(False, description="Superusers may delete.")
+    is_superuser: bool = Field(False, description="The same as role ADMIN.")
     is_verified: bool = Field(False, description="Whether the email address was confirmed.")
+    role: Role = Field(Role.VISITOR, description="What the user may read and change.")
+    staff_member_id: int | None = Field(
+        None, description="The staff member the user works as (a keeper's exhibits), if any."
+    )
 
 
 class UserCreate(schemas.BaseUserCreate):
     email: Email = Field(description="The address to log in with.")
     password: Password = Field(description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+    role: Role | None = Field(None, description="Set by an ADMIN; a sign-up is a VISITOR.")
+    staff_member_id: int | None = Field(None, description="Set by an ADMIN.")
 
 
 class UserUpdate(schemas.BaseUserUpdate):
@@ -54,8 +66,21 @@ class UserUpdate(schemas.BaseUserUpdate):
         None,
         description="Your current password: needed to change your own password or email.",
     )
+    role: Role | None = Field(None, description="A new role (ADMIN only).")
+    staff_member_id: int | None = Field(
+        None, description="The staff member to link, or null to unlink (ADMIN only)."
+    )
 
-    @field_validator("email", "password", "is_active", "is_superuser", "is_verified", mode="before")
+    def create_update_dict(self) -> dict[str, object]:
+        """What a user may change of their own account: never their role or link."""
+        values: dict[str, object] = super().create_update_dict()  # type: ignore[no-untyped-call]
+        for managed in MANAGED_BY_ADMINS:
+            values.pop(managed, None)
+        return values
+
+    @field_validator(
+        "email", "password", "is_active", "is_superuser", "is_verified", "role", mode="before"
+    )
     @classmethod
     def _not_null(cls, value: object) -> object:
         """Left out, a field keeps its value; sent as null it meant to clear it: a null

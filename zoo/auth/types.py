@@ -1,9 +1,23 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
 from zoo.auth.schemas import UserRead
+from zoo.core.roles import Role
+from zoo.graphql.context import Info, deferred
 from zoo.graphql.inputs import orm_backed
+
+if TYPE_CHECKING:
+    from zoo.staff.types import StaffMemberType
+
+RoleEnum = strawberry.enum(
+    Role,
+    name="Role",
+    description="What a user may read and change: VISITOR < KEEPER < CURATOR < ADMIN; "
+    "each role has every power of the ones below it.",
+)
 
 
 @orm_backed
@@ -19,3 +33,18 @@ class UserType:
     @strawberry.field(description="Opaque user identifier.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(str(self.id))
+
+    @strawberry.field(description="What the user may read and change.")
+    def role(self) -> RoleEnum:  # type: ignore[valid-type]
+        return Role(self.role)
+
+    @strawberry.field(
+        description="The live staff member the user works as (a keeper's exhibit), or null."
+    )
+    def staff_member(
+        self, info: Info
+    ) -> Annotated[StaffMemberType, strawberry.lazy("zoo.staff.types")] | None:
+        staff_member_id = self.staff_member_id  # type: ignore[attr-defined]
+        if staff_member_id is None:
+            return None
+        return deferred(info.context.loaders.staff_member_by_id.load(staff_member_id))  # type: ignore[return-value]

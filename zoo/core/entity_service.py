@@ -32,6 +32,7 @@ from zoo.core.keyset import (
     order_clauses,
 )
 from zoo.core.records import narrowed, records_of
+from zoo.core.roles import Actor
 from zoo.events.broker import Broker, Change, ChangeKind
 from zoo.storage.database import Database
 
@@ -74,6 +75,13 @@ class EntityService(Generic[M, F]):
 
     async def check_delete(self, session: AsyncSession, row: M) -> None:
         """Refuse to delete a row that others still depend on."""
+
+    async def check_actor(
+        self, session: AsyncSession, actor: Actor | None, row: M | None, values: Mapping[str, Any]
+    ) -> None:
+        """Refuse a write the actor's role allows but their rows do not (``row``: the row
+        as it is, None for a create; ``values``: what is written). Runs in the write's own
+        transaction, so what it reads cannot change before the commit."""
 
     # Queries ------------------------------------------------------------------------
 
@@ -185,9 +193,10 @@ class EntityService(Generic[M, F]):
 
     # Writes -------------------------------------------------------------------------
 
-    async def create(self, data: BaseModel) -> M:
+    async def create(self, data: BaseModel, actor: Actor | None = None) -> M:
         values = data.model_dump()
         async with self.database.transaction() as session:
+            await self.check_actor(session, actor, None, values)
             await self.check_references(session, values)
             row: M = self.model(**values)
             session.add(row)
@@ -195,11 +204,12 @@ class EntityService(Generic[M, F]):
             self._announce(session, ChangeKind.CREATED, row)
         return row
 
-    async def update(self, id_: int, data: UpdateSchema) -> M:
+    async def update(self, id_: int, data: UpdateSchema, actor: Actor | None = None) -> M:
         changes = data.changes()
         async with self.database.transaction() as session:
             row = await self._get_or_raise(session, id_, for_update=True)
             before = getattr(row, "exhibit_id", None)
+            await self.check_actor(session, actor, row, changes)
             await self.check_references(session, changes)
             for field, value in changes.items():
                 setattr(row, field, value)

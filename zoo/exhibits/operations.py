@@ -17,7 +17,7 @@ from zoo.exhibits.types import (
 from zoo.graphql.connections import Connection
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
-from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.permissions import IsAdmin, IsCurator
 from zoo.graphql.subscriptions import changes
 
 
@@ -47,20 +47,21 @@ class ExhibitQuery:
 
 @strawberry.type
 class ExhibitMutation:
-    @strawberry.mutation(permission_classes=[IsActiveUser])
+    @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def create_exhibit(self, info: Info, input: CreateExhibitInput) -> ExhibitType:
         data = to_model(input, ExhibitCreate)
         return await info.context.services.exhibits.create(data)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[IsActiveUser])
+    @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def update_exhibit(self, info: Info, id: int, input: UpdateExhibitInput) -> ExhibitType:
         data = to_model(input, ExhibitUpdate)
         return await info.context.services.exhibits.update(id, data)  # type: ignore[return-value]
 
     @strawberry.mutation(
-        permission_classes=[IsSuperuser],
+        permission_classes=[IsAdmin],
         description=(
-            "Refused (BAD_USER_INPUT) while live animals or staff are still assigned to it."
+            "Needs ADMIN. Refused (BAD_USER_INPUT) while live animals or staff are still "
+            "assigned to it."
         ),
     )
     async def delete_exhibit(self, info: Info, id: int) -> ExhibitType:

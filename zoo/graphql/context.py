@@ -60,7 +60,7 @@ class Context:
         scope: Scope | None = None,
     ) -> None:
         self.services = services
-        self.user = user
+        self._user = user
         self.session = session
         """The login behind a long-lived connection, checked again as it goes."""
         self.sessions = sessions
@@ -76,6 +76,18 @@ class Context:
         """Set by strawberry from a WebSocket's ``connection_init`` payload."""
         self.scope = scope
         """The connection's ASGI scope, read only when needed (``transport``)."""
+
+    @property
+    def user(self) -> User | None:
+        """Who is asking: on a socket or stream, the login as last checked (a role or
+        link changed since it opened applies to its next operation and event)."""
+        return self.session.user if self.session is not None else self._user
+
+    @user.setter
+    def user(self, user: User | None) -> None:
+        self._user = user
+        if self.session is not None and user is not None:
+            self.session.user = user
 
     @cached_property
     def transport(self) -> str:

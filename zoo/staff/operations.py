@@ -8,7 +8,7 @@ from zoo.core.keyset import DEFAULT_PAGE_SIZE
 from zoo.graphql.connections import Connection, node_reads
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
-from zoo.graphql.permissions import IsActiveUser, IsSuperuser
+from zoo.graphql.permissions import IsAdmin, IsCurator
 from zoo.graphql.subscriptions import changes
 from zoo.staff.schemas import StaffMemberCreate, StaffMemberFilter, StaffMemberUpdate
 from zoo.staff.types import (
@@ -45,21 +45,21 @@ class StaffQuery:
 
 @strawberry.type
 class StaffMutation:
-    @strawberry.mutation(permission_classes=[IsActiveUser])
+    @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def create_staff_member(
         self, info: Info, input: CreateStaffMemberInput
     ) -> StaffMemberType:
         data = to_model(input, StaffMemberCreate)
         return await info.context.services.staff.create(data)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[IsActiveUser])
+    @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def update_staff_member(
         self, info: Info, id: int, input: UpdateStaffMemberInput
     ) -> StaffMemberType:
         data = to_model(input, StaffMemberUpdate)
         return await info.context.services.staff.update(id, data)  # type: ignore[return-value]
 
-    @strawberry.mutation(permission_classes=[IsSuperuser])
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Needs ADMIN.")
     async def delete_staff_member(self, info: Info, id: int) -> StaffMemberType:
         return await info.context.services.staff.delete(id)  # type: ignore[return-value]
 

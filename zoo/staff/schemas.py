@@ -46,12 +46,15 @@ class StaffMemberUpdate(UpdateSchema):
     exhibit_id: int | None = Field(None, description=EXHIBIT_ID)
 
 
+CONTACT_READERS = " Readable by KEEPER, CURATOR and ADMIN; null and FORBIDDEN below."
+
+
 class StaffMemberRead(ReadSchema):
     name: str = Field(description=NAME)
     job_title: str | None = Field(None, description=JOB_TITLE)
-    email: str | None = Field(None, description=EMAIL)
-    phone: str | None = Field(None, description=PHONE)
-    notes: str | None = Field(None, description=NOTES)
+    email: str | None = Field(None, description=EMAIL + CONTACT_READERS)
+    phone: str | None = Field(None, description=PHONE + CONTACT_READERS)
+    notes: str | None = Field(None, description=NOTES + CONTACT_READERS)
     exhibit_id: int | None = Field(None, description=EXHIBIT_ID)
 
 

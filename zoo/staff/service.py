@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -37,3 +37,17 @@ class StaffService(EntityService[StaffMember, StaffMemberFilter]):
 
     async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
         await ensure_live_exhibit(session, values.get("exhibit_id"))
+
+
+async def keepers_exhibit(session: AsyncSession, staff_member_id: int | None) -> int | None:
+    """The exhibit a live staff member is assigned to, share-locked (PostgreSQL) until the
+    caller's commit, so that a reassignment made meanwhile waits for it (or is seen)."""
+    if staff_member_id is None:
+        return None
+    statement = (
+        select(StaffMember.exhibit_id)
+        .where(StaffMember.id == staff_member_id, StaffMember.deleted_at.is_(None))
+        .with_for_update(read=True)
+    )
+    exhibit_id: int | None = await session.scalar(statement)
+    return exhibit_id

@@ -8,6 +8,7 @@ from zoo.exhibits.loaders import exhibit_at_once, exhibit_of
 from zoo.graphql.context import Info
 from zoo.graphql.field_metadata import at_once, joined, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.permissions import KeepersRead
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.staff.schemas import (
     StaffMemberCreate,
@@ -29,9 +30,9 @@ class StaffMemberType:
     id: strawberry.auto
     name: strawberry.auto
     job_title: strawberry.auto
-    email: strawberry.auto
-    phone: strawberry.auto
-    notes: strawberry.auto
+    email: strawberry.auto = strawberry.field(permission_classes=[KeepersRead])
+    phone: strawberry.auto = strawberry.field(permission_classes=[KeepersRead])
+    notes: strawberry.auto = strawberry.field(permission_classes=[KeepersRead])
     exhibit_id: strawberry.auto
     created_at: strawberry.auto
     updated_at: strawberry.auto

@@ -6,12 +6,16 @@ the same services (and so the same rules) as the API.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from zoo.animals.models import Animal
 from zoo.animals.schemas import AnimalCreate
+from zoo.auth.service import create_user
+from zoo.core.errors import Conflict
+from zoo.core.roles import Role
 from zoo.domains import Services
 from zoo.exhibits.models import Exhibit
 from zoo.exhibits.schemas import ExhibitCreate
@@ -150,3 +154,35 @@ async def seed(services: Services) -> SeedReport:
             )
             created_animals += 1
     return SeedReport(created_exhibits, created_staff, created_animals)
+
+
+DEMO_KEEPER_OF = "John Doe"
+"""The staff member the demo keeper works as (the Big Cat Exhibit's zookeeper)."""
+
+
+async def seed_demo_users(services: Services) -> list[tuple[str, Role, str | None]]:
+    """One account per role (``<role>@example.com``; the keeper linked to John Doe), each
+    with a fresh random password: (email, role, password), None for one that existed."""
+    async with services.database.read_session() as session:
+        keeper_of = await session.scalar(
+            select(StaffMember.id).where(
+                StaffMember.name == DEMO_KEEPER_OF, StaffMember.deleted_at.is_(None)
+            )
+        )
+    made: list[tuple[str, Role, str | None]] = []
+    for role in Role:
+        email = f"{role.value.lower()}@example.com"
+        password = secrets.token_urlsafe(12)
+        try:
+            await create_user(
+                services.database,
+                email,
+                password,
+                role=role,
+                staff_member_id=keeper_of if role is Role.KEEPER else None,
+            )
+        except Conflict:
+            made.append((email, role, None))
+        else:
+            made.append((email, role, password))
+    return made

@@ -29,6 +29,7 @@ from tests.support.accounts import PASSWORD
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.servers import Live
 from zoo.auth.service import create_user
+from zoo.core.roles import Role
 from zoo.storage.seed import seed
 
 SCREENSHOTS = Path(
@@ -226,7 +227,9 @@ async def test_a_person_logs_in_with_the_form_or_a_token_and_out_again(
     refused = await explorer.result_containing("UNAUTHENTICATED")
     assert refused["data"] is None
 
-    await create_user(explorer.app.state.database, "keeper@example.com", PASSWORD)
+    await create_user(
+        explorer.app.state.database, "keeper@example.com", PASSWORD, role=Role.CURATOR
+    )
     await page.fill("#zoo-login input[name=username]", "keeper@example.com")
     await page.fill("#zoo-login input[name=password]", "wrong password")
     explorer.expected_failures.add("/auth/cookie/login")
@@ -271,7 +274,7 @@ async def test_subscriptions_that_need_a_login_work_once_the_form_logs_in(
     """GraphiQL's WebSocket carries the session cookie, which is all the server needs."""
     page = explorer.page
     subscription = "subscription { animalEvents { kind animal { name } } }"
-    await create_user(explorer.app.state.database, "night@example.com", PASSWORD)
+    await create_user(explorer.app.state.database, "night@example.com", PASSWORD, role=Role.CURATOR)
     await page.fill("#zoo-login input[name=username]", "night@example.com")
     await page.fill("#zoo-login input[name=password]", PASSWORD)
     await page.click("#zoo-login button[type=submit]")

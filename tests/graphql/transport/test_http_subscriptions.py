@@ -23,6 +23,7 @@ from tests.support.accounts import PASSWORD
 from tests.support.servers import Live
 from tests.support.subscriptions import SSE, lifecycle, mutate_ok, sse_events
 from zoo.auth.service import create_user
+from zoo.core.roles import Role
 from zoo.events.broker import Change, ChangeKind
 
 MULTIPART = {"Accept": 'multipart/mixed;subscriptionSpec="1.0", application/json'}
@@ -290,7 +291,7 @@ async def test_a_same_origin_cookie_logs_a_stream_in(live: Live) -> None:
         httpx.AsyncClient(base_url=base, timeout=10) as http,
     ):
         email = f"cookie-{uuid.uuid4().hex[:8]}@example.com"
-        await create_user(app.state.database, email, PASSWORD)
+        await create_user(app.state.database, email, PASSWORD, role=Role.CURATOR)
         login = await http.post(
             "/auth/cookie/login", data={"username": email, "password": PASSWORD}
         )

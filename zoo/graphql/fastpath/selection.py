@@ -57,7 +57,8 @@ def attributes_of(object_type: Any, selections: Iterable[Any]) -> Wanted:
         definition = strawberry_field(object_type.fields.get(selection.name))
         if definition is None:
             return None
-        if definition.is_basic_field:
+        if definition.base_resolver is None:
+            # An attribute read, behind permission checks or not.
             names.add(definition.python_name)
             continue
         needed = definition.metadata.get(REQUIRES)
