@@ -394,6 +394,89 @@ def memory(path: Path) -> Row:
     )
 
 
+GATED = "{ staff(first: 100) { edges { node { name email phone notes exhibit { name } } } } }"
+UNGATED = "{ staff(first: 100) { edges { node { name exhibit { name } } } } }"
+
+
+def gated_columns(path: Path, requests: int, rounds: int) -> list[Row]:
+    """CPU time per request in process, interleaved: a KEEPER's page of 100 staff with
+    the contact fields (gated by role), against the same page without them asked
+    anonymously (the goal), and asked by the same KEEPER (the gate's own cost: the role
+    is checked once per list, and the fast path keeps the list)."""
+    from zoo.auth.service import create_user
+    from zoo.core.roles import Role
+    from zoo.exhibits.schemas import ExhibitCreate
+    from zoo.staff.schemas import StaffMemberCreate
+
+    settings = Settings(database_url=f"sqlite:///{path}", env="production", secret="b" * 40)
+    loop = asyncio.new_event_loop()
+    app = create_app(settings)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+
+    async def prepare() -> str:
+        services = app.state.services
+        exhibit = await services.exhibits.create(ExhibitCreate(name="Staffed"))
+        for n in range(100):
+            await services.staff.create(
+                StaffMemberCreate(
+                    name=f"Staff {n}",
+                    email=f"staff{n}@example.com",
+                    phone="+1-555-0100",
+                    notes="Feeds the lions",
+                    exhibit_id=exhibit.id,
+                )
+            )
+        await create_user(
+            app.state.database, "keeper@example.com", "bench password", role=Role.KEEPER
+        )
+        form = {"username": "keeper@example.com", "password": "bench password"}
+        return str((await client.post("/auth/jwt/login", data=form)).json()["access_token"])
+
+    def cpu_per_request(query: str, headers: dict[str, str]) -> float:
+        async def run() -> None:
+            for _ in range(requests):
+                response = await client.post("/graphql", json={"query": query}, headers=headers)
+                assert "errors" not in response.json(), response.text
+
+        started = time.process_time()
+        loop.run_until_complete(run())
+        return (time.process_time() - started) / requests
+
+    times: dict[str, list[float]] = {"keeper": [], "anonymous": [], "ungated": []}
+    try:
+        keeper = {"Authorization": f"Bearer {loop.run_until_complete(prepare())}"}
+        cpu_per_request(GATED, keeper)  # warm
+        cpu_per_request(UNGATED, {})
+        for _ in range(rounds):
+            times["keeper"].append(cpu_per_request(GATED, keeper))
+            times["anonymous"].append(cpu_per_request(UNGATED, {}))
+            times["ungated"].append(cpu_per_request(UNGATED, keeper))
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.run_until_complete(app.state.shutdown())
+        loop.close()
+    gated, plain, ungated = (statistics.median(times[k]) for k in times)
+    us = "{:.0f} µs CPU".format
+    return [
+        Row(
+            "7. 100 staff with contact fields, as a KEEPER (in process)",
+            us(gated * 1e6),
+            us(plain * 1e6) + " (anonymous, without them)",
+            gated / plain,
+            "<= 1.1x",
+            gated / plain <= 1.1,
+        ),
+        Row(
+            "7. the same, against the KEEPER without them (the gate alone)",
+            us(gated * 1e6),
+            us(ungated * 1e6) + " (KEEPER, without them)",
+            gated / ungated,
+            "report",
+            None,
+        ),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
@@ -402,7 +485,7 @@ def main() -> int:
         "--postgres-url",
         default=os.environ.get("ZOO_BENCH_POSTGRES_URL") or os.environ.get("ZOO_TEST_POSTGRES_URL"),
     )
-    parser.add_argument("--only", default="123456", help="goals to run, e.g. 25 (default: all)")
+    parser.add_argument("--only", default="1234567", help="goals to run, e.g. 25 (default: all)")
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -451,6 +534,11 @@ def main() -> int:
         if "6" in args.only:
             print("6. instrumentation ...", file=sys.stderr)
             rows += instrumentation_cost(paths[5_000], 300, max(5, args.rounds // 2))
+        if "7" in args.only:
+            print("7. gated columns ...", file=sys.stderr)
+            staffed = tmp / "staffed.db"
+            datasets.sqlite_database(staffed, 1, 1)
+            rows += gated_columns(staffed, 100, max(5, args.rounds // 2))
 
     header = ["goal", "ours", "baseline", "ratio", "target", "result"]
     table = [header, ["---"] * len(header), *(row.cells() for row in rows)]

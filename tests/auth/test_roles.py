@@ -539,3 +539,66 @@ async def next_event(lines: Any) -> dict[str, Any]:
         if line.startswith("data: "):
             payload: dict[str, Any] = json.loads(line.removeprefix("data: "))
             return payload
+
+
+USERS = """query($first: Int, $after: String, $filter: UserFilter) {
+  users(first: $first, after: $after, filter: $filter) {
+    totalCount edges { node { email role staffMember { name } } } pageInfo { endCursor hasNextPage }
+  } }"""
+UPDATE_USER = """mutation($id: ID!, $input: UpdateUserInput!) {
+  updateUser(id: $id, input: $input) { email role isSuperuser isActive staffMember { name } } }"""
+
+
+async def test_admins_list_and_update_users_in_graphql(
+    gql: Any, make_account: Any, admin: Any, services: Services
+) -> None:
+    member = await services.staff.create(StaffMemberCreate(name="Kim"))
+    keeper = await make_account(email="zz-b-keeper@example.com", role=Role.KEEPER)
+    await make_account(email="zz-a-visitor@example.com", role=Role.VISITOR)
+    await make_account(email="zz-c-curator@example.com", role=Role.CURATOR)
+
+    first = await gql.data(USERS, {"first": 2, "filter": {"emailContains": "zz-"}}, admin.token)
+    page = first["users"]
+    assert [e["node"]["email"] for e in page["edges"]] == [
+        "zz-a-visitor@example.com",
+        "zz-b-keeper@example.com",
+    ]
+    assert (page["totalCount"], page["pageInfo"]["hasNextPage"]) == (3, True)
+    after = page["pageInfo"]["endCursor"]
+    rest = await gql.data(
+        USERS, {"first": 2, "after": after, "filter": {"emailContains": "zz-"}}, admin.token
+    )
+    assert [e["node"]["email"] for e in rest["users"]["edges"]] == ["zz-c-curator@example.com"]
+    keepers = await gql.data(USERS, {"filter": {"role": "KEEPER"}}, admin.token)
+    assert [e["node"]["email"] for e in keepers["users"]["edges"]] == ["zz-b-keeper@example.com"]
+
+    linked = await gql.data(
+        UPDATE_USER, {"id": keeper.id, "input": {"staffMemberId": member.id}}, admin.token
+    )
+    assert linked["updateUser"]["staffMember"] == {"name": "Kim"}
+    promoted = await gql.data(
+        UPDATE_USER, {"id": keeper.id, "input": {"role": "ADMIN"}}, admin.token
+    )
+    assert (promoted["updateUser"]["role"], promoted["updateUser"]["isSuperuser"]) == (
+        "ADMIN",
+        True,
+    )
+    off = await gql.data(UPDATE_USER, {"id": keeper.id, "input": {"isActive": False}}, admin.token)
+    assert off["updateUser"]["isActive"] is False
+
+    other = await make_account(role=Role.VISITOR)
+    taken = await gql.error(
+        UPDATE_USER, {"id": other.id, "input": {"staffMemberId": member.id}}, admin.token
+    )
+    assert taken["extensions"]["code"] == "BAD_USER_INPUT"
+    assert taken["extensions"]["fields"] == {"staffMemberId": "STAFF_MEMBER_ALREADY_LINKED"}
+    unknown = await gql.error(
+        UPDATE_USER, {"id": str(uuid.uuid4()), "input": {"role": "KEEPER"}}, admin.token
+    )
+    assert unknown["extensions"]["code"] == "NOT_FOUND"
+
+    curator = await make_account(role=Role.CURATOR)
+    for query, variables in ((USERS, {}), (UPDATE_USER, {"id": other.id, "input": {}})):
+        refused = await gql.error(query, variables, curator.token)
+        assert refused["extensions"]["code"] == FORBIDDEN
+        assert (await gql.error(query, variables))["extensions"]["code"] == UNAUTHENTICATED

@@ -2,19 +2,91 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from fastapi_users.exceptions import InvalidPasswordException, UserAlreadyExists, UserNotExists
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from zoo.auth.manager import StaffLinkRefused, UserManager
 from zoo.auth.models import User
 from zoo.auth.schemas import UserCreate, UserUpdate
 from zoo.core.errors import Conflict, InvalidInput, NotFound
 from zoo.core.fields import invalid_input
+from zoo.core.filters import name_contains
+from zoo.core.keyset import Page, PageRequest, decode_cursor, encode_cursor
 from zoo.core.roles import Role
 from zoo.events.broker import Broker
 from zoo.storage.database import Database
+
+
+class UserPage(Page[User]):
+    """A page of users by email, which is unique: its cursor holds the email alone."""
+
+    def cursor(self, item: Any) -> str:
+        return encode_cursor(BY_EMAIL, item.email, 0)
+
+
+BY_EMAIL = "email"
+
+
+def _users_where(email_contains: str | None, role: Role | None) -> list[Any]:
+    users = User.__table__.c  # fastapi-users' mixin types its columns as values
+    clauses: list[Any] = []
+    if email_contains:
+        clauses.append(name_contains(users.email, email_contains))
+    if role is not None:
+        clauses.append(users.role == role.value)
+    return clauses
+
+
+async def users_page(
+    database: Database,
+    request: PageRequest,
+    email_contains: str | None = None,
+    role: Role | None = None,
+) -> UserPage:
+    """A page of users (ordered by email) for an admin's screen, filtered."""
+    users = User.__table__.c
+    statement = select(User).where(*_users_where(email_contains, role)).order_by(users.email)
+    if request.after is not None:
+        key = decode_cursor(request.after, BY_EMAIL, str)
+        statement = statement.where(users.email > key.value)
+    async with database.read_session() as session:
+        rows = list(await session.scalars(statement.limit(request.first + 1)))
+    return UserPage(
+        rows[: request.first],
+        len(rows) > request.first,
+        request.after is not None,
+        BY_EMAIL,
+        "email",
+    )
+
+
+async def count_users(
+    database: Database, email_contains: str | None = None, role: Role | None = None
+) -> int:
+    statement = select(func.count()).select_from(User).where(*_users_where(email_contains, role))
+    async with database.read_session() as session:
+        return int(await session.scalar(statement) or 0)
+
+
+async def update_user(
+    database: Database, events: Broker | None, user_id: uuid.UUID, changes: UserUpdate
+) -> User:
+    """An ADMIN's change to a user (role, link, activation), as ``PATCH /users/{id}`` makes
+    it: announced, so that the user's open sockets and streams apply it at once."""
+    async with database.write_session() as session:
+        manager = UserManager(SQLAlchemyUserDatabase(session, User), "", events)
+        user = await manager.user_db.get(user_id)
+        if user is None:
+            raise NotFound("User", user_id)
+        try:
+            return await manager.update(changes, user, safe=False)
+        except StaffLinkRefused as exc:
+            raise InvalidInput.for_field("staff_member_id", exc.code) from None
 
 
 async def list_users(database: Database, role: Role | None = None) -> list[User]:

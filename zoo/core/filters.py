@@ -6,7 +6,9 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import InstrumentedAttribute
 
 
-def name_contains(column: InstrumentedAttribute[str], text: str) -> ColumnElement[bool]:
+def name_contains(
+    column: InstrumentedAttribute[str] | ColumnElement[str], text: str
+) -> ColumnElement[bool]:
     """Case-insensitive substring match, with % and _ taken literally.
 
     ``lower()`` is Unicode-aware on SQLite too: :mod:`zoo.storage.database` replaces the

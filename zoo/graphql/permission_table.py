@@ -18,8 +18,9 @@ ALWAYS = (
     "read exhibits, animals, staff (all but contact fields), counts, subscriptions",
     ("yes",) * (len(Role) + 1),
 )
+ROOTS = ("Query", "Mutation")
 ACCOUNTS = (
-    "`PATCH /users/{id}` (role, staff member, activation), `GET /users/{id}`, list users",
+    "`PATCH /users/{id}` (role, staff member, activation), `GET /users/{id}`",
     ("no",) * len(Role) + ("yes",),
 )
 
@@ -41,7 +42,7 @@ def rows(schema: Schema) -> Iterator[tuple[str, tuple[str, ...]]]:
         for field in definition.fields:
             for permission in field.permission_classes:
                 name = schema.config.name_converter.get_graphql_name(field)
-                if definition.name == "Mutation" and issubclass(permission, RoleAtLeast):
+                if definition.name in ROOTS and issubclass(permission, RoleAtLeast):
                     yield f"`{name}`", _cells(permission.minimum, permission.scope)
                 elif issubclass(permission, Reads):
                     yield f"read `{definition.name}.{name}`", _cells(permission.minimum, "yes")

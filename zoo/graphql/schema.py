@@ -15,7 +15,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from zoo.animals.operations import AnimalMutation, AnimalQuery, AnimalSubscription
-from zoo.auth.operations import UserQuery
+from zoo.auth.operations import UserMutation, UserQuery
 from zoo.config import Settings
 from zoo.exhibits.operations import ExhibitMutation, ExhibitQuery, ExhibitSubscription
 from zoo.graphql.error_codes import format_errors
@@ -39,7 +39,7 @@ class Query(ExhibitQuery, AnimalQuery, StaffQuery, UserQuery):
 
 
 @strawberry.type
-class Mutation(ExhibitMutation, AnimalMutation, StaffMutation):
+class Mutation(ExhibitMutation, AnimalMutation, StaffMutation, UserMutation):
     pass
 
 

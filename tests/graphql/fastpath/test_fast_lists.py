@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from tests.support.databases import dispose
 from zoo.animals.models import Animal
 from zoo.app import create_app
 from zoo.config import Settings
+from zoo.core.roles import Role
 from zoo.domains import Services
 from zoo.exhibits.models import Exhibit
 from zoo.graphql.fastpath import executor as execution
@@ -58,14 +60,21 @@ async def stock(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The item types of the lists the fast path built, in order."""
-    types: list[str] = []
+def built(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """The lists the fast path took up, in order: (item type, whether it completed the
+    list rather than hand it back to the stock path)."""
+    types: list[tuple[str, bool]] = []
     original = execution.build_list
 
     def spy(plan: execution.ListPlan, to_orjson: bool = False) -> execution.Builder:
-        types.append(plan.typename)
-        return original(plan, to_orjson)
+        builder = original(plan, to_orjson)
+
+        def recording(items: Any, context: Any) -> Any:
+            completed = builder(items, context)
+            types.append((plan.typename, completed is not execution.FALLBACK))
+            return completed
+
+        return recording
 
     monkeypatch.setattr(execution, "build_list", spy)
     return types
@@ -110,7 +119,7 @@ async def test_fast_and_stock_paths_return_identical_bytes(
     stock: httpx.AsyncClient,
     services: Services,
     settings: Settings,
-    built: list[str],
+    built: list[tuple[str, bool]],
     user: Account,
     query: str,
 ) -> None:
@@ -125,7 +134,7 @@ async def test_fast_and_stock_paths_return_identical_bytes(
 
 @pytest.mark.parametrize("switch", ["true", "false"])
 async def test_zoo_fast_lists_switches_the_fast_path(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, built: list[str], switch: str
+    database_url: str, monkeypatch: pytest.MonkeyPatch, built: list[tuple[str, bool]], switch: str
 ) -> None:
     """``ZOO_FAST_LISTS=false`` leaves every list to graphql-core, answers unchanged."""
     monkeypatch.setenv("ZOO_FAST_LISTS", switch)
@@ -281,3 +290,36 @@ async def test_timestamps_written_by_orjson_are_what_isoformat_writes(
     assert fast == slow
     for moment in MOMENTS:
         assert f'"{moment.isoformat()}"'.encode() in fast
+
+
+GATED = "{ staff(first: 100) { edges { node { name email phone notes exhibit { name } } } } }"
+
+
+@pytest.mark.parametrize("caller", ["KEEPER", "anonymous"])
+async def test_gated_columns_stay_on_the_fast_path_for_who_may_read_them(
+    client: httpx.AsyncClient,
+    stock: httpx.AsyncClient,
+    services: Services,
+    settings: Settings,
+    built: list[tuple[str, bool]],
+    make_account: Any,
+    caller: str,
+) -> None:
+    """A keeper's staff list with contact fields is built by the fast path, the role
+    checked once per list; anonymous gets it from the stock path: nulls and FORBIDDEN."""
+    await make_zoo(services)
+    token = (await make_account(role=Role.KEEPER)).token if caller == "KEEPER" else None
+    fast, slow = await both(client, stock, GATED, token=token)
+    assert fast == slow
+    body = json.loads(fast)
+    nodes = [edge["node"] for edge in body["data"]["staff"]["edges"]]
+    assert len(nodes) == 3
+    if caller == "KEEPER":
+        assert "errors" not in body
+        assert {node["email"] for node in nodes} == {"a@example.com"}
+        assert (("StaffMemberEdge", True) in built) == settings.fast_lists
+    else:
+        assert {node["email"] for node in nodes} == {None}
+        assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
+        assert len(body["errors"]) == 3 * 3
+        assert ("StaffMemberEdge", True) not in built

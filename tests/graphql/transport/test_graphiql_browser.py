@@ -29,6 +29,7 @@ from tests.support.accounts import PASSWORD
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.servers import Live
 from zoo.auth.service import create_user
+from zoo.core.keyset import PageRequest
 from zoo.core.roles import Role
 from zoo.storage.seed import seed
 
@@ -256,6 +257,41 @@ async def test_a_person_logs_in_with_the_form_or_a_token_and_out_again(
     refused = await explorer.result_containing("UNAUTHENTICATED")
     assert refused["data"] is None
     await explorer.shot("logged-out")
+
+
+async def test_a_keeper_sees_the_contact_fields_anonymous_sees_null_and_errors(
+    explorer: Explorer,
+) -> None:
+    page = explorer.page
+    contact = '{ staff(filter: {nameContains: "John Doe"}) { edges { node { name email } } } }'
+    await explorer.run(contact)
+    hidden = await explorer.result_containing("FORBIDDEN")
+    assert hidden["data"]["staff"]["edges"] == [{"node": {"name": "John Doe", "email": None}}]
+    assert [e["path"][-1] for e in hidden["errors"]] == ["email"]
+    await explorer.shot("contact-fields-anonymous")
+
+    services = explorer.app.state.services
+    john = (await services.staff.list(None, PageRequest(first=100))).items
+    (john_id,) = [member.id for member in john if member.name == "John Doe"]
+    await create_user(
+        services.database,
+        "kim@example.com",
+        PASSWORD,
+        role=Role.KEEPER,
+        staff_member_id=john_id,
+    )
+    await page.fill("#zoo-login input[name=username]", "kim@example.com")
+    await page.fill("#zoo-login input[name=password]", PASSWORD)
+    await page.click("#zoo-login button[type=submit]")
+    await page.locator("#zoo-email", has_text="kim@example.com").wait_for()
+    await explorer.run(contact)
+    shown = await explorer.result_containing("john.doe@example.com")
+    assert shown == {
+        "data": {
+            "staff": {"edges": [{"node": {"name": "John Doe", "email": "john.doe@example.com"}}]}
+        }
+    }
+    await explorer.shot("contact-fields-as-a-keeper")
 
 
 async def test_a_subscription_shows_events_for_mutations_made_elsewhere(

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 import orjson
@@ -48,13 +48,16 @@ from graphql import (
     Undefined,
     is_leaf_type,
 )
+from strawberry.permission import PermissionExtension
 from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 
+from zoo.core.roles import Role
 from zoo.graphql.fastpath.by_field_nodes import ByFieldNodes
 from zoo.graphql.fastpath.selection import strawberry_field
 from zoo.graphql.fastpath.upstream import NOT_COMPLETED, is_default_resolver
 from zoo.graphql.field_metadata import AT_ONCE, AtOnce
 from zoo.graphql.limits.response_size import ItemLimitedExecutor
+from zoo.graphql.permissions import Reads, role_of
 
 FALLBACK = object()
 """Returned by a builder that met something only the stock path may handle."""
@@ -74,6 +77,10 @@ class PlainField(NamedTuple):
     non_null: bool
     sub: ListPlan | None = None
     accessor: AtOnce | None = None
+    gate: Role | None = None
+    """The role a field gated by ``permissions.Reads`` needs: checked once per list (or
+    nested object); below it, the list goes to the stock path, which answers null and a
+    ``FORBIDDEN`` error for each item."""
 
 
 class ListPlan(NamedTuple):
@@ -191,7 +198,10 @@ def _plain_field(
         if not _reads_attribute(field, definition):
             return None
         return PlainField(key, definition.python_name, "object", non_null), _identity
-    if not is_leaf_type(leaf) or not _reads_attribute(field, definition):
+    gate = _read_gate(definition)
+    if not is_leaf_type(leaf) or not (
+        _reads_attribute(field, definition) if gate is None else _reads_behind_gate(definition)
+    ):
         return None
     assert isinstance(leaf, GraphQLLeafType)
     if leaf is GraphQLInt:
@@ -204,7 +214,37 @@ def _plain_field(
         kind = "datetime"
     else:
         kind = "generic"
-    return PlainField(key, definition.python_name, kind, non_null), leaf.serialize
+    return PlainField(key, definition.python_name, kind, non_null, gate=gate), leaf.serialize
+
+
+def _read_gate(definition: Any) -> Role | None:
+    """The role a field needs when its only extensions check ``Reads`` permissions."""
+    if not definition.extensions:
+        return None
+    minimums = []
+    for extension in definition.extensions:
+        if not isinstance(extension, PermissionExtension):
+            return None
+        for permission in extension.permissions:
+            if not isinstance(permission, Reads):
+                return None
+            minimums.append(permission.minimum)
+    return max(minimums, key=lambda role: role.rank) if minimums else None
+
+
+def _reads_behind_gate(definition: Any) -> bool:
+    """A gated field that, once allowed, is a bare ``getattr`` of the parent."""
+    return (
+        definition.base_resolver is None
+        and definition.default_resolver is getattr
+        and definition.python_name.isidentifier()
+        and not definition.arguments
+    )
+
+
+def gate_open(minimum: Role, context: Any) -> bool:
+    """Whether the caller of this operation may read a field gated at ``minimum``."""
+    return role_of(getattr(context, "user", None)).includes(minimum)
 
 
 def _reads_attribute(field: Any, definition: Any) -> bool:
@@ -224,6 +264,17 @@ _ACCEPT = {
     "str": "{v}.__class__ is str",
     "bool": "{v}.__class__ is bool",
 }
+
+
+def _gates(plan: ListPlan, namespace: dict[str, Any]) -> list[str]:
+    """Lines run once per list (or nested object) before any item: a gated field the
+    caller may not read sends the whole of it to the stock path."""
+    lines = []
+    for index, field in enumerate(plan.fields):
+        if field.gate is not None:
+            namespace[f"gate{index}"] = partial(gate_open, field.gate)
+            lines.append(f"if not gate{index}(context): return FALLBACK")
+    return lines
 
 
 def _reads(plan: ListPlan, namespace: dict[str, Any], to_orjson: bool) -> tuple[list[str], str]:
@@ -303,6 +354,7 @@ def build_row(plan: ListPlan, to_orjson: bool = False) -> Callable[[Any, Any], A
     reads, display = _reads(plan, namespace, to_orjson)
     lines = [
         "def build(item, context):",
+        *(f"    {line}" for line in _gates(plan, namespace)),
         "    if hasattr(item, '__await__'):",
         "        return FALLBACK",
         *(f"    {line}" for line in reads),
@@ -320,6 +372,7 @@ def build_list(plan: ListPlan, to_orjson: bool = False) -> Builder:
     reads, display = _reads(plan, namespace, to_orjson)
     lines = [
         "def build(items, context):",
+        *(f"    {line}" for line in _gates(plan, namespace)),
         "    out = []",
         "    append = out.append",
         "    try:",
