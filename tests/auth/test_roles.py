@@ -523,7 +523,8 @@ async def test_a_role_change_reaches_an_open_socket_and_a_running_stream(live: L
 
 async def run_again(ws: ClientConnection, query: str) -> dict[str, Any]:
     """Another operation on a socket that is already acknowledged."""
-    await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": {"query": query}}))
+    id_ = uuid.uuid4().hex
+    await ws.send(json.dumps({"id": id_, "type": "subscribe", "payload": {"query": query}}))
     while True:
         message = json.loads(await asyncio.wait_for(ws.recv(), 5))
         if message["type"] == "next":
@@ -602,3 +603,69 @@ async def test_admins_list_and_update_users_in_graphql(
         refused = await gql.error(query, variables, curator.token)
         assert refused["extensions"]["code"] == FORBIDDEN
         assert (await gql.error(query, variables))["extensions"]["code"] == UNAUTHENTICATED
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_role_link_and_activation_changes_reach_another_instance(live: Live) -> None:
+    """Made through one instance, each applies to the user's socket and running stream on
+    another at once: their next operation and their next event."""
+    async with live() as (app, a, admin), live() as (_, b, _):
+        services: Services = app.state.services
+        home = await services.exhibits.create(ExhibitCreate(name="Home"))
+        away = await services.exhibits.create(ExhibitCreate(name="Away"))
+        kim = await services.staff.create(
+            StaffMemberCreate(name="Kim", email="k@x.org", exhibit_id=home.id)
+        )
+        lee = await services.staff.create(StaffMemberCreate(name="Lee", exhibit_id=away.id))
+        at_home = await services.animals.create(AnimalCreate(name="Ada", exhibit_id=home.id))
+        away_one = await services.animals.create(AnimalCreate(name="Bo", exhibit_id=away.id))
+        user, token = await account(a, services, Role.KEEPER, staff_member_id=kim.id)
+        rename = 'mutation { updateAnimal(id: %d, input: {name: "%s"}) { name } }'
+        touch = 'mutation { updateStaffMember(id: %d, input: {name: "%s"}) { name } }'
+        url = b.replace("http", "ws") + "/graphql"
+
+        async def patch(**change: Any) -> None:
+            async with httpx.AsyncClient(base_url=a) as http:
+                response = await http.patch(
+                    f"/users/{user.id}", json=change, headers={"Authorization": f"Bearer {admin}"}
+                )
+            assert response.status_code == 200, response.text
+            await asyncio.sleep(0.5)  # the announcement's round trip through PostgreSQL
+
+        async with (
+            connect(url, subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[list-item]
+            httpx.AsyncClient(base_url=b, timeout=10) as http,
+            http.stream(
+                "POST",
+                "/graphql",
+                json={"query": STAFF_EVENTS},
+                headers={"Accept": "text/event-stream", "Authorization": f"Bearer {token}"},
+            ) as stream,
+        ):
+            lines = stream.aiter_lines()
+            assert outcome(await operation(ws, rename % (at_home.id, "A1"), token, {})) == OK
+            await over_http(a)(touch % (kim.id, "Kim 1"), admin, {})
+            seen = await next_event(lines)
+            assert seen["data"]["staffMemberEvents"]["staffMember"]["email"] == "k@x.org"
+
+            await patch(staff_member_id=lee.id)  # the keeper now works in Away
+            assert outcome(await run_again(ws, rename % (at_home.id, "A2"))) == FORBIDDEN
+            assert outcome(await run_again(ws, rename % (away_one.id, "B2"))) == OK
+
+            await patch(role="VISITOR")
+            assert outcome(await run_again(ws, rename % (away_one.id, "B3"))) == FORBIDDEN
+            await over_http(a)(touch % (kim.id, "Kim 2"), admin, {})
+            hidden = await next_event(lines)
+            assert hidden["data"]["staffMemberEvents"]["staffMember"]["email"] is None
+            assert [e["extensions"]["code"] for e in hidden["errors"]] == [FORBIDDEN]
+
+            await patch(is_active=False)
+            ended = await next_event(lines)
+            assert ended["errors"][0]["extensions"]["code"] == UNAUTHENTICATED
+            with pytest.raises(ConnectionClosed) as closed:
+                await run_again(ws, "{ __typename }")
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4403
+        assert (await services.animals.get(at_home.id)).name == "A1"
+        assert (await services.animals.get(away_one.id)).name == "B2"
