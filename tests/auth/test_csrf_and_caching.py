@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.accounts import PASSWORD, Account, cookie_login, login
 from tests.support.databases import dispose
@@ -45,6 +46,24 @@ async def test_every_cookie_route_refuses_another_origin(
         assert response.json() == {"detail": "CROSS_ORIGIN_REQUEST"}
     # Nothing was done: the session is still there.
     assert (await client.get("/users/me")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("fetch_site", "status"),
+    [("same-origin", 204), ("cross-site", 403), ("same-site", 403), (None, 403)],
+)
+async def test_a_hidden_origin_counts_as_ours_only_when_the_browser_says_same_origin(
+    client: httpx.AsyncClient, user: Account, fetch_site: str | None, status: int
+) -> None:
+    """``Origin: null`` (a page under no-referrer, a sandboxed frame): a cookie login
+    passes only with the browser's ``Sec-Fetch-Site: same-origin``."""
+    headers = {"Origin": "null"}
+    if fetch_site is not None:
+        headers["Sec-Fetch-Site"] = fetch_site
+    form = {"username": user.email, "password": user.password}
+    response = await client.post("/auth/cookie/login", data=form, headers=headers)
+    assert response.status_code == status, response.text
+    assert ("zoo-auth" in response.cookies) == (status == 204)
 
 
 async def test_jwt_logout_with_the_cookie_from_another_origin_keeps_the_session(

@@ -68,7 +68,7 @@ async def test_every_response_carries_the_security_headers(
             await http.get("/graphql", headers={"Accept": "text/html"}),
         ):
             assert response.headers["x-content-type-options"] == "nosniff"
-            assert response.headers["referrer-policy"] == "no-referrer"
+            assert response.headers["referrer-policy"] == "same-origin"
             assert response.headers["x-frame-options"] == "DENY"
             assert "strict-transport-security" not in response.headers
     async with app_with(**PRODUCTION) as https:

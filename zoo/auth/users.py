@@ -59,9 +59,17 @@ def cookie_is_csrf_safe(request: HTTPConnection) -> bool:
 
 
 def is_same_origin(request: HTTPConnection) -> bool:
-    """No ``Origin`` header (not a browser's cross-site request), or this server's own."""
+    """No ``Origin`` header (not a browser's cross-site request), or this server's own.
+
+    ``Origin: null`` is a browser hiding the origin (a page under ``no-referrer``, a
+    sandboxed frame, a redirect): it counts as this server's only when the browser's own
+    ``Sec-Fetch-Site`` says ``same-origin``, which no page can set."""
     origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    if origin is None:
+        return True
+    if origin == "null":
+        return request.headers.get("sec-fetch-site") == "same-origin"
+    return urlsplit(origin).netloc == request.headers.get("host")
 
 
 async def refuse_cross_origin_cookie(request: Request) -> None:

@@ -192,7 +192,8 @@ class BodyTimeout:
 
 
 class ResponseHeaders:
-    """Headers every response carries: no MIME sniffing, no referrer leaking URLs, no
+    """Headers every response carries: no MIME sniffing, no referrer leaking URLs to other
+    sites, no
     framing by other sites (clickjacking), HSTS where the site is served over HTTPS; and
     ``Cache-Control: no-store`` under ``no_store_prefixes``, whose tokens, cookies and
     account data no browser or proxy cache may keep. One middleware, one wrapped ``send``
@@ -203,7 +204,9 @@ class ResponseHeaders:
         self.no_store_prefixes = no_store_prefixes
         self.headers = [
             (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
+            # Not no-referrer: under it a browser sends ``Origin: null`` on a same-origin
+            # form POST, which the cookie routes' origin check must refuse.
+            (b"referrer-policy", b"same-origin"),
             (b"x-frame-options", b"DENY"),
         ]
         if hsts:
