@@ -39,12 +39,14 @@ from typing import Any, NamedTuple
 import orjson
 from graphql import (
     GraphQLBoolean,
+    GraphQLError,
     GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLString,
+    SourceLocation,
     Undefined,
     is_leaf_type,
 )
@@ -62,8 +64,9 @@ from zoo.graphql.permissions import Reads, role_of
 FALLBACK = object()
 """Returned by a builder that met something only the stock path may handle."""
 
-Builder = Callable[[Sequence[Any], Any], Any]
-"""Builds a list's items from the items and the request's context (or returns FALLBACK)."""
+Builder = Callable[[Sequence[Any], Any, "Denied"], Any]
+"""Builds a list's items from the items and the request's context (or returns FALLBACK),
+noting the gated fields it left null for the caller."""
 
 
 class PlainField(NamedTuple):
@@ -79,8 +82,21 @@ class PlainField(NamedTuple):
     accessor: AtOnce | None = None
     gate: Role | None = None
     """The role a field gated by ``permissions.Reads`` needs: checked once per list (or
-    nested object); below it, the list goes to the stock path, which answers null and a
-    ``FORBIDDEN`` error for each item."""
+    nested object); below it, the field is null with a ``FORBIDDEN`` error for each item,
+    as the stock path answers."""
+    denial: Denial | None = None
+    """The error a denied gated field gets: its message and its place in the document."""
+
+
+class Denial(NamedTuple):
+    message: str
+    extensions: tuple[tuple[str, Any], ...]
+    line: int
+    column: int
+
+
+Denied = list[tuple[tuple[str | int, ...], Denial]]
+"""Gated fields left null in a completed list: their path below the list, and why."""
 
 
 class ListPlan(NamedTuple):
@@ -120,10 +136,22 @@ class FastListExecutor(ItemLimitedExecutor):
             return counted
         plan = self._plan(item_type, details, path)
         if plan is not None:
-            completed = build_list(plan, self._fragments)(items, self.context_value)
+            denied: Denied = []
+            completed = build_list(plan, self._fragments)(items, self.context_value, denied)
             if completed is not FALLBACK:
+                for below, denial in denied:
+                    self._deny(path, below, denial)
                 return encoded(completed) if self._fragments else completed
         return NOT_COMPLETED
+
+    def _deny(self, path: Any, below: tuple[str | int, ...], denial: Denial) -> None:
+        """The error the stock path gives a gated field it may not read, at its place."""
+        for key in below:
+            path = path.add_key(key, None)
+        extensions = dict(denial.extensions)
+        error = GraphQLError(denial.message, path=path.as_list(), extensions=extensions)
+        error.locations = [SourceLocation(denial.line, denial.column)]
+        self.report(error, path)
 
     def _plan(self, item_type: GraphQLOutputType, details: Any, path: Any) -> ListPlan | None:
         return self._list_plans.get(
@@ -214,7 +242,9 @@ def _plain_field(
         kind = "datetime"
     else:
         kind = "generic"
-    return PlainField(key, definition.python_name, kind, non_null, gate=gate), leaf.serialize
+    denial = None if gate is None else _denial(definition, nodes[0])
+    planned = PlainField(key, definition.python_name, kind, non_null, gate=gate, denial=denial)
+    return planned, leaf.serialize
 
 
 def _read_gate(definition: Any) -> Role | None:
@@ -230,6 +260,15 @@ def _read_gate(definition: Any) -> Role | None:
                 return None
             minimums.append(permission.minimum)
     return max(minimums, key=lambda role: role.rank) if minimums else None
+
+
+def _denial(definition: Any, node: Any) -> Denial:
+    """What the stock path answers for a denied gated field: its permission's message and
+    extensions, at the field's place in the document (worked out once per plan)."""
+    permission = next(p for e in definition.extensions for p in e.permissions)
+    location = node.loc.source.get_location(node.loc.start)
+    extensions = tuple((getattr(permission, "error_extensions", None) or {}).items())
+    return Denial(permission.message, extensions, location.line, location.column)
 
 
 def _reads_behind_gate(definition: Any) -> bool:
@@ -266,21 +305,34 @@ _ACCEPT = {
 }
 
 
+@lru_cache(maxsize=256)
+def gated(plan: ListPlan) -> bool:
+    """Whether the plan, or an object nested in it, has a gated field: only then does it
+    track where its items are (a denied field's error needs its path)."""
+    return any(field.gate is not None or (field.sub and gated(field.sub)) for field in plan.fields)
+
+
 def _gates(plan: ListPlan, namespace: dict[str, Any]) -> list[str]:
-    """Lines run once per list (or nested object) before any item: a gated field the
-    caller may not read sends the whole of it to the stock path."""
+    """Lines run once per list (or nested object) before any item: whether the caller may
+    read each gated field. A non-null one they may not sends the list to the stock path."""
     lines = []
     for index, field in enumerate(plan.fields):
         if field.gate is not None:
             namespace[f"gate{index}"] = partial(gate_open, field.gate)
-            lines.append(f"if not gate{index}(context): return FALLBACK")
+            namespace[f"denial{index}"] = field.denial
+            lines.append(f"open{index} = gate{index}(context)")
+            if field.non_null:
+                lines.append(f"if not open{index}: return FALLBACK")
     return lines
 
 
-def _reads(plan: ListPlan, namespace: dict[str, Any], to_orjson: bool) -> tuple[list[str], str]:
+def _reads(
+    plan: ListPlan, namespace: dict[str, Any], to_orjson: bool, at: str
+) -> tuple[list[str], str]:
     """Lines that read ``item``'s fields into locals (returning FALLBACK at anything the
     stock path must handle), and the dict display that gathers them. ``to_orjson``: the
-    dicts go straight to orjson, which writes UTC datetimes itself."""
+    dicts go straight to orjson, which writes UTC datetimes itself. ``at``: the
+    expression of the item's path below the list, where a denied field is noted."""
     lines: list[str] = []
     entries = []
     for index, field in enumerate(plan.fields):
@@ -302,12 +354,23 @@ def _reads(plan: ListPlan, namespace: dict[str, Any], to_orjson: bool) -> tuple[
                 f"if {v} is None:",
                 "    return FALLBACK" if field.non_null else "    pass",
                 "else:",
-                f"    {v} = row{index}({v}, context)",
+                f"    {v} = row{index}({v}, context, denied, {at} + ({field.key!r},))"
+                if gated(field.sub)
+                else f"    {v} = row{index}({v}, context, None, None)",
                 f"    if {v} is FALLBACK: return FALLBACK",
             ]
             entries.append(f"{field.key!r}: {v}")
             continue
-        lines.append(f"{v} = item.{field.attribute}")
+        if field.gate is not None and not field.non_null:
+            lines += [
+                f"if not open{index}:",
+                f"    denied.append(({at} + ({field.key!r},), denial{index}))",
+                f"    {v} = None",
+                "else:",
+                f"    {v} = item.{field.attribute}",
+            ]
+        else:
+            lines.append(f"{v} = item.{field.attribute}")
         if field.kind in _ACCEPT:
             check = f"not ({_ACCEPT[field.kind].format(v=v)})"
             convert = ""
@@ -351,9 +414,9 @@ def _compiled(plan: ListPlan, lines: list[str], namespace: dict[str, Any], kind:
 def build_row(plan: ListPlan, to_orjson: bool = False) -> Callable[[Any, Any], Any]:
     """Generate the function that builds one nested object's dict (or returns FALLBACK)."""
     namespace: dict[str, Any] = {}
-    reads, display = _reads(plan, namespace, to_orjson)
+    reads, display = _reads(plan, namespace, to_orjson, "at")
     lines = [
-        "def build(item, context):",
+        "def build(item, context, denied, at):",
         *(f"    {line}" for line in _gates(plan, namespace)),
         "    if hasattr(item, '__await__'):",
         "        return FALLBACK",
@@ -369,14 +432,16 @@ def build_list(plan: ListPlan, to_orjson: bool = False) -> Builder:
     """Generate (once per distinct selection and destination) the loop that builds a
     list's items; ``to_orjson``: they go straight to orjson (see the module's notes)."""
     namespace: dict[str, Any] = {}
-    reads, display = _reads(plan, namespace, to_orjson)
+    reads, display = _reads(plan, namespace, to_orjson, "(position,)")
     lines = [
-        "def build(items, context):",
+        "def build(items, context, denied):",
         *(f"    {line}" for line in _gates(plan, namespace)),
         "    out = []",
         "    append = out.append",
         "    try:",
-        "        for item in items:",
+        "        for position, item in enumerate(items):"
+        if gated(plan)
+        else "        for item in items:",
         "            if item is None:",
         "                "
         + ("return FALLBACK" if plan.non_null_items else "append(None); continue"),

@@ -21,8 +21,15 @@ from typing import Any
 import graphql
 import strawberry
 import uvicorn
-from graphql import ExecutionResult, GraphQLObjectType, GraphQLOutputType, GraphQLResolveInfo
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+)
 from graphql import GraphQLSchema as CoreSchema
+from graphql.execution.executor import CollectedErrors, Executor
 from strawberry.asgi import GraphQL
 from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -108,6 +115,8 @@ EXPECTED = (
         ("self", "field_details_list", "path"),
     ),
     Expected(StrawberryGraphQLCoreExecutionContext, "run_async_work_finished_hook", ("self",)),
+    Expected(Executor.__init__, "collected_errors", set_in_source=True),
+    Expected(CollectedErrors, "add", ("self", "error", "path")),
     # strawberry: the schema, info and execution context behind its public faces.
     Expected(strawberry.Schema, "_create_execution_context"),
     Expected(_Fields(Info), "_raw_info"),
@@ -287,6 +296,10 @@ class ListCompletion(StrawberryGraphQLCoreExecutionContext):
     def final_result(self, data: dict[str, Any] | None) -> ExecutionResult | None:
         """A result to give instead of ``data`` and its errors; None to keep them."""
         return None
+
+    def report(self, error: GraphQLError, path: Any) -> None:
+        """Add ``error`` to the result's errors, as graphql-core adds a field's error."""
+        self.collected_errors.add(error, path)
 
     def subfields(
         self, object_type: GraphQLObjectType, details: Any, path: Any
