@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -489,18 +490,10 @@ async def test_a_role_change_reaches_an_open_socket_and_a_running_stream(live: L
         user, token = await account(base, services, Role.CURATOR)
         as_admin = {"Authorization": f"Bearer {admin}"}
         rename = 'mutation { updateStaffMember(id: %d, input: {name: "%s"}) { name } }'
-        url = base.replace("http", "ws") + "/graphql"
         async with (
-            connect(url, subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[list-item]
             httpx.AsyncClient(base_url=base, timeout=10) as http,
-            http.stream(
-                "POST",
-                "/graphql",
-                json={"query": STAFF_EVENTS},
-                headers={"Accept": "text/event-stream", "Authorization": f"Bearer {token}"},
-            ) as stream,
+            socket_and_staff_events(base, token) as (ws, lines),
         ):
-            lines = stream.aiter_lines()
             assert outcome(await operation(ws, rename % (member.id, "One"), token, {})) == OK
             first = await next_event(lines)
             assert first["data"]["staffMemberEvents"]["staffMember"]["email"] == "k@x.org"
@@ -519,6 +512,22 @@ async def test_a_role_change_reaches_an_open_socket_and_a_running_stream(live: L
                 "email": None,
             }
             assert [e["extensions"]["code"] for e in after["errors"]] == [FORBIDDEN]
+
+
+@asynccontextmanager
+async def socket_and_staff_events(
+    base: str, token: str
+) -> AsyncIterator[tuple[ClientConnection, AsyncIterator[str]]]:
+    """A WebSocket to ``base`` (not yet initialised) and the lines of a running SSE
+    subscription to staff events, both as the holder of ``token``."""
+    url = base.replace("http", "ws") + "/graphql"
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {token}"}
+    async with (
+        connect(url, subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[list-item]
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+        http.stream("POST", "/graphql", json={"query": STAFF_EVENTS}, headers=headers) as stream,
+    ):
+        yield ws, stream.aiter_lines()
 
 
 async def run_again(ws: ClientConnection, query: str) -> dict[str, Any]:
@@ -623,7 +632,6 @@ async def test_role_link_and_activation_changes_reach_another_instance(live: Liv
         user, token = await account(a, services, Role.KEEPER, staff_member_id=kim.id)
         rename = 'mutation { updateAnimal(id: %d, input: {name: "%s"}) { name } }'
         touch = 'mutation { updateStaffMember(id: %d, input: {name: "%s"}) { name } }'
-        url = b.replace("http", "ws") + "/graphql"
 
         async def patch(**change: Any) -> None:
             async with httpx.AsyncClient(base_url=a) as http:
@@ -633,17 +641,7 @@ async def test_role_link_and_activation_changes_reach_another_instance(live: Liv
             assert response.status_code == 200, response.text
             await asyncio.sleep(0.5)  # the announcement's round trip through PostgreSQL
 
-        async with (
-            connect(url, subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[list-item]
-            httpx.AsyncClient(base_url=b, timeout=10) as http,
-            http.stream(
-                "POST",
-                "/graphql",
-                json={"query": STAFF_EVENTS},
-                headers={"Accept": "text/event-stream", "Authorization": f"Bearer {token}"},
-            ) as stream,
-        ):
-            lines = stream.aiter_lines()
+        async with socket_and_staff_events(b, token) as (ws, lines):
             assert outcome(await operation(ws, rename % (at_home.id, "A1"), token, {})) == OK
             await over_http(a)(touch % (kim.id, "Kim 1"), admin, {})
             seen = await next_event(lines)
