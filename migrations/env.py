@@ -91,12 +91,16 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         include_object=include_object,
+        # SQLite's DDL is transactional, though Alembic assumes not and commits after each
+        # revision: a second instance migrating at once then read a version between two of
+        # the first's revisions, and both ran the next one. One transaction for the run.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         # Instances that start at once each migrate: without turns, they ran the same DDL
         # from the same version and all but one failed. Alembic reads the version after
         # this, so those that wait find the work done. (SQLite's BEGIN IMMEDIATE already
-        # gives the write lock to one at a time.)
+        # gives the write lock to one at a time, for the whole run.)
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.databases import POSTGRES_URL, admin_sql, dispose, with_database
@@ -196,6 +196,24 @@ def test_duplicate_emails_are_resolved_before_the_case_blind_index(empty_databas
         assert email.lower().endswith("@example.com")
         assert active is False
     assert len(after) == 3
+
+
+def test_a_run_of_migrations_is_one_transaction(empty_database: str) -> None:
+    """Every revision of a run commits at once, on SQLite too (whose DDL Alembic takes for
+    non-transactional, committing after each revision): an instance migrating at the same
+    moment then never reads a version between two of them, to run the next one again."""
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(Engine, "commit", committed)
+    try:
+        command.upgrade(alembic_config(empty_database), "head")
+    finally:
+        event.remove(Engine, "commit", committed)
+    assert table_names(empty_database) == TABLES
+    assert len(commits) == 1
 
 
 def test_deploys_that_migrate_at_once_all_succeed(empty_database: str) -> None:
