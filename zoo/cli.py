@@ -15,17 +15,22 @@ import secrets
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from zoo.config import Settings
 from zoo.core.roles import Role
 from zoo.storage.schema_versions import migrate
+
+if TYPE_CHECKING:
+    from zoo.storage.database import Database
+
+T = TypeVar("T")
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -177,74 +182,64 @@ def cmd_seed(args: argparse.Namespace) -> None:
     run_async(run)
 
 
-def cmd_users_create(args: argparse.Namespace) -> None:
-    from zoo.auth.service import create_user
+def on_database(work: Callable[[Settings, Database], Awaitable[T]]) -> T:
+    """``work`` on the configured database, disposed of after; a domain error (bad
+    input, a user that exists already or not at all) is the command's one-line failure."""
     from zoo.core.errors import DomainError
     from zoo.storage.database import Database
 
     settings = load_settings()
 
-    async def run() -> None:
+    async def run() -> T:
         database = Database(settings)
         try:
-            user = await create_user(
-                database,
-                args.email,
-                args.password,
-                superuser=args.superuser,
-                role=Role(args.role) if args.role else None,
-                staff_member_id=args.staff_member,
-            )
+            return await work(settings, database)
         except DomainError as exc:
             raise CommandError(exc.message) from None
         finally:
             await database.dispose()
-        kind = "superuser" if user.is_superuser else "user"
-        print(f"created {kind} {user.email} ({user.id}), role {user.role}")
 
-    run_async(run)
+    result: T = run_async(run)
+    return result
+
+
+def cmd_users_create(args: argparse.Namespace) -> None:
+    from zoo.auth.service import create_user
+
+    user = on_database(
+        lambda _, database: create_user(
+            database,
+            args.email,
+            args.password,
+            superuser=args.superuser,
+            role=Role(args.role) if args.role else None,
+            staff_member_id=args.staff_member,
+        )
+    )
+    kind = "superuser" if user.is_superuser else "user"
+    print(f"created {kind} {user.email} ({user.id}), role {user.role}")
 
 
 def cmd_users_list(args: argparse.Namespace) -> None:
     from zoo.auth.service import list_users
-    from zoo.storage.database import Database
 
-    settings = load_settings()
-
-    async def run() -> None:
-        database = Database(settings)
-        try:
-            users = await list_users(database, Role(args.role) if args.role else None)
-        finally:
-            await database.dispose()
-        for user in users:
-            state = "" if user.is_active else " (inactive)"
-            link = f" staff member {user.staff_member_id}" if user.staff_member_id else ""
-            print(f"{user.email}\t{user.role}{link}{state}")
-
-    run_async(run)
+    role = Role(args.role) if args.role else None
+    for user in on_database(lambda _, database: list_users(database, role)):
+        state = "" if user.is_active else " (inactive)"
+        link = f" staff member {user.staff_member_id}" if user.staff_member_id else ""
+        print(f"{user.email}\t{user.role}{link}{state}")
 
 
 def cmd_users_set_role(args: argparse.Namespace) -> None:
+    from zoo.app import build_events
     from zoo.auth.service import set_role
-    from zoo.core.errors import DomainError
-    from zoo.storage.database import Database
 
-    settings = load_settings()
-
-    async def run() -> None:
-        from zoo.app import build_events
-
-        database = Database(settings)
-        try:
-            user = await set_role(database, args.email, Role(args.role), build_events(settings))
-        except DomainError as exc:
-            raise CommandError(exc.message) from None
-        finally:
-            await database.dispose()
-        print(f"{user.email} is now {user.role}")
-
-    run_async(run)
+    user = on_database(
+        lambda settings, database: set_role(
+            database, args.email, Role(args.role), build_events(settings)
+        )
+    )
+    print(f"{user.email} is now {user.role}")
 
 
 def cmd_backup(args: argparse.Namespace) -> None:

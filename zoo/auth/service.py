@@ -9,6 +9,7 @@ from fastapi_users.exceptions import InvalidPasswordException, UserAlreadyExists
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zoo.auth.manager import StaffLinkRefused, UserManager
 from zoo.auth.models import User
@@ -20,6 +21,11 @@ from zoo.core.keyset import Page, PageRequest, decode_cursor, encode_cursor
 from zoo.core.roles import Role
 from zoo.events.broker import Broker
 from zoo.storage.database import Database
+
+
+def _manager(session: AsyncSession, events: Broker | None = None) -> UserManager:
+    """The user manager on ``session``, as the REST routes use it (no tokens to sign)."""
+    return UserManager(SQLAlchemyUserDatabase(session, User), "", events)
 
 
 class UserPage(Page[User]):
@@ -79,7 +85,7 @@ async def update_user(
     """An ADMIN's change to a user (role, link, activation), as ``PATCH /users/{id}`` makes
     it: announced, so that the user's open sockets and streams apply it at once."""
     async with database.write_session() as session:
-        manager = UserManager(SQLAlchemyUserDatabase(session, User), "", events)
+        manager = _manager(session, events)
         user = await manager.user_db.get(user_id)
         if user is None:
             raise NotFound("User", user_id)
@@ -92,9 +98,7 @@ async def update_user(
 async def list_users(database: Database, role: Role | None = None) -> list[User]:
     """Every user (of ``role``), by email."""
     users = User.__table__.c  # fastapi-users' mixin types its columns as values
-    statement = select(User).order_by(users.email)
-    if role is not None:
-        statement = statement.where(users.role == role.value)
+    statement = select(User).where(*_users_where(None, role)).order_by(users.email)
     async with database.read_session() as session:
         return list(await session.scalars(statement))
 
@@ -106,7 +110,7 @@ async def set_role(
     open sockets and streams run their next operation with it (at once where ``events``
     reach their servers: PostgreSQL's)."""
     async with database.write_session() as session:
-        manager = UserManager(SQLAlchemyUserDatabase(session, User), "", events)
+        manager = _manager(session, events)
         try:
             user = await manager.get_by_email(email)
         except UserNotExists:
@@ -136,7 +140,7 @@ async def create_user(
     except ValidationError as exc:
         raise invalid_input(exc) from None
     async with database.write_session() as session:
-        manager = UserManager(SQLAlchemyUserDatabase(session, User), "")
+        manager = _manager(session)
         try:
             return await manager.create(data, safe=False)
         except UserAlreadyExists:

