@@ -31,7 +31,8 @@ from tests.support.databases import (
     dispose,
     with_database,
 )
-from tests.support.servers import Live, running
+from tests.support.mailbox import Mailbox
+from tests.support.servers import Live, free_port, running
 from zoo.app import create_app
 from zoo.auth.service import create_user
 from zoo.cli import migrate
@@ -121,13 +122,15 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     # Many tests log in from the same test client address; test_limits covers the limit.
     return Settings(
         database_url=database_url,
         env="test",
         token_lifetime_seconds=3600,
         login_attempts_per_minute=10_000,
+        account_mails_per_hour=10_000,
+        mail_dir=tmp_path / "mail",
     )
 
 
@@ -212,16 +215,32 @@ def count_statements(app: Any) -> Iterator[StatementCounter]:
 
 
 @pytest.fixture
-def live(database_url: str) -> Live:
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free port, collecting what the app under test sends."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path) -> Live:
     """A served app with some settings changed; yields (app, base URL, an admin's token)."""
 
     @asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[tuple[Any, str, str]]:
-        settings = Settings(**{"database_url": database_url, "env": "test", **overrides})
+        port = free_port()
+        defaults = {
+            "database_url": database_url,
+            "env": "test",
+            "mail_dir": tmp_path / "mail",
+            "public_url": f"http://127.0.0.1:{port}",  # the links in its mails
+        }
+        settings = Settings(**{**defaults, **overrides})
         app = create_app(settings)
         email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
         await create_user(app.state.database, email, PASSWORD, superuser=True)
-        async with running(app) as base:
+        async with running(app, port) as base:
             async with httpx.AsyncClient(base_url=base) as http:
                 login = await http.post(
                     "/auth/jwt/login", data={"username": email, "password": PASSWORD}

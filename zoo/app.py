@@ -19,6 +19,8 @@ from starlette.websockets import WebSocket
 from strawberry import Schema
 
 import zoo
+from zoo.auth.account_mail import AccountMail
+from zoo.auth.account_pages import add_account_pages
 from zoo.auth.rate_limit import LoginGuard, windows
 from zoo.auth.routes import add_auth_routes
 from zoo.auth.sessions import LiveSessions, Session
@@ -32,6 +34,8 @@ from zoo.graphql.schema import build_schema
 from zoo.graphql.transport.graphiql import STATIC_PATH
 from zoo.graphql.transport.graphiql_assets import STATIC
 from zoo.graphql.transport.view import ZooGraphQL
+from zoo.mail.delivery import Delivery, FileDelivery, SmtpDelivery
+from zoo.mail.sender import Sender
 from zoo.observability import logs, metrics, tracing
 from zoo.server import shutdown
 from zoo.server.edge import Edge, Faults, ZooApp
@@ -57,11 +61,15 @@ def create_app(
 
     database = build_database(settings, provider)
     events = build_events(settings)
-    services = Services.build(database, events, settings.list_sizes_max_age)
-    auth = Auth(settings, database, events)
+    sender = build_mail(settings, database)
+    account_mail = AccountMail(settings, sender)
+    services = Services.build(database, events, settings.list_sizes_max_age, account_mail)
+    auth = Auth(settings, database, events, account_mail)
     sessions = build_sessions(auth, events)
     redis = build_redis(settings)
-    login_guard = LoginGuard(settings.login_attempts_per_minute, windows(redis))
+    login_guard = LoginGuard(
+        settings.login_attempts_per_minute, windows(redis), settings.account_mails_per_hour
+    )
 
     async def close() -> None:
         await events.stop()
@@ -75,7 +83,7 @@ def create_app(
         title="Zoo",
         version=zoo.__version__,
         description="GraphQL at /graphql; REST routes for login and users.",
-        lifespan=lifespan(settings, events, close),
+        lifespan=lifespan(settings, events, sender, close),
         docs_url="/docs" if settings.api_docs_enabled else None,
         redoc_url="/redoc" if settings.api_docs_enabled else None,
         openapi_url="/openapi.json" if settings.api_docs_enabled else None,
@@ -84,11 +92,13 @@ def create_app(
     app.state.database = database
     app.state.services = services
     app.state.auth = auth
+    app.state.mail = sender
     app.state.shutdown = close
 
     context_getter = build_context_getter(settings, services, auth, sessions)
     graphql = mount_graphql(app, schema, settings, auth, context_getter)
     add_auth_routes(app, auth, login_guard)
+    add_account_pages(app)
     add_health_routes(app, database, events, settings.health_timeout_seconds)
     if settings.metrics_enabled:
         app.router.routes.append(Route("/metrics", metrics.metrics_endpoint, methods=["GET"]))
@@ -123,6 +133,21 @@ def build_events(settings: Settings) -> Broker:
     return Broker(settings.event_queue_size, settings.max_subscriptions)
 
 
+def build_mail(settings: Settings, database: Database) -> Sender:
+    """The outbox's sender: through ``ZOO_SMTP_URL``, or to ``.eml`` files without one."""
+    delivery: Delivery
+    if settings.smtp_url is not None:
+        delivery = SmtpDelivery(settings.smtp_url.get_secret_value(), settings.mail_from)
+    else:
+        delivery = FileDelivery(settings.mail_dir, settings.mail_from)
+    return Sender(
+        database,
+        delivery,
+        retry_max_seconds=settings.mail_retry_max_seconds,
+        poll_seconds=settings.mail_poll_seconds,
+    )
+
+
 def build_sessions(auth: Auth, events: Broker) -> LiveSessions:
     """Logins held by sockets and streams, checked again when their user's logins change
     and after a gap in the events (a change may have been missed)."""
@@ -141,10 +166,11 @@ def build_redis(settings: Settings) -> Redis | None:
 
 
 def lifespan(
-    settings: Settings, events: Broker, close: Closer
+    settings: Settings, events: Broker, sender: Sender, close: Closer
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """While the app serves: its claim on an SQLite file, the event broker, and a stop
-    signal that lets subscriptions end properly before uvicorn closes their sockets."""
+    """While the app serves: its claim on an SQLite file, the event broker, the mail
+    sender, and a stop signal that lets subscriptions end properly before uvicorn closes
+    their sockets."""
 
     @asynccontextmanager
     async def serving(_: FastAPI) -> AsyncIterator[None]:
@@ -154,8 +180,10 @@ def lifespan(
             gc.collect()
             gc.freeze()
             await events.start()
+            sender.start()
             with shutdown.on_stop_signal(events.drain):
                 yield
+            await sender.stop()
             await close()
             metrics.process_ending()
 

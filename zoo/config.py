@@ -66,10 +66,65 @@ class Settings(BaseSettings):
     metrics: bool | None = Field(
         None, description="Serve Prometheus metrics at /metrics (default: off in production)"
     )
-    registration: Literal["open", "closed"] | None = Field(
+    registration: Literal["open", "invite", "closed"] | None = Field(
         None,
-        description="Whether anyone may open an account (POST /auth/register; a VISITOR): "
-        "open, or closed (403 REGISTRATION_CLOSED). Default: closed in production",
+        description="Who may open an account: anyone (open: POST /auth/register makes an "
+        "unverified VISITOR), those an ADMIN invites (invite), or nobody through the API "
+        "(closed: only `zoo create-user`). Refused sign-ups and invitations answer 403 "
+        "REGISTRATION_CLOSED. Default: invite in production, open elsewhere",
+    )
+    require_verified: bool = Field(
+        False,
+        description="Refuse logins of accounts whose e-mail address is not verified "
+        "(400 LOGIN_USER_NOT_VERIFIED)",
+    )
+    smtp_url: SecretStr | None = Field(
+        None,
+        description="Mail server, smtp://user:pass@host:port (?starttls=true for STARTTLS) "
+        "or smtps://... for TLS; unset: each mail is written to ZOO_MAIL_DIR instead",
+    )
+    mail_from: str = Field("Zoo <zoo@localhost>", description="The From of every mail")
+    mail_dir: Path = Field(
+        Path("data/mail"),
+        description="Where mails are written as .eml files when ZOO_SMTP_URL is unset",
+    )
+    app_url: str | None = Field(
+        None,
+        description="The front end that mailed links open (its /accept-invitation, "
+        "/reset-password and /verify pages, each given ?token=); unset: the API's own "
+        "pages under /account/",
+    )
+    public_url: str | None = Field(
+        None,
+        description="This API's address as its users reach it, for links in mails "
+        "(default: http://ZOO_HOST:ZOO_PORT); never taken from a request's Host header",
+    )
+    invitation_lifetime_seconds: int = Field(
+        7 * 24 * 3600, ge=1, description="How long an invitation's link stays good"
+    )
+    reset_token_lifetime_seconds: int = Field(
+        3600, ge=1, description="How long a password-reset link stays good"
+    )
+    verify_token_lifetime_seconds: int = Field(
+        24 * 3600, ge=1, description="How long an e-mail verification link stays good"
+    )
+    account_mails_per_hour: int = Field(
+        5,
+        ge=1,
+        description="Mails one e-mail address may be sent in an hour by sign-ups, reset "
+        "and verification requests (429 past it, known and unknown addresses alike)",
+    )
+    mail_retry_max_seconds: float = Field(
+        300,
+        gt=0,
+        description="Longest pause between attempts to send a mail the server refused "
+        "for now (4xx) or could not be reached for; the pause doubles from a second",
+    )
+    mail_poll_seconds: float = Field(
+        5,
+        gt=0,
+        description="How often each server process looks for mails to send that another "
+        "process queued or that are due again",
     )
     api_docs: bool | None = Field(
         None,
@@ -283,6 +338,24 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value.strip()
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith(("smtp://", "smtps://")):
+            raise ValueError("must be an smtp:// or smtps:// URL")
+        return value
+
+    @field_validator("app_url", "public_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.fullmatch(r"https?://[^\s?#]+", value.strip()):
+            raise ValueError("must be an http:// or https:// URL, with no query or fragment")
+        return value.strip().rstrip("/")
+
     @field_validator("cors_origins")
     @classmethod
     def _bare_origins(cls, value: str) -> str:
@@ -350,10 +423,23 @@ class Settings(BaseSettings):
         return self.is_production if self.cookie_secure is None else self.cookie_secure
 
     @property
-    def registration_open(self) -> bool:
+    def registration_mode(self) -> Literal["open", "invite", "closed"]:
         if self.registration is None:
-            return not self.is_production
-        return self.registration == "open"
+            return "invite" if self.is_production else "open"
+        return self.registration
+
+    @property
+    def registration_open(self) -> bool:
+        return self.registration_mode == "open"
+
+    @property
+    def invitations_open(self) -> bool:
+        return self.registration_mode != "closed"
+
+    @property
+    def own_url(self) -> str:
+        """Where this API's own pages are, for links in mails."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def api_docs_enabled(self) -> bool:

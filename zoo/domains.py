@@ -12,6 +12,7 @@ from strawberry.dataloader import DataLoader
 from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
 from zoo.animals.models import Animal
 from zoo.animals.service import AnimalService
+from zoo.auth.account_mail import AccountMail
 from zoo.core.batch_queries import Wanted
 from zoo.core.group_sizes import GroupSizes
 from zoo.events.broker import Broker
@@ -33,10 +34,16 @@ class Services:
     animals: AnimalService
     staff: StaffService
     group_sizes: GroupSizes
+    account_mail: AccountMail | None = None
+    """Where invitations made over GraphQL are mailed from; None: no mail (the CLI)."""
 
     @classmethod
     def build(
-        cls, database: Database, events: Broker | None = None, group_sizes_max_age: float = 60.0
+        cls,
+        database: Database,
+        events: Broker | None = None,
+        group_sizes_max_age: float = 60.0,
+        account_mail: AccountMail | None = None,
     ) -> Services:
         events = events or Broker()
         # The lists a query can nest without `first` (exhibit.animals, exhibit.staff).
@@ -57,6 +64,7 @@ class Services:
             exhibits=ExhibitService(database, events),
             animals=AnimalService(database, events),
             staff=StaffService(database, events),
+            account_mail=account_mail,
         )
 
     def new_loaders(self) -> Loaders:

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 """Real server processes, or long waits for deadlines."""
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"exhibits", "animals", "staff", "users", "access_tokens"}
+TABLES = {"exhibits", "animals", "staff", "users", "access_tokens", "invitations", "mail_outbox"}
 
 
 def alembic_config(url: str) -> Config:

@@ -31,10 +31,10 @@ Live = Callable[..., Any]
 
 
 @asynccontextmanager
-async def running(app: Any) -> AsyncIterator[str]:
+async def running(app: Any, port: int | None = None) -> AsyncIterator[str]:
     """``app`` served by uvicorn in the test's own process (its lifespan included), so that
     a test can look inside it (the broker's subscribers, the loop's tasks) as clients use it."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

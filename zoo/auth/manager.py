@@ -10,6 +10,8 @@ burst of sign-ups queues behind the pool instead of behind the loop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import os
 import uuid
@@ -27,15 +29,18 @@ from fastapi_users import (
     exceptions,
     schemas,
 )
+from fastapi_users.jwt import decode_jwt, generate_jwt
 from fastapi_users_db_sqlalchemy import SQLAlchemyUserDatabase
-from sqlalchemy import select, update
+from jwt import PyJWTError
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from zoo.auth.account_mail import AccountMail
 from zoo.auth.models import User
 from zoo.auth.rate_limit import record_login
-from zoo.auth.schemas import MANAGED_BY_ADMINS, MIN_PASSWORD_LENGTH, plain_spelling
+from zoo.auth.schemas import MANAGED_BY_ADMINS, MIN_PASSWORD_LENGTH, UserUpdate, plain_spelling
 from zoo.auth.sessions import announce_login_change, presented_token, revoke_sessions
 from zoo.core.roles import SELF_REGISTERED, Role
 from zoo.events.broker import Broker
@@ -100,18 +105,181 @@ async def check_staff_link(
         raise StaffLinkRefused(STAFF_MEMBER_ALREADY_LINKED)
 
 
+NO_ACCOUNT_FINGERPRINT = "no account"
+"""What an address without an account fingerprints, so that it costs what one with does."""
+
+
 class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
     def __init__(
         self,
         user_db: SQLAlchemyUserDatabase[User, uuid.UUID],
         secret: str,
         events: Broker | None = None,
+        mail: AccountMail | None = None,
     ) -> None:
         super().__init__(user_db)
         self.reset_password_token_secret = secret
         self.verification_token_secret = secret
         self.events = events
         """Where changes to a user's logins are announced (see ``auth.sessions``)."""
+        self.mail = mail
+        """Where the mails of sign-ups, resets and verifications are queued; None: no mail
+        (the CLI)."""
+        if mail is not None:
+            self.reset_password_token_lifetime_seconds = mail.settings.reset_token_lifetime_seconds
+            self.verification_token_lifetime_seconds = mail.settings.verify_token_lifetime_seconds
+
+    @property
+    def session(self) -> AsyncSession:
+        """The request's session: the user's, its tokens' and its mails' writes commit together."""
+        return self.user_db.session  # type: ignore[attr-defined, no-any-return]
+
+    # Password reset: a token bound to the password it replaces, queued as a mail.
+
+    def _password_fingerprint(self, hashed_password: str) -> str:
+        """What a reset token holds of the password it replaces: a new password (however
+        set) changes it, so the token dies with the old password, and with its one use.
+        fastapi-users hashes the stored hash again (tens of milliseconds on the event
+        loop, and only for addresses with an account: a timing oracle); a keyed digest is
+        as unforgeable and reveals nothing of the hash."""
+        key = str(self.reset_password_token_secret).encode()
+        return hmac.new(key, hashed_password.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def forgot_password_of(self, email: str, request: Request | None = None) -> None:
+        """``POST /auth/forgot-password``: a reset link to an active account's address, or a
+        note that there is no such account. Either way the same work (one row looked up
+        as plain columns, a token signed, a mail queued, a commit), so that neither
+        answer nor timing tells them apart."""
+        assert self.mail is not None
+        account = await self._account_of(email)
+        if account is None or not account.is_active:
+            self._reset_token(uuid.UUID(int=0), NO_ACCOUNT_FINGERPRINT)  # signed, unsent
+            self.mail.reset_no_account(self.session, plain_spelling(email))
+        else:
+            token = self._reset_token(account.id, account.hashed_password)
+            self.mail.reset_password(self.session, account.email, token)
+        await self.session.commit()
+
+    async def _account_of(self, email: str) -> Row[Any] | None:
+        """The columns of the account of ``email`` a mail needs, or None: the same
+        statement, and no ORM object, whether there is one or not."""
+        users = User.__table__.c  # fastapi-users' mixin types its columns as values
+        statement = select(
+            users.id, users.email, users.hashed_password, users.is_active, users.is_verified
+        ).where(func.lower(users.email) == func.lower(plain_spelling(email)))
+        return (await self.session.execute(statement)).first()
+
+    async def forgot_password(self, user: User, request: Request | None = None) -> None:
+        if not user.is_active:
+            raise exceptions.UserInactive()
+        token = self._reset_token(user.id, user.hashed_password)
+        await self.on_after_forgot_password(user, token, request)
+
+    def _reset_token(self, user_id: uuid.UUID, hashed_password: str) -> str:
+        return generate_jwt(
+            {
+                "sub": str(user_id),
+                "password_fgpt": self._password_fingerprint(hashed_password),
+                "aud": self.reset_password_token_audience,
+            },
+            self.reset_password_token_secret,
+            self.reset_password_token_lifetime_seconds,
+        )
+
+    async def on_after_forgot_password(
+        self, user: User, token: str, request: Request | None = None
+    ) -> None:
+        if self.mail is not None:
+            self.mail.reset_password(self.session, user.email, token)
+
+    async def reset_password(
+        self, token: str, password: str, request: Request | None = None
+    ) -> User:
+        """A new password through the same path as every other change of it
+        (:meth:`update`): hashed off the loop, every session of the user ended with it."""
+        try:
+            data = decode_jwt(
+                token, self.reset_password_token_secret, [self.reset_password_token_audience]
+            )
+            user = await self.get(self.parse_id(data["sub"]))
+            fingerprint = str(data["password_fgpt"])
+        except (PyJWTError, KeyError, exceptions.InvalidID, exceptions.UserNotExists):
+            raise exceptions.InvalidResetPasswordToken() from None
+        expected = self._password_fingerprint(user.hashed_password)
+        if not hmac.compare_digest(fingerprint, expected):
+            raise exceptions.InvalidResetPasswordToken()
+        if not user.is_active:
+            raise exceptions.UserInactive()
+        updated = await self.update(UserUpdate(password=password), user, safe=False)
+        await self.on_after_reset_password(updated, request)
+        return updated
+
+    # Verification: a token for the address an account has now.
+
+    def _verification_token(self, user_id: uuid.UUID, email: str) -> str:
+        return generate_jwt(
+            {"sub": str(user_id), "email": email, "aud": self.verification_token_audience},
+            self.verification_token_secret,
+            self.verification_token_lifetime_seconds,
+        )
+
+    async def request_verify_of(self, email: str, request: Request | None = None) -> None:
+        """``POST /auth/request-verify-token``: a verification link to an active, unverified
+        account's address, or a note that there is nothing to verify; the same work
+        either way (see :meth:`forgot_password_of`)."""
+        assert self.mail is not None
+        account = await self._account_of(email)
+        if account is None or not account.is_active or account.is_verified:
+            self._verification_token(uuid.UUID(int=0), plain_spelling(email))  # unsent
+            self.mail.verify_not_needed(self.session, plain_spelling(email))
+        else:
+            token = self._verification_token(account.id, account.email)
+            self.mail.verify(self.session, account.email, token)
+        await self.session.commit()
+
+    async def request_verify(self, user: User, request: Request | None = None) -> None:
+        if not user.is_active:
+            raise exceptions.UserInactive()
+        if user.is_verified:
+            raise exceptions.UserAlreadyVerified()
+        token = self._verification_token(user.id, user.email)
+        await self.on_after_request_verify(user, token, request)
+
+    async def on_after_request_verify(
+        self, user: User, token: str, request: Request | None = None
+    ) -> None:
+        if self.mail is not None:
+            self.mail.verify(self.session, user.email, token)
+
+    # Sign-up: the same answer for a new address and a known one.
+
+    async def register(self, user_create: schemas.BaseUserCreate) -> None:
+        """``POST /auth/register`` in open mode: a new address gets an account (an
+        unverified VISITOR) and a verification link, committed together; a known one
+        gets a note to its owner, after the same password hashing. The caller learns
+        nothing either way."""
+        assert self.mail is not None
+        await self.validate_password(user_create.password, user_create)
+        known = await self.user_or_none(user_create.email)
+        if known is None:
+            try:
+                created = await self._insert(user_create, safe=True)  # commits, reads back
+                await self.on_after_register(created)
+                return
+            except exceptions.UserAlreadyExists:
+                pass  # registered meanwhile: as a known address
+        else:
+            await off_the_loop(self.password_helper.hash, user_create.password)
+        self.mail.already_registered(self.session, plain_spelling(user_create.email))
+        await self.session.commit()
+        if known is not None:
+            await self.session.refresh(known)  # as the insert reads its row back
+
+    async def user_or_none(self, email: str) -> User | None:
+        try:
+            return await self.get_by_email(email)
+        except exceptions.UserNotExists:
+            return None
 
     async def update(
         self,
@@ -195,6 +363,13 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         await self.validate_password(user_create.password, user_create)
         if await self.user_db.get_by_email(user_create.email) is not None:
             raise exceptions.UserAlreadyExists()
+        created = await self._insert(user_create, safe)
+        await self.on_after_register(created, request)
+        return created
+
+    async def _insert(self, user_create: schemas.BaseUserCreate, safe: bool) -> User:
+        """The account, its password hashed off the loop; committed (with, for a sign-up,
+        its verification link) and read back."""
         values: dict[str, Any] = (
             user_create.create_update_dict()  # type: ignore[no-untyped-call]
             if safe
@@ -204,15 +379,17 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
             values = {k: v for k, v in values.items() if k not in MANAGED_BY_ADMINS}
             values["role"] = SELF_REGISTERED
         values = in_step(values, None)
-        session: AsyncSession = self.user_db.session  # type: ignore[attr-defined]
+        session = self.session
         await check_staff_link(session, values.get("staff_member_id"), None)
         values["hashed_password"] = await off_the_loop(
             self.password_helper.hash, values.pop("password")
         )
+        values["id"] = uuid.uuid4()
+        if safe and self.mail is not None:  # a sign-up: its verification link commits with it
+            token = self._verification_token(values["id"], values["email"])
+            self.mail.verify(session, values["email"], token)
         async with self._one_account_per_email():
-            created = await self.user_db.create(values)
-        await self.on_after_register(created, request)
-        return created
+            return await self.user_db.create(values)
 
     @asynccontextmanager
     async def _one_account_per_email(self) -> AsyncIterator[None]:

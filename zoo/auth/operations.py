@@ -5,10 +5,10 @@ import uuid
 import strawberry
 from pydantic import ValidationError
 
-from zoo.auth.schemas import UserUpdate
-from zoo.auth.service import count_users, update_user, users_page
-from zoo.auth.types import RoleEnum, UserType
-from zoo.core.errors import InvalidInput
+from zoo.auth.schemas import InvitationCreate, UserUpdate
+from zoo.auth.service import count_users, invite_user, list_invitations, update_user, users_page
+from zoo.auth.types import InvitationType, RoleEnum, UserType
+from zoo.core.errors import Forbidden, InvalidInput
 from zoo.core.fields import invalid_input
 from zoo.core.keyset import DEFAULT_PAGE_SIZE, PageRequest
 from zoo.core.roles import Role
@@ -32,6 +32,17 @@ class UpdateUserInput:
     role: strawberry.Maybe[RoleEnum]  # type: ignore[valid-type]
     staff_member_id: strawberry.Maybe[int | None]
     is_active: strawberry.Maybe[bool]
+
+
+@strawberry.input(
+    name="InviteUserInput",
+    description="Who to invite, as what: VISITOR, KEEPER or CURATOR (never ADMIN: promote "
+    "an existing user instead), and the staff member they work as.",
+)
+class InviteUserInput:
+    email: str
+    role: RoleEnum = Role.VISITOR  # type: ignore[valid-type]
+    staff_member_id: int | None = None
 
 
 @strawberry.type
@@ -62,9 +73,38 @@ class UserQuery:
             lambda: count_users(database, contains, role),
         )
 
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Needs ADMIN. Invitations not yet accepted, revoked or expired, newest first.",
+    )
+    async def invitations(self, info: Info) -> list[InvitationType]:
+        return await list_invitations(info.context.services.database)  # type: ignore[return-value]
+
 
 @strawberry.type
 class UserMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Needs ADMIN. Invite someone by e-mail: they are mailed a link to open "
+        "their account, with the role and staff member given. A new invitation to an "
+        "address replaces its open ones.",
+    )
+    async def invite_user(self, info: Info, input: InviteUserInput) -> InvitationType:
+        services = info.context.services
+        if services.account_mail is None:
+            raise Forbidden("invitations need mail, which this server has not set up")
+        try:
+            invitation = InvitationCreate(
+                email=input.email, role=Role(input.role), staff_member_id=input.staff_member_id
+            )
+        except ValidationError as exc:
+            raise invalid_input(exc) from None
+        user = info.context.user
+        made = await invite_user(
+            services.database, services.account_mail, user.id if user else None, invitation
+        )
+        return made  # type: ignore[return-value]
+
     @strawberry.mutation(
         permission_classes=[IsAdmin],
         description="Needs ADMIN. A user's role, staff member and activation; applied to "

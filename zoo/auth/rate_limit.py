@@ -12,8 +12,16 @@ A login is refused (429, with ``Retry-After``) when
   known address, still gets in.
 
 Only failures count against an email, so nobody can lock an account by
-typing wrong passwords for it. Sign-ups are limited per address (``N`` a
-minute), to bound account creation and its password hashing.
+typing wrong passwords for it. Sign-ups, password resets and accepted
+invitations are limited per address (``N`` a minute), to bound account creation
+and its password hashing.
+
+Routes that send mail (sign-up, forgot-password, request-verify-token) are
+limited per address (``N`` a minute) and per e-mail address
+(``ZOO_ACCOUNT_MAILS_PER_HOUR``): an address with no account counts exactly as
+one with, or the 429 itself would tell which addresses have accounts. A request
+refused for its client address does not count against the e-mail, so that
+nobody can spend someone else's allowance from one address.
 
 A sliding window of events per key. With ``ZOO_REDIS_URL`` the windows live
 in Redis, so every worker and every instance counts against one limit;
@@ -46,6 +54,7 @@ from zoo.server.client_address import client_address
 WINDOW_SECONDS = 60.0
 EMAIL_WINDOW_SECONDS = 15 * 60.0
 KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600.0
+MAIL_WINDOW_SECONDS = 3600.0
 KEY_PREFIX = "zoo:login:"
 REDIS_RETRY_SECONDS = 10.0
 
@@ -221,12 +230,25 @@ def login_key(email: str) -> str:
 class LoginGuard:
     """The windows behind the limits above, and what a login's outcome records in them."""
 
-    def __init__(self, per_minute: int, window: WindowFactory) -> None:
+    def __init__(self, per_minute: int, window: WindowFactory, mails_per_hour: int = 5) -> None:
         self.addresses = window(3 * per_minute, WINDOW_SECONDS)
         self.pairs = window(per_minute, WINDOW_SECONDS)
         self.emails = window(10 * per_minute, EMAIL_WINDOW_SECONDS)
         self.known = window(1, KNOWN_ADDRESS_SECONDS)
         self.sign_ups = window(per_minute, WINDOW_SECONDS)
+        self.mail_addresses = window(per_minute, WINDOW_SECONDS)
+        self.mail_emails = window(mails_per_hour, MAIL_WINDOW_SECONDS)
+
+    async def mail_wait(self, email: str, address: str) -> float:
+        """The wait before a request from ``address`` may have a mail sent to ``email``."""
+        wait = await self.mail_addresses.retry_after(f"mail:address:{address}")
+        if wait > 0:
+            return wait
+        return await self.mail_emails.retry_after(f"mail:email:{login_key(email)}")
+
+    async def password_wait(self, address: str) -> float:
+        """The wait before a request from ``address`` may set a password (a hash)."""
+        return await self.sign_ups.retry_after(f"register:address:{address}")
 
     async def login_wait(self, email: str, address: str) -> float:
         waits = [await self.addresses.retry_after(f"address:{address}")]
@@ -275,9 +297,9 @@ class LoginRateLimit:
         if request.method != "POST":
             return
         client = client_address(request.scope)
-        if request.url.path.endswith("/register"):
-            wait = await self.guard.sign_ups.retry_after(f"register:address:{client}")
-            what = "sign-ups"
+        if request.url.path.endswith(("/register", "/reset-password", "/accept-invitation")):
+            wait = await self.guard.password_wait(client)
+            what = "sign-ups" if request.url.path.endswith("/register") else "password changes"
         elif request.url.path.endswith("/login"):
             form = await request.form()
             email = login_key(str(form.get("username", "")))
@@ -286,12 +308,17 @@ class LoginRateLimit:
             _login_attempt.set((self.guard, client))
         else:
             return
-        if wait > 0:
-            metrics.REFUSALS.labels("TOO_MANY_REQUESTS").inc()
-            if what == "login attempts":
-                metrics.LOGINS.labels("rate_limited").inc()
-            raise HTTPException(
-                status_code=429,
-                detail=f"Too many {what}; try again later",
-                headers={"Retry-After": str(math.ceil(wait))},
-            )
+        if what == "login attempts" and wait > 0:
+            metrics.LOGINS.labels("rate_limited").inc()
+        refuse_if_waiting(wait, what)
+
+
+def refuse_if_waiting(wait: float, what: str) -> None:
+    """429 with ``Retry-After`` when a limit says to wait."""
+    if wait > 0:
+        metrics.REFUSALS.labels("TOO_MANY_REQUESTS").inc()
+        raise HTTPException(
+            status_code=429,
+            detail=f"Too many {what}; try again later",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )

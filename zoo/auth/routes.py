@@ -1,4 +1,4 @@
-"""Account routes fastapi-users lacks: ending every session of an account.
+"""The REST routes, and those fastapi-users lacks: ending every session of an account.
 
 A stolen token or cookie otherwise stays good until it expires, whatever its
 owner does; here the owner (or a superuser) ends all of them at once, and
@@ -8,15 +8,16 @@ every open socket and stream of theirs closes with them (``auth.sessions``).
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from zoo.auth.account_routes import account_router
+from zoo.auth.invitation_routes import invitations_router
 from zoo.auth.manager import StaffLinkRefused, UserManager
 from zoo.auth.models import User
 from zoo.auth.rate_limit import LoginGuard, LoginRateLimit
-from zoo.auth.schemas import UserCreate, UserRead, UserUpdate
+from zoo.auth.schemas import UserRead, UserUpdate
 from zoo.auth.sessions import COOKIE_NAME, announce_login_change, revoke_sessions
 from zoo.auth.users import Auth, refuse_cross_origin, refuse_cross_origin_cookie
 
@@ -63,20 +64,6 @@ def sessions_router(auth: Auth) -> APIRouter:
     return router
 
 
-REGISTRATION_CLOSED = "REGISTRATION_CLOSED"
-
-
-def registration_gate(auth: Auth) -> Any:
-    """``POST /auth/register`` answers 403 ``REGISTRATION_CLOSED`` unless sign-ups are open
-    (``ZOO_REGISTRATION``)."""
-
-    async def open_or_refuse() -> None:
-        if not auth.settings.registration_open:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=REGISTRATION_CLOSED)
-
-    return Depends(open_or_refuse)
-
-
 async def staff_link_refused(request: Request, exc: Exception) -> JSONResponse:
     """An ADMIN's link to an unknown, deleted or already linked staff member: a 400."""
     code = exc.code if isinstance(exc, StaffLinkRefused) else "BAD_REQUEST"
@@ -84,31 +71,32 @@ async def staff_link_refused(request: Request, exc: Exception) -> JSONResponse:
 
 
 def add_auth_routes(app: FastAPI, auth: Auth, login_guard: LoginGuard) -> None:
-    """The REST routes of the contract: logins (bearer and cookie), sign-up, sessions and
-    users. A request carrying the cookie must come from this origin; logins and sign-up
-    are rate-limited per address and per account."""
+    """The REST routes of the contract: logins (bearer and cookie), the account routes
+    that work by e-mail, sessions, invitations and users. A request carrying the cookie
+    must come from this origin; logins, sign-ups and mail requests are rate-limited per
+    address and per account."""
     users = auth.users
     limited = [Depends(LoginRateLimit(login_guard))]
     same_origin_cookie = Depends(refuse_cross_origin_cookie)
+    verified = auth.settings.require_verified
     app.include_router(
-        users.get_auth_router(auth.bearer),
+        users.get_auth_router(auth.bearer, requires_verification=verified),
         prefix="/auth/jwt",
         tags=["auth"],
         dependencies=[same_origin_cookie, *limited],
     )
     app.include_router(
-        users.get_auth_router(auth.cookie),
+        users.get_auth_router(auth.cookie, requires_verification=verified),
         prefix="/auth/cookie",
         tags=["auth"],
         dependencies=[Depends(refuse_cross_origin), same_origin_cookie, *limited],
     )
     app.include_router(
-        users.get_register_router(UserRead, UserCreate),
-        prefix="/auth",
-        tags=["auth"],
-        dependencies=[registration_gate(auth), same_origin_cookie, *limited],
+        account_router(auth, login_guard), dependencies=[same_origin_cookie, *limited]
     )
     app.include_router(sessions_router(auth), dependencies=[same_origin_cookie])
+    # Before the users router, whose /users/{id} would take "invitations" for an id.
+    app.include_router(invitations_router(auth), dependencies=[same_origin_cookie])
     app.include_router(
         users.get_users_router(UserRead, UserUpdate),
         prefix="/users",

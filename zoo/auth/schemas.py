@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi_users import schemas
-from pydantic import BeforeValidator, EmailStr, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, field_validator
 
 from zoo.core.fields import Encodable
 from zoo.core.roles import Role
@@ -88,3 +89,36 @@ class UserUpdate(schemas.BaseUserUpdate):
         if value is None:
             raise ValueError("may not be null: leave the field out to keep its value")
         return value
+
+
+Token = Annotated[str, Field(min_length=1, max_length=2048, description="The link's token.")]
+
+
+class EmailRequest(BaseModel):
+    email: Email = Field(description="The address to send the mail to.")
+
+
+class TokenRequest(BaseModel):
+    token: Token
+
+
+class NewPassword(BaseModel):
+    token: Token
+    password: Password = Field(description=f"At least {MIN_PASSWORD_LENGTH} characters.")
+
+
+class InvitationCreate(BaseModel):
+    email: Email = Field(description="Who to invite.")
+    role: Role = Field(Role.VISITOR, description="VISITOR, KEEPER or CURATOR.")
+    staff_member_id: int | None = Field(None, description="The staff member they work as.")
+
+
+class InvitationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID = Field(description="Opaque invitation identifier.")
+    email: str = Field(description="Who is invited.")
+    role: Role = Field(description="The role the account will have.")
+    staff_member_id: int | None = Field(description="The staff member it will work as.")
+    created_at: datetime = Field(description="When the invitation was made.")
+    expires_at: datetime = Field(description="When its link stops working.")

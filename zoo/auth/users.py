@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from zoo.auth.account_mail import AccountMail
 from zoo.auth.manager import UserManager
 from zoo.auth.models import AccessToken, User
 from zoo.auth.sessions import COOKIE_NAME, Login, announce_login_change, bearer_token
@@ -133,10 +134,18 @@ class AnnouncingStrategy(DatabaseStrategy[User, uuid.UUID, AccessToken]):
 
 
 class Auth:
-    def __init__(self, settings: Settings, database: Database, events: Broker) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        events: Broker,
+        mail: AccountMail | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.events = events
+        self.mail = mail
+        """Where account mails go (sign-ups, resets, verification, invitations)."""
         secret = settings.secret.get_secret_value()
         lifetime = settings.token_lifetime_seconds
 
@@ -159,7 +168,7 @@ class Auth:
         async def get_user_manager(
             user_db: SQLAlchemyUserDatabase[User, uuid.UUID] = Depends(get_user_db),
         ) -> AsyncIterator[UserManager]:
-            yield UserManager(user_db, secret, events)
+            yield UserManager(user_db, secret, events, mail)
 
         def database_strategy(
             access_token_db: SQLAlchemyAccessTokenDatabase[AccessToken] = Depends(

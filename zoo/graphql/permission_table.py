@@ -20,7 +20,8 @@ ALWAYS = (
 )
 ROOTS = ("Query", "Mutation")
 ACCOUNTS = (
-    "`PATCH /users/{id}` (role, staff member, activation), `GET /users/{id}`",
+    "`PATCH /users/{id}` (role, staff member, activation), `GET /users/{id}`, "
+    "`/users/invitations` (invite, list, revoke)",
     ("no",) * len(Role) + ("yes",),
 )
 

@@ -109,6 +109,19 @@ WRITE_TURN_WAIT_SECONDS = Counter(
     "zoo_db_write_wait_seconds", "SQLite: time writes spent waiting for their turn"
 )
 LOGINS = Counter("zoo_logins", "Login attempts, by outcome", ["outcome"])
+MAILS_PENDING = Gauge(
+    "zoo_mails_pending",
+    "Mails in the outbox not yet sent nor given up on, as the sender last counted them",
+    multiprocess_mode="max",
+)
+MAILS_SENT = Counter("zoo_mails_sent", "Mails handed to the mail server (or written to files)")
+MAILS_DEFERRED = Counter(
+    "zoo_mails_deferred",
+    "Attempts to send a mail that will be tried again (server down, or a 4xx refusal)",
+)
+MAILS_FAILED = Counter(
+    "zoo_mails_failed", "Mails given up on: the mail server refused them for good (5xx)"
+)
 
 _names: set[str] = set()
 

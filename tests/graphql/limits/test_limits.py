@@ -336,13 +336,13 @@ async def test_sign_ups_are_rate_limited_per_address(limited: ClientFactory) -> 
         for _ in range(4):
             body = {"email": f"{uuid.uuid4().hex}@example.com", "password": "correct-horse-battery"}
             statuses.append((await client.post("/auth/register", json=body)).status_code)
-        assert statuses == [201, 201, 201, 429]
+        assert statuses == [202, 202, 202, 429]
         refused = await client.post("/auth/register", json=body)
         assert int(refused.headers["Retry-After"]) >= 1
         # Another address signs up as usual.
         client._transport.client = ("10.9.9.10", 1)  # type: ignore[attr-defined]
         body = {"email": f"{uuid.uuid4().hex}@example.com", "password": "correct-horse-battery"}
-        assert (await client.post("/auth/register", json=body)).status_code == 201
+        assert (await client.post("/auth/register", json=body)).status_code == 202
 
 
 async def test_an_ipv6_client_counts_by_its_64_block(limited: ClientFactory) -> None:
@@ -357,10 +357,10 @@ async def test_an_ipv6_client_counts_by_its_64_block(limited: ClientFactory) -> 
 
     async with limited(login_attempts_per_minute=2) as client:
         block = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"]
-        assert [await sign_up(client, address) for address in block] == [201, 201, 429]
-        assert await sign_up(client, "2001:db8:1:3::1") == 201
+        assert [await sign_up(client, address) for address in block] == [202, 202, 429]
+        assert await sign_up(client, "2001:db8:1:3::1") == 202
         mapped = ["::ffff:10.9.9.9", "10.9.9.9", "::ffff:10.9.9.9"]
-        assert [await sign_up(client, address) for address in mapped] == [201, 201, 429]
+        assert [await sign_up(client, address) for address in mapped] == [202, 202, 429]
 
 
 async def test_password_hashing_runs_off_the_event_loop(
@@ -384,7 +384,7 @@ async def test_password_hashing_runs_off_the_event_loop(
     email, password = f"{uuid.uuid4().hex}@example.com", "correct-horse-battery"
     async with limited() as client:
         body = {"email": email, "password": password}
-        assert (await client.post("/auth/register", json=body)).status_code == 201
+        assert (await client.post("/auth/register", json=body)).status_code == 202
         form = {"username": email, "password": password}
         login = await client.post("/auth/jwt/login", data=form)
         assert login.status_code == 200
