@@ -58,7 +58,10 @@ async def log_in_on(page: Any, email: str, password: str) -> None:
     await login.locator("input[name=username]").fill(email)
     await login.locator("input[name=password]").fill(password)
     await login.locator("button").click()
-    await page.locator("#done").wait_for(state="visible", timeout=10_000)
+    done = page.locator("#done")
+    message = page.locator("#message.error")
+    await page.locator("#done:visible, #message.error").wait_for(timeout=10_000)
+    assert await done.is_visible(), await message.text_content()
     assert await page.locator("#email").text_content() == email
 
 
@@ -77,6 +80,9 @@ async def test_an_invitation_link_opens_a_page_that_sets_a_password_and_logs_in(
         browser, page = await open_page(playwright, link_in(mail))
         try:
             form = page.locator("#accept-invitation")
+            await form.wait_for(state="visible")
+            for other in ("#reset-password", "#forgot-password", "#verify", "#login", "#done"):
+                assert await page.locator(other).is_hidden(), other
             await form.locator("input[name=password]").fill(NEW_PASSWORD)
             await form.locator("input[name=confirm]").fill(NEW_PASSWORD)
             await form.locator("button").click()

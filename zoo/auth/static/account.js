@@ -14,6 +14,8 @@
     RESET_PASSWORD_BAD_TOKEN: "This reset link is not valid: it was used or has expired. Ask for a new one.",
     VERIFY_USER_BAD_TOKEN: "This confirmation link is not valid: it has expired. Ask for a new one.",
     VERIFY_USER_ALREADY_VERIFIED: "This address is confirmed already.",
+    LOGIN_BAD_CREDENTIALS: "Wrong e-mail or password.",
+    LOGIN_USER_NOT_VERIFIED: "Confirm your e-mail address first: use the link in your mail.",
     STAFF_MEMBER_ALREADY_LINKED: "The staff member of this invitation has an account already.",
   };
 
@@ -135,7 +137,7 @@
       credentials: "same-origin",
     });
     if (!response.ok) {
-      return say(response.status === 429 ? "Too many attempts; wait a minute." : "Wrong e-mail or password.", true);
+      return say(await explain(response), true);
     }
     hide(form);
     say("", false);
