@@ -12,8 +12,11 @@ import pytest
 
 from tests.support import factories
 from tests.support.clients import GraphQL
+from zoo.animals.models import Animal
 from zoo.core.entity import utcnow
 from zoo.domains import Services
+from zoo.exhibits.models import Exhibit
+from zoo.staff.models import StaffMember
 
 ORDERINGS = {
     "exhibits": ["ID", "NAME", "CREATED_AT"],
@@ -25,6 +28,7 @@ MAKERS = {
     "animals": factories.animal,
     "staff": factories.staff_member,
 }
+MODELS = {"exhibits": Exhibit, "animals": Animal, "staff": StaffMember}
 SORT_ATTR = {"ID": "id", "NAME": "name", "SPECIES": "species", "CREATED_AT": "created_at"}
 CASES = [
     (entity, field, direction)
@@ -46,12 +50,12 @@ async def make_rows(services: Services, entity: str, count: int = 25) -> list[An
         row = await MAKERS[entity](services, **values)
         rows.append(row)
     # Give some rows identical created_at values.
-    model = type(rows[0])
+    model = MODELS[entity]
     async with services.database.transaction() as session:
         for index, row in enumerate(rows):
             stored = await session.get(model, row.id)
             stored.created_at = base - timedelta(seconds=index // 3)
-            row.created_at = stored.created_at
+            rows[index] = row._replace(created_at=stored.created_at)
     return rows
 
 

@@ -57,7 +57,7 @@ class AnimalMutation:
     )
     async def create_animal(self, info: Info, input: CreateAnimalInput) -> AnimalType:
         data = to_model(input, AnimalCreate)
-        return await info.context.services.animals.create(data, actor_of(info))  # type: ignore[return-value]
+        return await info.context.services.animals.create(data, actor_of(info))  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         permission_classes=[IsKeeper],

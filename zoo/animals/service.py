@@ -9,11 +9,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.animals.models import Animal
 from zoo.animals.schemas import AnimalFilter, AnimalOrderField
-from zoo.core.entity_service import EntityService
+from zoo.core.entity_service import EntityService, LiveReference
 from zoo.core.errors import Forbidden
 from zoo.core.filters import name_contains
 from zoo.core.roles import Actor, Role
-from zoo.exhibits.service import ensure_live_exhibit
+from zoo.exhibits.models import Exhibit
 from zoo.staff.service import keepers_exhibit
 
 
@@ -25,6 +25,9 @@ class AnimalService(EntityService[Animal, AnimalFilter]):
         AnimalOrderField.NAME: Animal.name,
         AnimalOrderField.SPECIES: Animal.species,
         AnimalOrderField.CREATED_AT: Animal.created_at,
+    }
+    references: ClassVar[dict[str, LiveReference]] = {
+        "exhibit_id": LiveReference(Exhibit, "exhibit")
     }
 
     def filter_clauses(self, where: AnimalFilter | None) -> list[ColumnElement[bool]]:
@@ -38,9 +41,6 @@ class AnimalService(EntityService[Animal, AnimalFilter]):
         if where.exhibit_id is not None:
             clauses.append(Animal.exhibit_id == where.exhibit_id)
         return clauses
-
-    async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
-        await ensure_live_exhibit(session, values.get("exhibit_id"))
 
     async def check_actor(
         self,

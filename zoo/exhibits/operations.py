@@ -50,7 +50,7 @@ class ExhibitMutation:
     @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def create_exhibit(self, info: Info, input: CreateExhibitInput) -> ExhibitType:
         data = to_model(input, ExhibitCreate)
-        return await info.context.services.exhibits.create(data)  # type: ignore[return-value]
+        return await info.context.services.exhibits.create(data)  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def update_exhibit(self, info: Info, id: int, input: UpdateExhibitInput) -> ExhibitType:

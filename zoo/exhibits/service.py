@@ -42,20 +42,3 @@ class ExhibitService(EntityService[Exhibit, ExhibitFilter]):
                     f"Exhibit {row.id} still has live {what}; move or delete them first",
                     {"id": f"exhibit still has live {what}"},
                 )
-
-
-async def ensure_live_exhibit(session: AsyncSession, exhibit_id: int | None) -> None:
-    """Refuse an ``exhibit_id`` that names no live exhibit.
-
-    The exhibit row is share-locked (PostgreSQL) so that it cannot be deleted
-    between this check and the caller's commit.
-    """
-    if exhibit_id is None:
-        return
-    statement = (
-        select(Exhibit.id)
-        .where(Exhibit.id == exhibit_id, Exhibit.deleted_at.is_(None))
-        .with_for_update(read=True)
-    )
-    if await session.scalar(statement) is None:
-        raise InvalidInput.for_field("exhibit_id", f"exhibit {exhibit_id} does not exist")

@@ -50,7 +50,7 @@ class StaffMutation:
         self, info: Info, input: CreateStaffMemberInput
     ) -> StaffMemberType:
         data = to_model(input, StaffMemberCreate)
-        return await info.context.services.staff.create(data)  # type: ignore[return-value]
+        return await info.context.services.staff.create(data)  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def update_staff_member(

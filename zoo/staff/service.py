@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from zoo.core.entity_service import EntityService
+from zoo.core.entity_service import EntityService, LiveReference
 from zoo.core.filters import name_contains
-from zoo.exhibits.service import ensure_live_exhibit
+from zoo.exhibits.models import Exhibit
 from zoo.staff.models import StaffMember
 from zoo.staff.schemas import StaffMemberFilter, StaffMemberOrderField
 
@@ -21,6 +20,9 @@ class StaffService(EntityService[StaffMember, StaffMemberFilter]):
         StaffMemberOrderField.ID: StaffMember.id,
         StaffMemberOrderField.NAME: StaffMember.name,
         StaffMemberOrderField.CREATED_AT: StaffMember.created_at,
+    }
+    references: ClassVar[dict[str, LiveReference]] = {
+        "exhibit_id": LiveReference(Exhibit, "exhibit")
     }
 
     def filter_clauses(self, where: StaffMemberFilter | None) -> list[ColumnElement[bool]]:
@@ -34,9 +36,6 @@ class StaffService(EntityService[StaffMember, StaffMemberFilter]):
         if where.exhibit_id is not None:
             clauses.append(StaffMember.exhibit_id == where.exhibit_id)
         return clauses
-
-    async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
-        await ensure_live_exhibit(session, values.get("exhibit_id"))
 
 
 async def keepers_exhibit(session: AsyncSession, staff_member_id: int | None) -> int | None:

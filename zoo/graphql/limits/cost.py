@@ -13,7 +13,6 @@ document, no data beyond the cached group sizes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -54,19 +53,6 @@ def sized_column(definition: GraphQLField) -> Column | None:
     return None if field is None else field.metadata.get(SIZED_BY)
 
 
-def sized_columns(schema: GraphQLSchema) -> frozenset[Column]:
-    return frozenset(
-        column
-        for type_ in schema.type_map.values()
-        if isinstance(type_, GraphQLObjectType)
-        for definition in type_.fields.values()
-        if (column := sized_column(definition)) is not None
-    )
-
-
-_sized_columns = lru_cache(maxsize=8)(sized_columns)
-
-
 def _unwrap(type_: GraphQLOutputType) -> tuple[GraphQLNamedType, bool]:
     is_list = False
     while isinstance(type_, (GraphQLNonNull, GraphQLList)):
@@ -89,6 +75,8 @@ class CostEstimator:
         self.variables = variables
         self.list_size = list_size
         self.group_sizes = group_sizes or {}
+        self.sized: set[Column] = set()
+        """The data's list sizes the estimate used (or would have, had it had them)."""
         self.defaults: dict[str, ValueNode] = {}
         self._fragment_costs: dict[str, int] = {}
         self._active: set[str] = set()
@@ -151,8 +139,10 @@ class CostEstimator:
         if not is_list or node.name.value == CONNECTION_EDGES:
             return 1
         column = sized_column(definition)
-        if column is not None and column in self.group_sizes:
-            return max(self.group_sizes[column], 1)
+        if column is not None:
+            self.sized.add(column)
+            if column in self.group_sizes:
+                return max(self.group_sizes[column], 1)
         return self.list_size
 
     def _first(self, node: FieldNode, definition: GraphQLField) -> int:
@@ -198,17 +188,17 @@ class QueryCost(SchemaExtension):
         """
         context = self.execution_context
         if context.graphql_document is not None and not context.pre_execution_errors:
-            schema = core_schema(context.schema)
             services = getattr(context.context, "services", None)
-            sizes = (
-                await services.group_sizes.largest(_sized_columns(schema))
-                if services is not None
-                else {}
-            )
-            self._check(sizes)
+            # Only a document with a list the data sizes reads the sizes: a mutation's
+            # answer, or pages with `first`, read none.
+            sized = self._check({}, final=services is None)
+            if sized and services is not None:
+                self._check(await services.group_sizes.largest(sized), final=True)
         yield
 
-    def _check(self, group_sizes: Mapping[Column, int]) -> None:
+    def _check(self, group_sizes: Mapping[Column, int], final: bool) -> set[Column]:
+        """Refuse the operation if its estimate is over the budget (unless not ``final``
+        and it has lists the data sizes, which ``group_sizes`` lacks); return those."""
         context = self.execution_context
         document = context.graphql_document
         assert document is not None
@@ -230,7 +220,7 @@ class QueryCost(SchemaExtension):
             or (op.name is not None and op.name.value == context.operation_name)
         ]
         cost = max((estimator.operation(op) for op in chosen), default=0)
-        if cost > self.max_cost:
+        if cost > self.max_cost and (final or not estimator.sized):
             message = f"Query cost {cost} exceeds the limit of {self.max_cost}"
             context.pre_execution_errors = [
                 GraphQLError(
@@ -238,3 +228,4 @@ class QueryCost(SchemaExtension):
                     extensions={"code": QUERY_TOO_COMPLEX, "cost": cost, "maxCost": self.max_cost},
                 )
             ]
+        return estimator.sized
