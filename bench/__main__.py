@@ -489,6 +489,102 @@ def gated_columns(path: Path, requests: int, rounds: int) -> list[Row]:
     ]
 
 
+WRITER = "bench-writer@example.com"
+WRITER_PASSWORD = "bench-writer-password"  # noqa: S105 (a throwaway database's)
+CREATE = (
+    'mutation { createAnimal(input: {name: "Written", species: "Lion", exhibitId: 1})'
+    " { id name species } }"
+)
+PLAIN_CREATE = json.dumps({"name": "Written", "species": "Lion", "exhibitId": 1}).encode()
+
+
+def writer_token(url: str, port: int) -> str:
+    """A superuser's bearer token from the real login route, for the write goals."""
+    from zoo.auth.service import create_user
+    from zoo.storage.database import Database
+
+    async def make() -> None:
+        database = Database(Settings(database_url=url))
+        try:
+            await create_user(database, WRITER, WRITER_PASSWORD, superuser=True)
+        finally:
+            await database.dispose()
+
+    asyncio.run(make())
+    login = httpx.post(
+        f"http://127.0.0.1:{port}/auth/jwt/login",
+        data={"username": WRITER, "password": WRITER_PASSWORD},
+    )
+    token: str = login.json()["access_token"]
+    return token
+
+
+def writes(url: str, label: str, rounds: int) -> list[Row]:
+    """Goal 8: a create through GraphQL beside the same create through a plain FastAPI
+    route (the same token check, the exhibit checked, an ORM insert), sequential and
+    interleaved; an update and a delete of the rows it made, reported."""
+    env = {
+        "ZOO_DATABASE_URL": url,
+        "ZOO_ENV": "test",
+        "ZOO_LOG_LEVEL": "warning",
+        "ZOO_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
+    }
+    with serve("zoo.main:app", env) as ours_port, serve("bench.baseline_app:app", env) as base_port:
+        headers = {"Authorization": f"Bearer {writer_token(url, ours_port)}"}
+        ours, base = Client(ours_port), Client(base_port)
+        made: list[int] = []
+
+        def create() -> None:
+            body = json.dumps({"query": CREATE}).encode()
+            status, answer = ours.request("POST", "/graphql", body, headers)
+            assert status == 200, answer
+            made.append(json.loads(answer)["data"]["createAnimal"]["id"])
+
+        def plain_create() -> None:
+            status, answer = base.request("POST", "/animals", PLAIN_CREATE, headers)
+            assert status == 200, answer
+
+        def timed(operation: str, ids: list[int]) -> float:
+            times = []
+            for id_ in ids:
+                query = operation.replace("ID", str(id_))
+                body = json.dumps({"query": query}).encode()
+                started = time.perf_counter()
+                status, answer = ours.request("POST", "/graphql", body, headers)
+                times.append(time.perf_counter() - started)
+                assert status == 200, answer
+                assert b'"errors"' not in answer, answer
+            return statistics.median(times)
+
+        ours_create, base_create = median_interleaved(create, plain_create, rounds)
+        sample = made[: max(20, rounds // 2)]
+        update = timed(
+            'mutation { updateAnimal(id: ID, input: {name: "Renamed"}) { id name } }', sample
+        )
+        delete = timed("mutation { deleteAnimal(id: ID) { id } }", sample)
+        ours.close()
+        base.close()
+    ratio = ours_create / base_create
+    return [
+        Row(
+            f"8. create, {label}",
+            fmt_ms(ours_create),
+            f"{fmt_ms(base_create)} (FastAPI)",
+            ratio,
+            "<= 1.2x",
+            ratio <= 1.2,
+        ),
+        Row(
+            f"8. update / delete, {label}",
+            f"{fmt_ms(update)} / {fmt_ms(delete)}",
+            "",
+            None,
+            "report",
+            None,
+        ),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
@@ -497,7 +593,7 @@ def main() -> int:
         "--postgres-url",
         default=os.environ.get("ZOO_BENCH_POSTGRES_URL") or os.environ.get("ZOO_TEST_POSTGRES_URL"),
     )
-    parser.add_argument("--only", default="1234567", help="goals to run, e.g. 25 (default: all)")
+    parser.add_argument("--only", default="12345678", help="goals to run, e.g. 25 (default: all)")
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -530,7 +626,11 @@ def main() -> int:
             print("4. deep pages ...", file=sys.stderr)
             keys = deep_page_keys()
             rows += deep_pages(deep_url, "SQLite", args.rounds * 2, keys)
-        if args.postgres_url and ("2" in args.only or "4" in args.only):
+        if "8" in args.only:
+            print("8. writes ...", file=sys.stderr)
+            written = datasets.sqlite_database(tmp / "writes.db", 100, 10)
+            rows += writes(written, "SQLite", args.rounds * 20)
+        if args.postgres_url and ("2" in args.only or "4" in args.only or "8" in args.only):
             name = f"zoo_bench_{os.getpid()}"
             url = datasets.postgres_database(args.postgres_url, name, 100, 600)
             try:
@@ -538,6 +638,9 @@ def main() -> int:
                     rows.append(small_query(url, "PostgreSQL", args.requests, goal=False))
                 if "4" in args.only:
                     rows += deep_pages(url, "PostgreSQL", args.rounds * 2, keys)
+                if "8" in args.only:
+                    print("8. writes on PostgreSQL ...", file=sys.stderr)
+                    rows += writes(url, "PostgreSQL", args.rounds * 20)
             finally:
                 datasets.drop_postgres_database(args.postgres_url, name)
         if "5" in args.only:

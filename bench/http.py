@@ -77,10 +77,13 @@ class Client:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
 
-    def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"Accept: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         try:
             self.sock.sendall(head + body)
@@ -120,12 +123,19 @@ class Client:
 
 
 async def throughput(
-    port: int, method: str, path: str, body: bytes, clients: int, requests: int
+    port: int,
+    method: str,
+    path: str,
+    body: bytes,
+    clients: int,
+    requests: int,
+    headers: dict[str, str] | None = None,
 ) -> float:
     """Requests per second with ``clients`` keep-alive connections sharing ``requests``."""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"{extra}Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     remaining = requests
 

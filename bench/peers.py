@@ -2,9 +2,14 @@
 
 Both servers read one throwaway database (100 exhibits x 50 animals). Zoo runs
 as ``zoo serve`` (one worker, production settings); PostGraphile 5 as one
-Node 22 process (``bench/peers/postgraphile.mjs``: Amber preset, no mutations,
-no GraphiQL). For each query the two answers are first checked to hold the
-same data; then, in each of ``--runs`` rounds, the servers take turns:
+Node 22 process (``bench/peers/postgraphile.mjs``: Amber preset, one mutation,
+no GraphiQL). Query w creates animals: Zoo as a superuser with a bearer token
+(checked, as every request's), PostGraphile with ``createAnimal`` enabled for the
+animals table only (a ``@behavior -insert`` smart comment on every other
+table, and the timestamps given defaults in this database only, so that its rows
+are as complete as Zoo's). w writes into exhibit 101, which the read queries do
+not see, and its rows are removed after each run. For each query the two answers
+are first checked to hold the same data; then, in each of ``--runs`` rounds, the servers take turns:
 latency is the median of sequential keep-alive requests, throughput the
 requests per second of 8 concurrent keep-alive clients. The table gives each
 ratio Zoo / PostGraphile as the range over the rounds, and the median.
@@ -27,6 +32,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import httpx
+
 from bench import datasets
 from bench.http import Client, free_port, serve, serve_zoo, throughput
 
@@ -45,6 +53,8 @@ class Query:
     sequential: int
     stack: bool = False
     """Ours is the stack's floor: ``zoo`` is a path on the plain FastAPI route, not Zoo."""
+    write: bool = False
+    """A mutation: Zoo's request carries the superuser's bearer token."""
 
 
 def _at(value: str) -> datetime:
@@ -92,6 +102,25 @@ def _page(data: dict[str, Any]) -> Any:
     return rows, animals["pageInfo"]["hasNextPage"]
 
 
+def _written(data: dict[str, Any]) -> Any:
+    made = data["createAnimal"]
+    animal = made.get("animal", made)
+    return (animal["name"], animal["species"])
+
+
+WRITES_EXHIBIT = 101
+SETUP = (
+    f"INSERT INTO exhibits (id, name, location, created_at, updated_at)"
+    f" VALUES ({WRITES_EXHIBIT}, 'Writes', 'bench', now(), now())",
+    "ALTER TABLE animals ALTER COLUMN created_at SET DEFAULT now(),"
+    " ALTER COLUMN updated_at SET DEFAULT now()",
+    *(
+        f"COMMENT ON TABLE {table} IS '@behavior -insert'"
+        for table in ("exhibits", "staff", "users", "access_tokens", "invitations", "mail_outbox")
+    ),
+)
+CLEAN_UP = f"DELETE FROM animals WHERE exhibit_id = {WRITES_EXHIBIT}"
+
 QUERIES = (
     Query(
         "a. nested list",
@@ -118,6 +147,16 @@ QUERIES = (
         " name species exhibitByExhibitId { name } } } pageInfo { endCursor hasNextPage } } }",
         _page,
         200,
+    ),
+    Query(
+        "w. create",
+        'mutation { createAnimal(input: {name: "Written", species: "Lion",'
+        f" exhibitId: {WRITES_EXHIBIT}}}) {{ id name species }} }}",
+        'mutation { createAnimal(input: {animal: {name: "Written", species: "Lion",'
+        f" exhibitId: {WRITES_EXHIBIT}}}}}) {{ animal {{ rowId name species }} }} }}",
+        _written,
+        300,
+        write=True,
     ),
     # Not a goal: the floor of each server, a document that reads nothing.
     Query("floor. { __typename }", "{ __typename }", "{ __typename }", lambda d: d, 600),
@@ -164,8 +203,48 @@ def request_of(query: Query, text: str) -> tuple[str, str, bytes]:
     return "POST", "/graphql", json.dumps({"query": text}).encode()
 
 
-def data_of(client: Client, query: Query, text: str) -> dict[str, Any]:
-    status, answer = client.request(*request_of(query, text))
+def run_sql(url: str, *statements: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+def superuser_token(url: str, port: int) -> str:
+    """A superuser's bearer token for Zoo's side of w, from the real login route."""
+    from zoo.auth.service import create_user
+    from zoo.config import Settings
+    from zoo.storage.database import Database
+
+    email, password = "peer-writer@example.com", "peer-writer-password"
+
+    async def make() -> None:
+        database = Database(Settings(database_url=url))
+        try:
+            await create_user(database, email, password, superuser=True)
+        finally:
+            await database.dispose()
+
+    asyncio.run(make())
+    login = httpx.post(
+        f"http://127.0.0.1:{port}/auth/jwt/login",
+        data={"username": email, "password": password},
+    )
+    if login.status_code != 200:
+        raise SystemExit(f"could not log in to Zoo: {login.text[:200]}")
+    token: str = login.json()["access_token"]
+    return token
+
+
+def data_of(
+    client: Client, query: Query, text: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    status, answer = client.request(*request_of(query, text), headers)
     if status != 200:
         raise SystemExit(f"HTTP {status} from {text[:40]}...: {answer[:200]!r}")
     body = json.loads(answer)
@@ -175,11 +254,16 @@ def data_of(client: Client, query: Query, text: str) -> dict[str, Any]:
     return data
 
 
-def latency(client: Client, request: tuple[str, str, bytes], requests: int) -> float:
+def latency(
+    client: Client,
+    request: tuple[str, str, bytes],
+    requests: int,
+    headers: dict[str, str] | None = None,
+) -> float:
     times = []
     for _ in range(requests):
         started = time.perf_counter()
-        client.request(*request)
+        client.request(*request, headers)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -203,6 +287,7 @@ def main() -> int:
     args = parser.parse_args()
 
     url = datasets.postgres_database(args.postgres, DATABASE, 100, 50)
+    run_sql(url, *SETUP)
     env = {
         "ZOO_DATABASE_URL": url,
         "ZOO_ENV": "production",
@@ -217,13 +302,22 @@ def main() -> int:
             serve_postgraphile(url) as peer_port,
         ):
             zoo, stack, peer = Client(zoo_port), Client(stack_port), Client(peer_port)
+            token = {"Authorization": f"Bearer {superuser_token(url, zoo_port)}"}
             for query in QUERIES:
                 ours, theirs = (
-                    query.same(data_of(stack if query.stack else zoo, query, query.zoo)),
+                    query.same(
+                        data_of(
+                            stack if query.stack else zoo,
+                            query,
+                            query.zoo,
+                            token if query.write else None,
+                        )
+                    ),
                     query.same(data_of(peer, query, query.peer)),
                 )
                 if ours != theirs:
                     raise SystemExit(f"{query.label}: the two servers' answers differ")
+            run_sql(url, CLEAN_UP)
             for run in range(args.runs):
                 for query in QUERIES:
                     n = max(10, int(query.sequential * args.scale))
@@ -237,10 +331,15 @@ def main() -> int:
                         order.reverse()
                     for port, client, text, who in order:
                         request = request_of(query, text)
-                        latency(client, request, n // 5)  # warm
-                        cells.setdefault(f"{who} ms", []).append(latency(client, request, n) * 1000)
-                        rps = asyncio.run(throughput(port, *request, 8, n * 2))
+                        headers = token if query.write and who == "zoo" else None
+                        latency(client, request, n // 5, headers)  # warm
+                        cells.setdefault(f"{who} ms", []).append(
+                            latency(client, request, n, headers) * 1000
+                        )
+                        rps = asyncio.run(throughput(port, *request, 8, n * 2, headers))
                         cells.setdefault(f"{who} rps", []).append(rps)
+                    if query.write:
+                        run_sql(url, CLEAN_UP)
             for client in (zoo, stack, peer):
                 client.close()
     finally:

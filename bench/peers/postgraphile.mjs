@@ -1,5 +1,6 @@
 // PostGraphile 5 as a peer for `make bench-peers`: the Amber preset over the public schema,
-// no GraphiQL, no mutations, no explain, one Node process. Usage: node postgraphile.mjs URL PORT
+// no GraphiQL, no explain, one Node process; creates only (bench/peers.py leaves them to the
+// animals table with smart comments). Usage: node postgraphile.mjs URL PORT
 import { createServer } from "node:http";
 import { postgraphile } from "postgraphile";
 import { makePgService } from "postgraphile/adaptors/pg";
@@ -9,7 +10,7 @@ import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 const [connectionString, port] = process.argv.slice(2);
 const preset = {
   extends: [PostGraphileAmberPreset],
-  disablePlugins: ["PgMutationCreatePlugin", "PgMutationUpdateDeletePlugin"],
+  disablePlugins: ["PgMutationUpdateDeletePlugin"],
   pgServices: [makePgService({ connectionString, schemas: ["public"] })],
   grafserv: { graphiql: false, watch: false },
   grafast: { explain: false },
