@@ -150,7 +150,10 @@ def build_mail(settings: Settings, database: Database) -> Sender:
 
 def build_sessions(auth: Auth, events: Broker) -> LiveSessions:
     """Logins held by sockets and streams, checked again when their user's logins change
-    and after a gap in the events (a change may have been missed)."""
+    and after a gap in the events (a change may have been missed). The logins kept by
+    the process are forgotten first, so that those checks read the database."""
+    events.listeners.append(auth.logins.note)
+    events.gap_listeners.append(auth.logins.clear)
     sessions = LiveSessions(auth.login_for_token)
     events.listeners.append(sessions.note)
     events.gap_listeners.append(sessions.check_all)

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
         "duration and SQL statement count",
     )
     token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of access tokens")
+    session_cache_seconds: float = Field(
+        10,
+        ge=0,
+        description="How long each process keeps a login it read (its token's user), so "
+        "that a request with a token reads no row for it. Every logout, password, role "
+        "or activation change through Zoo empties it of that user at once, on every "
+        "instance; a change made around Zoo (SQL by hand) is seen within this time. "
+        "0: read every time",
+    )
     cookie_secure: bool | None = Field(
         None, description="Secure flag on the auth cookie (default: on in production)"
     )

@@ -551,7 +551,10 @@ async def test_a_socket_whose_login_cannot_be_checked_during_an_outage_is_kept(
     which clients retry."""
     proxy, through = await proxied(postgres_database)
     timeouts = {"db_connect_timeout": 1, "db_statement_timeout": 1, "db_pool_timeout": 1}
-    app = create_app(Settings(database_url=through, env="test", **timeouts))
+    # Kept logins off: a login read seconds before the outage would serve through it.
+    app = create_app(
+        Settings(database_url=through, env="test", session_cache_seconds=0, **timeouts)
+    )
     await create_user(app.state.database, "socket@example.com", PASSWORD, role=Role.CURATOR)
     try:
         async with running(app) as base:

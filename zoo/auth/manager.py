@@ -317,9 +317,6 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         if "password" in values:
             keep = presented_token(request) if safe and request is not None else None
             await self._end_sessions_with_the_change(session, user, keep)
-        if self.events is not None:
-            # Deactivated, demoted, a new password: open sockets check their login again.
-            announce_login_change(self.events, session, user.id)
         return await self._update(user, values)  # commits: the change, and all of the above
 
     async def _end_sessions_with_the_change(
@@ -449,6 +446,11 @@ class UserManager(UUIDIDMixin, BaseUserManager[User, uuid.UUID]):
         return True
 
     async def _update(self, user: User, update_dict: dict[str, Any]) -> User:
+        """Every change of a user (an update, a reset, a verification) is announced with
+        its commit: open sockets check their login again, and every process forgets
+        the login it kept (``auth.session_cache``)."""
+        if self.events is not None:
+            announce_login_change(self.events, self.session, user.id)
         password = update_dict.get("password")
         if password is None:
             async with self._one_account_per_email():

@@ -31,6 +31,7 @@ from starlette.requests import HTTPConnection
 from zoo.auth.account_mail import AccountMail
 from zoo.auth.manager import UserManager
 from zoo.auth.models import AccessToken, User
+from zoo.auth.session_cache import SessionCache
 from zoo.auth.sessions import COOKIE_NAME, Login, announce_login_change, bearer_token
 from zoo.auth.tokens import new_token, stored_form
 from zoo.config import Settings
@@ -145,6 +146,8 @@ class Auth:
         self.events = events
         self.mail = mail
         """Where account mails go (sign-ups, resets, verification, invitations)."""
+        self.logins = SessionCache(settings.session_cache_seconds)
+        """Logins read lately; the app has the broker empty it of every changed user's."""
         secret = settings.secret.get_secret_value()
         lifetime = settings.token_lifetime_seconds
 
@@ -214,17 +217,27 @@ class Auth:
         return login.user if login is not None else None
 
     async def login_for_token(self, token: str) -> Login | None:
-        """The live session ``token`` names: its user, and when it lapses."""
-        return await self._login_for_token(token)
+        """The live session ``token`` names: its user, and when it lapses. Kept a few
+        seconds by this process, and forgotten the moment its user's logins change
+        (``auth.session_cache``)."""
+        digest = stored_form(token)
+        login = self.logins.get(digest)
+        if login is not None:
+            return login
+        generation = self.logins.generation
+        login = await self._login_for_token(digest)
+        if login is not None:
+            self.logins.put(digest, login, generation)
+        return login
 
-    async def _login_for_token(self, token: str) -> Login | None:
+    async def _login_for_token(self, digest: str) -> Login | None:
         """The token joined to its user, in one statement: fastapi-users'
         ``DatabaseStrategy.read_token`` reads the same in two (the token, then its user
         by id), and every authenticated request reads it. Same rule: a token older than
         the lifetime names no one. Read through Core, on one greenlet (``Database.fetch``):
         through an ORM session the lookup took twice as long, on every request."""
         lifetime = timedelta(seconds=self.settings.token_lifetime_seconds)
-        parameters = {"token": stored_form(token), "since": datetime.now(UTC) - lifetime}
+        parameters = {"token": digest, "since": datetime.now(UTC) - lifetime}
         found = await self.database.fetch(
             lambda connection: connection.execute(_LOGIN, parameters).first()
         )

@@ -20,7 +20,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Insert, Integer, Select, bindparam, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -235,9 +244,9 @@ class EntityService(Generic[M, F]):
     async def create(self, data: BaseModel, actor: Actor | None = None) -> Any:
         """The new row, as a record."""
         values = data.model_dump()
+        named = tuple(f for f in self.references if values.get(f) is not None)
         async with self.database.transaction() as session:
             await self.check_actor(session, actor, None, values)
-            named = tuple(f for f in self.references if values.get(f) is not None)
             found = (await session.execute(self._insert(tuple(values), named), values)).first()
             if found is None:  # a referenced row is missing: which one, for the error
                 await self.check_references(session, values)
@@ -257,8 +266,9 @@ class EntityService(Generic[M, F]):
             return statement
         table = self.model.__table__
         shape = records_of(self.model)
+        returned = shape.columns
         if not named:
-            statement = insert(table).returning(*shape.columns)
+            statement = insert(table).returning(*returned)
         else:
             targets = {f: self.references[f].model for f in named}
             source = select(
@@ -273,7 +283,7 @@ class EntityService(Generic[M, F]):
             statement = (
                 insert(table)
                 .from_select(fields, source.with_for_update(read=True))
-                .returning(*shape.columns)
+                .returning(*returned)
             )
         self._inserts[key] = statement
         return statement
@@ -314,12 +324,14 @@ class EntityService(Generic[M, F]):
         return None if row is None else shape.make(row)
 
     def _announce(
-        self, session: AsyncSession, kind: ChangeKind, row: M, exhibit_before: int | None = None
+        self, session: AsyncSession, kind: ChangeKind, row: Any, exhibit_before: int | None = None
     ) -> None:
         """Announce the change with the session's commit (not at all if it rolls back)."""
+        self.events.announce_on_commit(session, self._change(kind, row, exhibit_before))
+
+    def _change(self, kind: ChangeKind, row: Any, exhibit_before: int | None = None) -> Change:
         touched = {exhibit_before, getattr(row, "exhibit_id", None)} - {None}
-        change = Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
-        self.events.announce_on_commit(session, change)
+        return Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
 
     # Helpers ------------------------------------------------------------------------
 
