@@ -489,34 +489,11 @@ def gated_columns(path: Path, requests: int, rounds: int) -> list[Row]:
     ]
 
 
-WRITER = "bench-writer@example.com"
-WRITER_PASSWORD = "bench-writer-password"  # noqa: S105 (a throwaway database's)
 CREATE = (
     'mutation { createAnimal(input: {name: "Written", species: "Lion", exhibitId: 1})'
     " { id name species } }"
 )
 PLAIN_CREATE = json.dumps({"name": "Written", "species": "Lion", "exhibitId": 1}).encode()
-
-
-def writer_token(url: str, port: int) -> str:
-    """A superuser's bearer token from the real login route, for the write goals."""
-    from zoo.auth.service import create_user
-    from zoo.storage.database import Database
-
-    async def make() -> None:
-        database = Database(Settings(database_url=url))
-        try:
-            await create_user(database, WRITER, WRITER_PASSWORD, superuser=True)
-        finally:
-            await database.dispose()
-
-    asyncio.run(make())
-    login = httpx.post(
-        f"http://127.0.0.1:{port}/auth/jwt/login",
-        data={"username": WRITER, "password": WRITER_PASSWORD},
-    )
-    token: str = login.json()["access_token"]
-    return token
 
 
 def writes(url: str, label: str, rounds: int) -> list[Row]:
@@ -530,7 +507,7 @@ def writes(url: str, label: str, rounds: int) -> list[Row]:
         "ZOO_LOGIN_ATTEMPTS_PER_MINUTE": "1000",
     }
     with serve("zoo.main:app", env) as ours_port, serve("bench.baseline_app:app", env) as base_port:
-        headers = {"Authorization": f"Bearer {writer_token(url, ours_port)}"}
+        headers = {"Authorization": f"Bearer {datasets.superuser_token(url, ours_port)}"}
         ours, base = Client(ours_port), Client(base_port)
         made: list[int] = []
 

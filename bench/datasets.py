@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 from zoo.cli import migrate
 from zoo.config import Settings
@@ -124,3 +125,29 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
             await admin.close()
 
     asyncio.run(drop())
+
+
+def superuser_token(url: str, port: int) -> str:
+    """A superuser made in the database at ``url``, and its bearer token from the real
+    login route of the Zoo serving it on ``port`` (the write benchmarks' caller)."""
+    from zoo.auth.service import create_user
+    from zoo.storage.database import Database
+
+    email, password = "bench-writer@example.com", "bench-writer-password"
+
+    async def make() -> None:
+        database = Database(Settings(database_url=url))
+        try:
+            await create_user(database, email, password, superuser=True)
+        finally:
+            await database.dispose()
+
+    asyncio.run(make())
+    login = httpx.post(
+        f"http://127.0.0.1:{port}/auth/jwt/login",
+        data={"username": email, "password": password},
+    )
+    if login.status_code != 200:
+        raise SystemExit(f"could not log in to Zoo: {login.text[:200]}")
+    token: str = login.json()["access_token"]
+    return token

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from bench import datasets
 from bench.http import Client, free_port, serve, serve_zoo, throughput
@@ -215,32 +214,6 @@ def run_sql(url: str, *statements: str) -> None:
     asyncio.run(run())
 
 
-def superuser_token(url: str, port: int) -> str:
-    """A superuser's bearer token for Zoo's side of w, from the real login route."""
-    from zoo.auth.service import create_user
-    from zoo.config import Settings
-    from zoo.storage.database import Database
-
-    email, password = "peer-writer@example.com", "peer-writer-password"
-
-    async def make() -> None:
-        database = Database(Settings(database_url=url))
-        try:
-            await create_user(database, email, password, superuser=True)
-        finally:
-            await database.dispose()
-
-    asyncio.run(make())
-    login = httpx.post(
-        f"http://127.0.0.1:{port}/auth/jwt/login",
-        data={"username": email, "password": password},
-    )
-    if login.status_code != 200:
-        raise SystemExit(f"could not log in to Zoo: {login.text[:200]}")
-    token: str = login.json()["access_token"]
-    return token
-
-
 def data_of(
     client: Client, query: Query, text: str, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -302,7 +275,7 @@ def main() -> int:
             serve_postgraphile(url) as peer_port,
         ):
             zoo, stack, peer = Client(zoo_port), Client(stack_port), Client(peer_port)
-            token = {"Authorization": f"Bearer {superuser_token(url, zoo_port)}"}
+            token = {"Authorization": f"Bearer {datasets.superuser_token(url, zoo_port)}"}
             for query in QUERIES:
                 ours, theirs = (
                     query.same(

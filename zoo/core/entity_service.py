@@ -20,16 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import (
-    ColumnElement,
-    Insert,
-    Integer,
-    Select,
-    bindparam,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import ColumnElement, Insert, Integer, Select, bindparam, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -114,12 +105,7 @@ class EntityService(Generic[M, F]):
                 .with_for_update(read=True)
             )
             if await session.scalar(statement) is None:
-                raise self._missing(field, value)
-
-    def _missing(self, field: str, value: Any) -> InvalidInput:
-        return InvalidInput.for_field(
-            field, f"{self.references[field].noun} {value} does not exist"
-        )
+                raise InvalidInput.for_field(field, f"{reference.noun} {value} does not exist")
 
     async def check_delete(self, session: AsyncSession, row: M) -> None:
         """Refuse to delete a row that others still depend on."""
@@ -265,8 +251,7 @@ class EntityService(Generic[M, F]):
         if statement is not None:
             return statement
         table = self.model.__table__
-        shape = records_of(self.model)
-        returned = shape.columns
+        returned = records_of(self.model).columns
         if not named:
             statement = insert(table).returning(*returned)
         else:
@@ -327,11 +312,9 @@ class EntityService(Generic[M, F]):
         self, session: AsyncSession, kind: ChangeKind, row: Any, exhibit_before: int | None = None
     ) -> None:
         """Announce the change with the session's commit (not at all if it rolls back)."""
-        self.events.announce_on_commit(session, self._change(kind, row, exhibit_before))
-
-    def _change(self, kind: ChangeKind, row: Any, exhibit_before: int | None = None) -> Change:
         touched = {exhibit_before, getattr(row, "exhibit_id", None)} - {None}
-        return Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
+        change = Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
+        self.events.announce_on_commit(session, change)
 
     # Helpers ------------------------------------------------------------------------
 
