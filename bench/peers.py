@@ -118,6 +118,7 @@ SETUP = (
         for table in ("exhibits", "staff", "users", "access_tokens", "invitations", "mail_outbox")
     ),
 )
+WRITTEN = {"name": "Written", "species": "Lion", "exhibitId": WRITES_EXHIBIT}
 CLEAN_UP = f"DELETE FROM animals WHERE exhibit_id = {WRITES_EXHIBIT}"
 
 QUERIES = (
@@ -170,6 +171,18 @@ QUERIES = (
         600,
         stack=True,
     ),
+    # Not a goal: w's floor in the fixed stack, the plain FastAPI create route of goal 8
+    # (the same token check, the exhibit share-locked, an ORM insert and commit).
+    Query(
+        "stack. w as a FastAPI route",
+        "/animals",
+        'mutation { createAnimal(input: {animal: {name: "Written", species: "Lion",'
+        f" exhibitId: {WRITES_EXHIBIT}}}}}) {{ animal {{ rowId name species }} }} }}",
+        _written,
+        300,
+        stack=True,
+        write=True,
+    ),
 )
 
 
@@ -198,6 +211,8 @@ def serve_postgraphile(url: str) -> Iterator[int]:
 
 def request_of(query: Query, text: str) -> tuple[str, str, bytes]:
     if query.stack and text == query.zoo:
+        if query.write:
+            return "POST", text, json.dumps(WRITTEN).encode()
         return "GET", text, b""
     return "POST", "/graphql", json.dumps({"query": text}).encode()
 

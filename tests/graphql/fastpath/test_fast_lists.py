@@ -304,14 +304,20 @@ async def test_gated_columns_stay_on_the_fast_path_for_who_may_read_them(
     built: list[tuple[str, bool]],
     make_account: Any,
     caller: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A staff list with contact fields is built by the fast path, the role checked once
     per list: a keeper gets the values; anonymous gets nulls and a FORBIDDEN error for
     each, exactly as the stock path answers."""
     await make_zoo(services)
     token = (await make_account(role=Role.KEEPER)).token if caller == "KEEPER" else None
+    roles_read: list[object] = []
+    role_of = execution.role_of
+    monkeypatch.setattr(execution, "role_of", lambda user: roles_read.append(user) or role_of(user))
     fast, slow = await both(client, stock, GATED, token=token)
     assert fast == slow
+    # Once for the page's list of edges, not once per gated field of each node.
+    assert len(roles_read) == (1 if settings.fast_lists else 0)
     body = json.loads(fast)
     nodes = [edge["node"] for edge in body["data"]["staff"]["edges"]]
     assert len(nodes) == 3

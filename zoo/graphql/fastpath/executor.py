@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
@@ -81,9 +81,9 @@ class PlainField(NamedTuple):
     sub: ListPlan | None = None
     accessor: AtOnce | None = None
     gate: Role | None = None
-    """The role a field gated by ``permissions.Reads`` needs: checked once per list (or
-    nested object); below it, the field is null with a ``FORBIDDEN`` error for each item,
-    as the stock path answers."""
+    """The role a field gated by ``permissions.Reads`` needs: the caller's role is read
+    once per list, and compared with it for each nested object; below it, the field is
+    null with a ``FORBIDDEN`` error for each item, as the stock path answers."""
     denial: Denial | None = None
     """The error a denied gated field gets: its message and its place in the document."""
 
@@ -281,9 +281,10 @@ def _reads_behind_gate(definition: Any) -> bool:
     )
 
 
-def gate_open(minimum: Role, context: Any) -> bool:
-    """Whether the caller of this operation may read a field gated at ``minimum``."""
-    return role_of(getattr(context, "user", None)).includes(minimum)
+def caller_rank(context: Any) -> int:
+    """The rank of the caller's role, read once per list and handed to its nested
+    objects: each gated field of each item is then one comparison of two numbers."""
+    return role_of(getattr(context, "user", None)).rank
 
 
 def _reads_attribute(field: Any, definition: Any) -> bool:
@@ -313,14 +314,14 @@ def gated(plan: ListPlan) -> bool:
 
 
 def _gates(plan: ListPlan, namespace: dict[str, Any]) -> list[str]:
-    """Lines run once per list (or nested object) before any item: whether the caller may
-    read each gated field. A non-null one they may not sends the list to the stock path."""
+    """Lines run once per list (or nested object) before any item: whether the caller
+    (of ``rank``, see :func:`caller_rank`) may read each gated field. A non-null one they
+    may not sends the list to the stock path."""
     lines = []
     for index, field in enumerate(plan.fields):
         if field.gate is not None:
-            namespace[f"gate{index}"] = partial(gate_open, field.gate)
             namespace[f"denial{index}"] = field.denial
-            lines.append(f"open{index} = gate{index}(context)")
+            lines.append(f"open{index} = rank >= {field.gate.rank}")
             if field.non_null:
                 lines.append(f"if not open{index}: return FALLBACK")
     return lines
@@ -354,9 +355,9 @@ def _reads(
                 f"if {v} is None:",
                 "    return FALLBACK" if field.non_null else "    pass",
                 "else:",
-                f"    {v} = row{index}({v}, context, denied, {at} + ({field.key!r},))"
+                f"    {v} = row{index}({v}, context, denied, {at} + ({field.key!r},), rank)"
                 if gated(field.sub)
-                else f"    {v} = row{index}({v}, context, None, None)",
+                else f"    {v} = row{index}({v}, context, None, None, None)",
                 f"    if {v} is FALLBACK: return FALLBACK",
             ]
             entries.append(f"{field.key!r}: {v}")
@@ -400,6 +401,7 @@ def _reads(
 def _compiled(plan: ListPlan, lines: list[str], namespace: dict[str, Any], kind: str) -> Any:
     namespace.update(
         FALLBACK=FALLBACK,
+        caller_rank=caller_rank,
         UTC=UTC,
         datetime=datetime,
         Undefined=Undefined,
@@ -416,7 +418,7 @@ def build_row(plan: ListPlan, to_orjson: bool = False) -> Callable[[Any, Any], A
     namespace: dict[str, Any] = {}
     reads, display = _reads(plan, namespace, to_orjson, "at")
     lines = [
-        "def build(item, context, denied, at):",
+        "def build(item, context, denied, at, rank):",
         *(f"    {line}" for line in _gates(plan, namespace)),
         "    if hasattr(item, '__await__'):",
         "        return FALLBACK",
@@ -435,6 +437,7 @@ def build_list(plan: ListPlan, to_orjson: bool = False) -> Builder:
     reads, display = _reads(plan, namespace, to_orjson, "(position,)")
     lines = [
         "def build(items, context, denied):",
+        *(["    rank = caller_rank(context)"] if gated(plan) else []),
         *(f"    {line}" for line in _gates(plan, namespace)),
         "    out = []",
         "    append = out.append",
