@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
-from zoo.animals.schemas import AnimalCreate, AnimalFilter, AnimalUpdate
+from zoo.animals.schemas import AnimalCreate, AnimalFilter, AnimalUpdate, AnimalWhere
 from zoo.animals.types import (
     AnimalEventType,
     AnimalFilterInput,
     AnimalOrder,
     AnimalType,
+    AnimalWhereInput,
     CreateAnimalInput,
     UpdateAnimalInput,
 )
@@ -19,6 +21,7 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.permissions import IsAdmin, IsKeeper, actor_of
 from zoo.graphql.subscriptions import changes
+from zoo.graphql.where_inputs import WHERE, where_of
 
 
 @strawberry.type
@@ -35,12 +38,16 @@ class AnimalQuery:
         after: strawberry.Maybe[str | None] = None,
         filter: strawberry.Maybe[AnimalFilterInput | None] = None,
         order_by: strawberry.Maybe[AnimalOrder | None] = None,
+        where: Annotated[
+            strawberry.Maybe[AnimalWhereInput], strawberry.argument(description=WHERE)
+        ] = None,
     ) -> Connection[AnimalType]:
         service = info.context.services.animals
-        where = to_model(given, AnimalFilter) if (given := unwrap(filter)) else None
+        filters = to_model(given, AnimalFilter) if (given := unwrap(filter)) else None
+        tree = where_of(info, w, AnimalWhere, AnimalType) if (w := unwrap(where)) else None
         request = page_request(first, unwrap(after), unwrap(order_by))
-        page = await service.list(where, request, *node_reads(info))
-        return await Connection.of_page(info, page, lambda: service.count(where))
+        page = await service.list(filters, request, *node_reads(info), where=tree)
+        return await Connection.of_page(info, page, lambda: service.count(filters, tree))
 
 
 KEEPER_WRITES = (

@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.animals.models import Animal
-from zoo.animals.schemas import AnimalFilter, AnimalOrderField
+from zoo.animals.schemas import AnimalFilter, AnimalOrderField, AnimalWhere
 from zoo.core.entity_service import EntityService, LiveReference
 from zoo.core.errors import Forbidden
 from zoo.core.filters import name_contains
 from zoo.core.roles import Actor, Role
+from zoo.core.where import ToOne, register
 from zoo.exhibits.models import Exhibit
 from zoo.staff.service import keepers_exhibit
 
@@ -30,16 +31,16 @@ class AnimalService(EntityService[Animal, AnimalFilter]):
         "exhibit_id": LiveReference(Exhibit, "exhibit")
     }
 
-    def filter_clauses(self, where: AnimalFilter | None) -> list[ColumnElement[bool]]:
-        if where is None:
+    def filter_clauses(self, filters: AnimalFilter | None) -> list[ColumnElement[bool]]:
+        if filters is None:
             return []
         clauses = []
-        if where.name_contains is not None:
-            clauses.append(name_contains(Animal.name, where.name_contains))
-        if where.species is not None:
-            clauses.append(Animal.species == where.species)
-        if where.exhibit_id is not None:
-            clauses.append(Animal.exhibit_id == where.exhibit_id)
+        if filters.name_contains is not None:
+            clauses.append(name_contains(Animal.name, filters.name_contains))
+        if filters.species is not None:
+            clauses.append(Animal.species == filters.species)
+        if filters.exhibit_id is not None:
+            clauses.append(Animal.exhibit_id == filters.exhibit_id)
         return clauses
 
     async def check_actor(
@@ -59,3 +60,6 @@ class AnimalService(EntityService[Animal, AnimalFilter]):
         theirs = await keepers_exhibit(session, actor.staff_member_id)
         if theirs is None or touched != {theirs}:
             raise Forbidden("Keepers may create and change animals only in their own exhibit")
+
+
+register(AnimalWhere, Animal, exhibit=ToOne(Exhibit, "exhibit_id"))

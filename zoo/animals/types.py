@@ -10,15 +10,17 @@ from zoo.animals.schemas import (
     AnimalOrderField,
     AnimalRead,
     AnimalUpdate,
+    AnimalWhere,
 )
 from zoo.exhibits.loaders import exhibit_at_once, exhibit_of
 from zoo.graphql.context import Info
 from zoo.graphql.field_metadata import at_once, joined, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
+from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
 
 if TYPE_CHECKING:
-    from zoo.exhibits.types import ExhibitType
+    from zoo.exhibits.types import ExhibitType, ExhibitWhereInput
 
 
 @orm_backed
@@ -90,6 +92,29 @@ class UpdateAnimalInput:
 @strawberry.type(name="AnimalEvent", description="A committed change to one animal.")
 class AnimalEventType:
     kind: ChangeKind  # type: ignore[valid-type]
-    animal: AnimalType = strawberry.field(
-        description="The row as it is now (for DELETED, as it was deleted)."
+    animal: AnimalType
+
+
+@strawberry.experimental.pydantic.input(
+    model=AnimalWhere,
+    name="AnimalWhere",
+    description=("Which animals to list. Every field given applies."),
+)
+class AnimalWhereInput:
+    id: strawberry.Maybe[IntFilter]
+    name: strawberry.Maybe[StringFilter]
+    description: strawberry.Maybe[StringFilter]
+    species: strawberry.Maybe[StringFilter]
+    exhibit_id: strawberry.Maybe[IntFilter]
+    created_at: strawberry.Maybe[DateTimeFilter]
+    updated_at: strawberry.Maybe[DateTimeFilter]
+    exhibit: strawberry.Maybe[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+    and_: strawberry.Maybe[
+        list[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]]
+    ] = strawberry.field(name="and")
+    or_: strawberry.Maybe[
+        list[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]]
+    ] = strawberry.field(name="or")
+    not_: strawberry.Maybe[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] = (
+        strawberry.field(name="not")
     )

@@ -41,6 +41,8 @@ from zoo.core.keyset import (
 )
 from zoo.core.records import narrowed, records_of
 from zoo.core.roles import Actor
+from zoo.core.where import Where
+from zoo.core.where import clause as where_clause
 from zoo.events.broker import Broker, Change, ChangeKind
 from zoo.storage.database import Database
 
@@ -87,8 +89,17 @@ class EntityService(Generic[M, F]):
 
     # Hooks for the domain's rules -------------------------------------------------
 
-    def filter_clauses(self, where: F | None) -> list[ColumnElement[bool]]:
+    def filter_clauses(self, filters: F | None) -> list[ColumnElement[bool]]:
+        """The clauses of version 1's ``filter`` argument (exact matches, one search)."""
         return []
+
+    def where_clauses(self, filters: F | None, where: Where | None) -> list[ColumnElement[bool]]:
+        """Both kinds of filter, applied together: ``filter`` and ``where`` (a tree, see
+        :mod:`zoo.core.where`)."""
+        clauses = self.filter_clauses(filters)
+        if where is not None:
+            clauses.append(where_clause(where))
+        return clauses
 
     async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
         """Refuse values that point at rows which do not exist (or no longer do), and
@@ -128,10 +139,11 @@ class EntityService(Generic[M, F]):
 
     def page_query(
         self,
-        where: F | None,
+        filters: F | None,
         page: PageRequest,
         columns: Wanted = None,
         joins: Relations = (),
+        where: Where | None = None,
     ) -> tuple[Select[Any], dict[str, Any]]:
         """The keyset query for one page and its parameters: the cursor's key, and one
         row more than asked as the limit (to see if more follow). ``columns`` are those
@@ -150,14 +162,14 @@ class EntityService(Generic[M, F]):
             parameters.update(after_parameters(key))
             null_key = key.value is None
         shape = (columns, joins, page.order_by, desc, null_key)
-        if where is None:
+        if filters is None and where is None:
             statement = self._pages.get(shape)
             if statement is None:
                 if len(self._pages) >= PAGE_STATEMENTS:
                     self._pages.clear()
-                statement = self._pages[shape] = self._page_statement(None, *shape)
+                statement = self._pages[shape] = self._page_statement([], *shape)
             return statement, parameters
-        return self._page_statement(where, *shape), parameters
+        return self._page_statement(self.where_clauses(filters, where), *shape), parameters
 
     def page_columns(self, wanted: Wanted, order_by: str, joins: Relations = ()) -> Wanted:
         """The columns a page reads for callers that read ``wanted`` from each row: those,
@@ -171,7 +183,7 @@ class EntityService(Generic[M, F]):
 
     def _page_statement(
         self,
-        where: F | None,
+        clauses: list[ColumnElement[bool]],
         columns: Wanted,
         joins: Relations,
         order_by: str,
@@ -180,7 +192,7 @@ class EntityService(Generic[M, F]):
     ) -> Select[Any]:
         column = self.orderings[order_by]
         statement = joined(records_of(self.model, columns).select(), self._joins(joins)).where(
-            self.model.deleted_at.is_(None), *self.filter_clauses(where)
+            self.model.deleted_at.is_(None), *clauses
         )
         if null_key is not None:
             statement = statement.where(after_clause(column, self.model.id, desc, null_key))
@@ -190,14 +202,19 @@ class EntityService(Generic[M, F]):
         return [(join := join_of(self.model, name), join.shape(wanted)) for name, wanted in joins]
 
     async def list(
-        self, where: F | None, page: PageRequest, wanted: Wanted = None, joins: Relations = ()
+        self,
+        filters: F | None,
+        page: PageRequest,
+        wanted: Wanted = None,
+        joins: Relations = (),
+        where: Where | None = None,
     ) -> Page[Any]:
-        """A page of live rows, as records (see :mod:`zoo.core.records`) that carry at
-        least the attributes in ``wanted`` (None: every column); and each row of the
-        to-one relations in ``joins``, read by the same statement, carrying what is
-        wanted of it (``records.joined_attribute``)."""
+        """A page of the live rows that ``filters`` and ``where`` select, as records (see
+        :mod:`zoo.core.records`) that carry at least the attributes in ``wanted`` (None:
+        every column); and each row of the to-one relations in ``joins``, read by the
+        same statement, carrying what is wanted of it (``records.joined_attribute``)."""
         columns = self.page_columns(wanted, page.order_by, joins)
-        statement, parameters = self.page_query(where, page, columns, joins)
+        statement, parameters = self.page_query(filters, page, columns, joins, where)
         shape = records_of(self.model, columns, tuple(name for name, _ in joins))
 
         def read(connection: Connection) -> list[Any]:
@@ -217,11 +234,11 @@ class EntityService(Generic[M, F]):
             sort_attribute=self.orderings[page.order_by].key,
         )
 
-    async def count(self, where: F | None) -> int:
+    async def count(self, filters: F | None, where: Where | None = None) -> int:
         statement = (
             select(func.count()).select_from(self.model).where(self.model.deleted_at.is_(None))
         )
-        statement = statement.where(*self.filter_clauses(where))
+        statement = statement.where(*self.where_clauses(filters, where))
         total = await self.database.fetch(lambda connection: connection.scalar(statement))
         return int(total or 0)
 

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
 from zoo.core.keyset import DEFAULT_PAGE_SIZE
-from zoo.exhibits.schemas import ExhibitCreate, ExhibitFilter, ExhibitUpdate
+from zoo.exhibits.schemas import ExhibitCreate, ExhibitFilter, ExhibitUpdate, ExhibitWhere
 from zoo.exhibits.types import (
     CreateExhibitInput,
     ExhibitEventType,
     ExhibitFilterInput,
     ExhibitOrder,
     ExhibitType,
+    ExhibitWhereInput,
     UpdateExhibitInput,
 )
 from zoo.graphql.connections import Connection
@@ -19,6 +21,7 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.permissions import IsAdmin, IsCurator
 from zoo.graphql.subscriptions import changes
+from zoo.graphql.where_inputs import WHERE, where_of
 
 
 @strawberry.type
@@ -35,14 +38,19 @@ class ExhibitQuery:
         after: strawberry.Maybe[str | None] = None,
         filter: strawberry.Maybe[ExhibitFilterInput | None] = None,
         order_by: strawberry.Maybe[ExhibitOrder | None] = None,
+        where: Annotated[
+            strawberry.Maybe[ExhibitWhereInput], strawberry.argument(description=WHERE)
+        ] = None,
     ) -> Connection[ExhibitType]:
         service = info.context.services.exhibits
-        where = to_model(given, ExhibitFilter) if (given := unwrap(filter)) else None
+        filters = to_model(given, ExhibitFilter) if (given := unwrap(filter)) else None
+        tree = where_of(info, w, ExhibitWhere, ExhibitType) if (w := unwrap(where)) else None
+        request = page_request(first, unwrap(after), unwrap(order_by))
         # Every column, not only those selected: the rows are shared with nested
         # `exhibit` fields (animal.exhibit), which then need no query of their own.
-        page = await service.list(where, page_request(first, unwrap(after), unwrap(order_by)))
+        page = await service.list(filters, request, where=tree)
         info.context.loaders.exhibit_by_id.prime_many({row.id: row for row in page.items})
-        return await Connection.of_page(info, page, lambda: service.count(where))
+        return await Connection.of_page(info, page, lambda: service.count(filters, tree))
 
 
 @strawberry.type

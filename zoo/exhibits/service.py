@@ -10,8 +10,9 @@ from zoo.animals.models import Animal
 from zoo.core.entity_service import EntityService
 from zoo.core.errors import InvalidInput
 from zoo.core.filters import name_contains
+from zoo.core.where import ToMany, register
 from zoo.exhibits.models import Exhibit
-from zoo.exhibits.schemas import ExhibitFilter, ExhibitOrderField
+from zoo.exhibits.schemas import ExhibitFilter, ExhibitOrderField, ExhibitWhere
 from zoo.staff.models import StaffMember
 
 
@@ -24,14 +25,14 @@ class ExhibitService(EntityService[Exhibit, ExhibitFilter]):
         ExhibitOrderField.CREATED_AT: Exhibit.created_at,
     }
 
-    def filter_clauses(self, where: ExhibitFilter | None) -> list[ColumnElement[bool]]:
-        if where is None:
+    def filter_clauses(self, filters: ExhibitFilter | None) -> list[ColumnElement[bool]]:
+        if filters is None:
             return []
         clauses = []
-        if where.name_contains is not None:
-            clauses.append(name_contains(Exhibit.name, where.name_contains))
-        if where.location is not None:
-            clauses.append(Exhibit.location == where.location)
+        if filters.name_contains is not None:
+            clauses.append(name_contains(Exhibit.name, filters.name_contains))
+        if filters.location is not None:
+            clauses.append(Exhibit.location == filters.location)
         return clauses
 
     async def check_delete(self, session: AsyncSession, row: Exhibit) -> None:
@@ -42,3 +43,11 @@ class ExhibitService(EntityService[Exhibit, ExhibitFilter]):
                     f"Exhibit {row.id} still has live {what}; move or delete them first",
                     {"id": f"exhibit still has live {what}"},
                 )
+
+
+register(
+    ExhibitWhere,
+    Exhibit,
+    animals=ToMany(Animal, "exhibit_id"),
+    staff=ToMany(StaffMember, "exhibit_id"),
+)

@@ -8,23 +8,27 @@ import strawberry
 from zoo.animals.models import Animal
 from zoo.core.batch_queries import Wanted
 from zoo.exhibits.schemas import (
+    ExhibitAnimalsWhere,
     ExhibitCreate,
     ExhibitFilter,
     ExhibitOrderField,
     ExhibitRead,
+    ExhibitStaffWhere,
     ExhibitUpdate,
+    ExhibitWhere,
 )
 from zoo.graphql.context import Info, deferred
 from zoo.graphql.fastpath.selection import read_attributes
 from zoo.graphql.field_metadata import preloaded_by, requires, sized_by
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
+from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
 from zoo.staff.models import StaffMember
 
 if TYPE_CHECKING:
-    from zoo.animals.types import AnimalType
+    from zoo.animals.types import AnimalType, AnimalWhereInput
     from zoo.domains import Loaders
-    from zoo.staff.types import StaffMemberType
+    from zoo.staff.types import StaffMemberType, StaffMemberWhereInput
 
 
 def _preload_animals(loaders: Loaders, exhibits: Sequence[Any], wanted: Wanted) -> Awaitable[None]:
@@ -130,6 +134,57 @@ class UpdateExhibitInput:
 @strawberry.type(name="ExhibitEvent", description="A committed change to one exhibit.")
 class ExhibitEventType:
     kind: ChangeKind  # type: ignore[valid-type]
-    exhibit: ExhibitType = strawberry.field(
-        description="The row as it is now (for DELETED, as it was deleted)."
+    exhibit: ExhibitType
+
+
+@strawberry.experimental.pydantic.input(
+    model=ExhibitAnimalsWhere,
+    name="ExhibitToManyAnimalFilter",
+    description="Conditions on an exhibit's live animals.",
+)
+class ExhibitToManyAnimalFilter:
+    some: strawberry.Maybe[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] = (
+        strawberry.field(description="At least one live animal here matches.")
+    )
+    none: strawberry.Maybe[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] = (
+        strawberry.field(description="No live animal here matches (true for an empty exhibit).")
+    )
+
+
+@strawberry.experimental.pydantic.input(
+    model=ExhibitStaffWhere,
+    name="ExhibitToManyStaffMemberFilter",
+    description="Conditions on an exhibit's live staff.",
+)
+class ExhibitToManyStaffMemberFilter:
+    some: strawberry.Maybe[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] = (
+        strawberry.field(description="At least one of its live staff matches.")
+    )
+    none: strawberry.Maybe[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] = (
+        strawberry.field(description="None of its live staff matches (true when it has none).")
+    )
+
+
+@strawberry.experimental.pydantic.input(
+    model=ExhibitWhere,
+    name="ExhibitWhere",
+    description=("Which exhibits to list. Every field given applies."),
+)
+class ExhibitWhereInput:
+    id: strawberry.Maybe[IntFilter]
+    name: strawberry.Maybe[StringFilter]
+    description: strawberry.Maybe[StringFilter]
+    location: strawberry.Maybe[StringFilter]
+    created_at: strawberry.Maybe[DateTimeFilter]
+    updated_at: strawberry.Maybe[DateTimeFilter]
+    animals: strawberry.Maybe[ExhibitToManyAnimalFilter]
+    staff: strawberry.Maybe[ExhibitToManyStaffMemberFilter]
+    and_: strawberry.Maybe[
+        list[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+    ] = strawberry.field(name="and")
+    or_: strawberry.Maybe[
+        list[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+    ] = strawberry.field(name="or")
+    not_: strawberry.Maybe[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]] = (
+        strawberry.field(name="not")
     )

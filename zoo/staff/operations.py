@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -10,13 +11,20 @@ from zoo.graphql.context import Info
 from zoo.graphql.inputs import page_request, to_model, unwrap
 from zoo.graphql.permissions import IsAdmin, IsCurator
 from zoo.graphql.subscriptions import changes
-from zoo.staff.schemas import StaffMemberCreate, StaffMemberFilter, StaffMemberUpdate
+from zoo.graphql.where_inputs import WHERE, where_of
+from zoo.staff.schemas import (
+    StaffMemberCreate,
+    StaffMemberFilter,
+    StaffMemberUpdate,
+    StaffMemberWhere,
+)
 from zoo.staff.types import (
     CreateStaffMemberInput,
     StaffMemberEventType,
     StaffMemberFilterInput,
     StaffMemberOrder,
     StaffMemberType,
+    StaffMemberWhereInput,
     UpdateStaffMemberInput,
 )
 
@@ -35,12 +43,18 @@ class StaffQuery:
         after: strawberry.Maybe[str | None] = None,
         filter: strawberry.Maybe[StaffMemberFilterInput | None] = None,
         order_by: strawberry.Maybe[StaffMemberOrder | None] = None,
+        where: Annotated[
+            strawberry.Maybe[StaffMemberWhereInput], strawberry.argument(description=WHERE)
+        ] = None,
     ) -> Connection[StaffMemberType]:
         service = info.context.services.staff
-        where = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
+        filters = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
+        tree = (
+            where_of(info, w, StaffMemberWhere, StaffMemberType) if (w := unwrap(where)) else None
+        )
         request = page_request(first, unwrap(after), unwrap(order_by))
-        page = await service.list(where, request, *node_reads(info))
-        return await Connection.of_page(info, page, lambda: service.count(where))
+        page = await service.list(filters, request, *node_reads(info), where=tree)
+        return await Connection.of_page(info, page, lambda: service.count(filters, tree))
 
 
 @strawberry.type

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BeforeValidator, EmailStr, Field
 
 from zoo.core.fields import FilterText, Name, NameUpdate, ReadSchema, Schema, Text, UpdateSchema
+from zoo.core.where import DateTimeCondition, IntCondition, StringCondition, Where
+
+if TYPE_CHECKING:
+    from zoo.exhibits.schemas import ExhibitWhere
 
 NAME = "The staff member's full name, 1 to 200 characters."
 JOB_TITLE = "What they do here."
@@ -66,3 +70,19 @@ class StaffMemberFilter(Schema):
         None, description="Only staff with exactly this job title."
     )
     exhibit_id: int | None = Field(None, description="Only staff assigned to this exhibit.")
+
+
+class StaffMemberWhere(Where):
+    """Which staff a list holds (see :mod:`zoo.core.where`); completed by
+    ``zoo.exhibits.schemas``, which defines the exhibit's where it refers to."""
+
+    id: IntCondition | None = None
+    name: StringCondition | None = None
+    job_title: StringCondition | None = None
+    email: StringCondition | None = None
+    phone: StringCondition | None = None
+    notes: StringCondition | None = None
+    exhibit_id: IntCondition | None = None
+    created_at: DateTimeCondition | None = None
+    updated_at: DateTimeCondition | None = None
+    exhibit: ExhibitWhere | None = Field(None, description="The live exhibit they work in matches.")

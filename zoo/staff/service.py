@@ -8,9 +8,10 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.entity_service import EntityService, LiveReference
 from zoo.core.filters import name_contains
+from zoo.core.where import ToOne, register
 from zoo.exhibits.models import Exhibit
 from zoo.staff.models import StaffMember
-from zoo.staff.schemas import StaffMemberFilter, StaffMemberOrderField
+from zoo.staff.schemas import StaffMemberFilter, StaffMemberOrderField, StaffMemberWhere
 
 
 class StaffService(EntityService[StaffMember, StaffMemberFilter]):
@@ -25,17 +26,20 @@ class StaffService(EntityService[StaffMember, StaffMemberFilter]):
         "exhibit_id": LiveReference(Exhibit, "exhibit")
     }
 
-    def filter_clauses(self, where: StaffMemberFilter | None) -> list[ColumnElement[bool]]:
-        if where is None:
+    def filter_clauses(self, filters: StaffMemberFilter | None) -> list[ColumnElement[bool]]:
+        if filters is None:
             return []
         clauses = []
-        if where.name_contains is not None:
-            clauses.append(name_contains(StaffMember.name, where.name_contains))
-        if where.job_title is not None:
-            clauses.append(StaffMember.job_title == where.job_title)
-        if where.exhibit_id is not None:
-            clauses.append(StaffMember.exhibit_id == where.exhibit_id)
+        if filters.name_contains is not None:
+            clauses.append(name_contains(StaffMember.name, filters.name_contains))
+        if filters.job_title is not None:
+            clauses.append(StaffMember.job_title == filters.job_title)
+        if filters.exhibit_id is not None:
+            clauses.append(StaffMember.exhibit_id == filters.exhibit_id)
         return clauses
+
+
+register(StaffMemberWhere, StaffMember, exhibit=ToOne(Exhibit, "exhibit_id"))
 
 
 async def keepers_exhibit(session: AsyncSession, staff_member_id: int | None) -> int | None:

@@ -10,16 +10,18 @@ from zoo.graphql.field_metadata import at_once, joined, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.permissions import KeepersRead
 from zoo.graphql.subscriptions import ChangeKind
+from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
 from zoo.staff.schemas import (
     StaffMemberCreate,
     StaffMemberFilter,
     StaffMemberOrderField,
     StaffMemberRead,
     StaffMemberUpdate,
+    StaffMemberWhere,
 )
 
 if TYPE_CHECKING:
-    from zoo.exhibits.types import ExhibitType
+    from zoo.exhibits.types import ExhibitType, ExhibitWhereInput
 
 
 @orm_backed
@@ -99,6 +101,34 @@ class UpdateStaffMemberInput:
 @strawberry.type(name="StaffMemberEvent", description="A committed change to one staffmember.")
 class StaffMemberEventType:
     kind: ChangeKind  # type: ignore[valid-type]
-    staff_member: StaffMemberType = strawberry.field(
-        description="The row as it is now (for DELETED, as it was deleted)."
+    staff_member: StaffMemberType
+
+
+@strawberry.experimental.pydantic.input(
+    model=StaffMemberWhere,
+    name="StaffMemberWhere",
+    description=(
+        "Which staff to list; filtering by email, phone or notes needs KEEPER or above "
+        "(FORBIDDEN below). Every field given applies."
+    ),
+)
+class StaffMemberWhereInput:
+    id: strawberry.Maybe[IntFilter]
+    name: strawberry.Maybe[StringFilter]
+    job_title: strawberry.Maybe[StringFilter]
+    email: strawberry.Maybe[StringFilter]
+    phone: strawberry.Maybe[StringFilter]
+    notes: strawberry.Maybe[StringFilter]
+    exhibit_id: strawberry.Maybe[IntFilter]
+    created_at: strawberry.Maybe[DateTimeFilter]
+    updated_at: strawberry.Maybe[DateTimeFilter]
+    exhibit: strawberry.Maybe[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+    and_: strawberry.Maybe[
+        list[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]]
+    ] = strawberry.field(name="and")
+    or_: strawberry.Maybe[
+        list[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]]
+    ] = strawberry.field(name="or")
+    not_: strawberry.Maybe[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] = (
+        strawberry.field(name="not")
     )
