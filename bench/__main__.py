@@ -336,7 +336,8 @@ def deep_pages(url: str, label: str, rounds: int, rows: dict[str, tuple[Any, int
         client = Client(port)
         try:
             for field, (value, id_) in rows.items():
-                cursor = encode_cursor(DEEP_ORDERINGS[field], value, id_)
+                values = [] if field == "ID" else [value]
+                cursor = encode_cursor(DEEP_ORDERINGS[field], values, id_)
                 first = (
                     f"{{ animals(first: 20, orderBy: {{field: {field}}})"
                     " { edges { node { id } } } }"

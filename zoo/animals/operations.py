@@ -10,6 +10,7 @@ from zoo.animals.types import (
     AnimalEventType,
     AnimalFilterInput,
     AnimalOrder,
+    AnimalSort,
     AnimalType,
     AnimalWhereInput,
     CreateAnimalInput,
@@ -18,7 +19,7 @@ from zoo.animals.types import (
 from zoo.core.keyset import DEFAULT_PAGE_SIZE
 from zoo.graphql.connections import Connection, node_reads
 from zoo.graphql.context import Info
-from zoo.graphql.inputs import page_request, to_model, unwrap
+from zoo.graphql.inputs import BEFORE, LAST, SORT, page_request, to_model, unwrap
 from zoo.graphql.permissions import IsAdmin, IsKeeper, actor_of
 from zoo.graphql.subscriptions import changes
 from zoo.graphql.where_inputs import WHERE, where_of
@@ -39,13 +40,22 @@ class AnimalQuery:
         filter: strawberry.Maybe[AnimalFilterInput | None] = None,
         order_by: strawberry.Maybe[AnimalOrder | None] = None,
         where: Annotated[
-            strawberry.Maybe[AnimalWhereInput], strawberry.argument(description=WHERE)
+            strawberry.Maybe[AnimalWhereInput | None], strawberry.argument(description=WHERE)
+        ] = None,
+        sort: Annotated[
+            strawberry.Maybe[list[AnimalSort] | None], strawberry.argument(description=SORT)
+        ] = None,
+        last: Annotated[strawberry.Maybe[int | None], strawberry.argument(description=LAST)] = None,
+        before: Annotated[
+            strawberry.Maybe[str | None], strawberry.argument(description=BEFORE)
         ] = None,
     ) -> Connection[AnimalType]:
         service = info.context.services.animals
         filters = to_model(given, AnimalFilter) if (given := unwrap(filter)) else None
         tree = where_of(info, w, AnimalWhere, AnimalType) if (w := unwrap(where)) else None
-        request = page_request(first, unwrap(after), unwrap(order_by))
+        request = page_request(
+            info, first, unwrap(after), unwrap(order_by), unwrap(sort), unwrap(last), unwrap(before)
+        )
         page = await service.list(filters, request, *node_reads(info), where=tree)
         return await Connection.of_page(info, page, lambda: service.count(filters, tree))
 

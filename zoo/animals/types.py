@@ -60,6 +60,14 @@ class AnimalOrder:
     direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
 
 
+@strawberry.input(
+    name="AnimalSort", description="One key of a sort; later keys order rows equal on earlier ones."
+)
+class AnimalSort:
+    field: AnimalOrderFieldEnum  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
+
+
 @strawberry.experimental.pydantic.input(
     model=AnimalFilter, name="AnimalFilter", description="nameContains matches case-insensitively."
 )
@@ -101,20 +109,22 @@ class AnimalEventType:
     description=("Which animals to list. Every field given applies."),
 )
 class AnimalWhereInput:
-    id: strawberry.Maybe[IntFilter]
-    name: strawberry.Maybe[StringFilter]
-    description: strawberry.Maybe[StringFilter]
-    species: strawberry.Maybe[StringFilter]
-    exhibit_id: strawberry.Maybe[IntFilter]
-    created_at: strawberry.Maybe[DateTimeFilter]
-    updated_at: strawberry.Maybe[DateTimeFilter]
-    exhibit: strawberry.Maybe[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+    id: strawberry.Maybe[IntFilter | None]
+    name: strawberry.Maybe[StringFilter | None]
+    description: strawberry.Maybe[StringFilter | None]
+    species: strawberry.Maybe[StringFilter | None]
+    exhibit_id: strawberry.Maybe[IntFilter | None]
+    created_at: strawberry.Maybe[DateTimeFilter | None]
+    updated_at: strawberry.Maybe[DateTimeFilter | None]
+    exhibit: strawberry.Maybe[
+        Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")] | None
+    ]
     and_: strawberry.Maybe[
-        list[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]]
+        list[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] | None
     ] = strawberry.field(name="and")
     or_: strawberry.Maybe[
-        list[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]]
+        list[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] | None
     ] = strawberry.field(name="or")
-    not_: strawberry.Maybe[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] = (
-        strawberry.field(name="not")
-    )
+    not_: strawberry.Maybe[
+        Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")] | None
+    ] = strawberry.field(name="not")

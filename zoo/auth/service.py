@@ -40,7 +40,7 @@ class UserPage(Page[User]):
     """A page of users by email, which is unique: its cursor holds the email alone."""
 
     def cursor(self, item: Any) -> str:
-        return encode_cursor(BY_EMAIL, item.email, 0)
+        return encode_cursor(BY_EMAIL, [item.email], 0)
 
 
 BY_EMAIL = "email"
@@ -66,8 +66,8 @@ async def users_page(
     users = User.__table__.c
     statement = select(User).where(*_users_where(email_contains, role)).order_by(users.email)
     if request.after is not None:
-        key = decode_cursor(request.after, BY_EMAIL, str)
-        statement = statement.where(users.email > key.value)
+        key = decode_cursor(request.after, BY_EMAIL, (str,))
+        statement = statement.where(users.email > key.values[0])
     async with database.read_session() as session:
         rows = list(await session.scalars(statement.limit(request.first + 1)))
     return UserPage(
@@ -75,7 +75,7 @@ async def users_page(
         len(rows) > request.first,
         request.after is not None,
         BY_EMAIL,
-        "email",
+        ("email",),
     )
 
 

@@ -15,12 +15,23 @@ No ORM unit of work, and no second read: the answer is the row as inserted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Insert, Integer, Select, bindparam, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -31,13 +42,18 @@ from zoo.core.errors import InvalidInput, NotFound
 from zoo.core.fields import UpdateSchema
 from zoo.core.joins import Joined, join_of, joined, split
 from zoo.core.keyset import (
-    OrderDirection,
+    Cursor,
+    Key,
     Page,
     PageRequest,
-    after_clause,
-    after_parameters,
+    Sort,
+    beyond,
+    bound_name,
+    bound_parameters,
     decode_cursor,
     order_clauses,
+    reversed_keys,
+    signature,
 )
 from zoo.core.records import narrowed, records_of
 from zoo.core.roles import Actor
@@ -58,10 +74,12 @@ PAGE_STATEMENTS = 512
 Relations = tuple[tuple[str, Wanted], ...]
 """To-one relations to read with a page, each with what will be read from its rows."""
 
-PageShape = tuple[Wanted, Relations, str, bool, bool | None]
+PageShape = tuple[
+    Wanted, Relations, Sort, bool, bool, tuple[bool, ...] | None, tuple[bool, ...] | None
+]
 """What a page statement without a filter depends on: its columns, the relations joined,
-the ordering, whether descending, and whether it resumes after a NULL key (None: from the
-start)."""
+the sort's keys and the id's direction, whether read backwards, and which values of the
+``after`` and ``before`` cursors are NULL (None: no such cursor)."""
 
 
 @dataclass(frozen=True)
@@ -145,23 +163,30 @@ class EntityService(Generic[M, F]):
         joins: Relations = (),
         where: Where | None = None,
     ) -> tuple[Select[Any], dict[str, Any]]:
-        """The keyset query for one page and its parameters: the cursor's key, and one
+        """The keyset query for one page and its parameters: the cursors' keys, and one
         row more than asked as the limit (to see if more follow). ``columns`` are those
         :meth:`page_columns` gives; ``joins`` the to-one relations read alongside
-        (:mod:`zoo.core.joins`).
+        (:mod:`zoo.core.joins`). A page read backwards comes in reverse order.
 
         Without a filter, the statement is built once per shape and reused: building a
         statement and its cache key cost as much as running it.
         """
-        desc = page.direction is OrderDirection.DESC
-        parameters: dict[str, Any] = {PAGE_LIMIT.key: page.first + 1}
-        null_key = None
-        if page.after is not None:
-            column = self.orderings[page.order_by]
-            key = decode_cursor(page.after, page.order_by, _python_type(column))
-            parameters.update(after_parameters(key))
-            null_key = key.value is None
-        shape = (columns, joins, page.order_by, desc, null_key)
+        parameters: dict[str, Any] = {PAGE_LIMIT.key: page.size + 1}
+        nulls: dict[str, tuple[bool, ...] | None] = {}
+        for bound in ("after", "before"):
+            cursor = self.cursor_of(page, bound)
+            if cursor is not None:
+                parameters.update(bound_parameters(bound, cursor))
+            nulls[bound] = None if cursor is None else tuple(v is None for v in cursor.values)
+        shape: PageShape = (
+            columns,
+            joins,
+            page.keys,
+            page.id_desc,
+            page.backward,
+            nulls["after"],
+            nulls["before"],
+        )
         if filters is None and where is None:
             statement = self._pages.get(shape)
             if statement is None:
@@ -171,13 +196,24 @@ class EntityService(Generic[M, F]):
             return statement, parameters
         return self._page_statement(self.where_clauses(filters, where), *shape), parameters
 
-    def page_columns(self, wanted: Wanted, order_by: str, joins: Relations = ()) -> Wanted:
+    def cursor_of(self, page: PageRequest, bound: str) -> Cursor | None:
+        """The page's ``after`` or ``before`` cursor, decoded for its sort (or refused)."""
+        text = page.after if bound == "after" else page.before
+        if text is None:
+            return None
+        types = tuple(_python_type(self.orderings[key.ordering]) for key in page.keys)
+        return decode_cursor(text, signature(page.sort_given), types, bound)
+
+    def sort_keys(self, keys: Sort) -> list[Key]:
+        return [(self.orderings[key.ordering], key.desc) for key in keys]
+
+    def page_columns(self, wanted: Wanted, page: PageRequest, joins: Relations = ()) -> Wanted:
         """The columns a page reads for callers that read ``wanted`` from each row: those,
-        the id and the sort column (the cursor holds both), and the keys of the relations
-        joined; None for every column."""
+        the id and the sort's columns (the cursor holds them), and the keys of the
+        relations joined; None for every column."""
         if wanted is None:
             return None
-        names = wanted | {"id", self.orderings[order_by].key}
+        names = wanted | {"id"} | {self.orderings[key.ordering].key for key in page.keys}
         names |= {join_of(self.model, name).local for name, _ in joins}
         return narrowed(self.model, names)
 
@@ -186,17 +222,51 @@ class EntityService(Generic[M, F]):
         clauses: list[ColumnElement[bool]],
         columns: Wanted,
         joins: Relations,
-        order_by: str,
-        desc: bool,
-        null_key: bool | None,
+        sort: Sort,
+        id_desc: bool,
+        backward: bool,
+        after: tuple[bool, ...] | None,
+        before: tuple[bool, ...] | None,
     ) -> Select[Any]:
-        column = self.orderings[order_by]
+        keys, id_column = self.sort_keys(sort), self.model.id
         statement = joined(records_of(self.model, columns).select(), self._joins(joins)).where(
             self.model.deleted_at.is_(None), *clauses
         )
-        if null_key is not None:
-            statement = statement.where(after_clause(column, self.model.id, desc, null_key))
-        return statement.order_by(*order_clauses(column, self.model.id, desc)).limit(PAGE_LIMIT)
+        if after is not None:
+            statement = statement.where(beyond(keys, id_column, id_desc, "after", after))
+        if before is not None:
+            back, back_id = reversed_keys(keys, id_desc)
+            statement = statement.where(beyond(back, id_column, back_id, "before", before))
+        if backward:
+            keys, id_desc = reversed_keys(keys, id_desc)
+        return statement.order_by(*order_clauses(keys, id_column, id_desc)).limit(PAGE_LIMIT)
+
+    def _beyond_page(
+        self,
+        clauses: list[ColumnElement[bool]],
+        page: PageRequest,
+        bound: str,
+        cursor: Cursor,
+    ) -> Callable[[], Awaitable[bool]]:
+        """Whether rows lie on the far side of a cursor: at or before ``after``, at or
+        after ``before``. Relay leaves this side to the server's means; here it is exact,
+        one ``EXISTS`` run only when a query asks."""
+        keys, id_desc = self.sort_keys(page.keys), page.id_desc
+        if bound == "after":
+            keys, id_desc = reversed_keys(keys, id_desc)
+        nulls = tuple(v is None for v in cursor.values)
+        side = or_(
+            beyond(keys, self.model.id, id_desc, bound, nulls),
+            self.model.id == bindparam(bound_name(bound, None)),
+        )
+        found = exists().where(self.model.deleted_at.is_(None), *clauses, side)
+        statement = select(found)
+        parameters = bound_parameters(bound, cursor)
+
+        async def check() -> bool:
+            return bool(await self.database.fetch(lambda c: c.scalar(statement, parameters)))
+
+        return check
 
     def _joins(self, joins: Relations) -> Joined:
         return [(join := join_of(self.model, name), join.shape(wanted)) for name, wanted in joins]
@@ -213,7 +283,7 @@ class EntityService(Generic[M, F]):
         :mod:`zoo.core.records`) that carry at least the attributes in ``wanted`` (None:
         every column); and each row of the to-one relations in ``joins``, read by the
         same statement, carrying what is wanted of it (``records.joined_attribute``)."""
-        columns = self.page_columns(wanted, page.order_by, joins)
+        columns = self.page_columns(wanted, page, joins)
         statement, parameters = self.page_query(filters, page, columns, joins, where)
         shape = records_of(self.model, columns, tuple(name for name, _ in joins))
 
@@ -223,15 +293,23 @@ class EntityService(Generic[M, F]):
             return list(rows) if joins else list(map(shape.make, rows))
 
         rows = await self.database.fetch(read)
-        items = rows[: page.first]
+        items = rows[: page.size]
+        if page.backward:
+            items.reverse()
         if joins:
             items = split(items, shape, self._joins(joins))
+        more = len(rows) > page.size
+        far_bound = "after" if not page.backward else "before"
+        cursor = self.cursor_of(page, far_bound)
+        far: bool | Callable[[], Awaitable[bool]] = False
+        if cursor is not None:
+            far = self._beyond_page(self.where_clauses(filters, where), page, far_bound, cursor)
         return Page(
             items=items,
-            has_next_page=len(rows) > page.first,
-            has_previous_page=page.after is not None,
-            ordering=page.order_by,
-            sort_attribute=self.orderings[page.order_by].key,
+            has_next_page=far if page.backward else more,
+            has_previous_page=more if page.backward else far,
+            signature=signature(page.sort_given),
+            sort_attributes=tuple(self.orderings[key.ordering].key for key in page.keys),
         )
 
     async def count(self, filters: F | None, where: Where | None = None) -> int:

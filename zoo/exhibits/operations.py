@@ -12,13 +12,14 @@ from zoo.exhibits.types import (
     ExhibitEventType,
     ExhibitFilterInput,
     ExhibitOrder,
+    ExhibitSort,
     ExhibitType,
     ExhibitWhereInput,
     UpdateExhibitInput,
 )
 from zoo.graphql.connections import Connection
 from zoo.graphql.context import Info
-from zoo.graphql.inputs import page_request, to_model, unwrap
+from zoo.graphql.inputs import BEFORE, LAST, SORT, page_request, to_model, unwrap
 from zoo.graphql.permissions import IsAdmin, IsCurator
 from zoo.graphql.subscriptions import changes
 from zoo.graphql.where_inputs import WHERE, where_of
@@ -39,13 +40,22 @@ class ExhibitQuery:
         filter: strawberry.Maybe[ExhibitFilterInput | None] = None,
         order_by: strawberry.Maybe[ExhibitOrder | None] = None,
         where: Annotated[
-            strawberry.Maybe[ExhibitWhereInput], strawberry.argument(description=WHERE)
+            strawberry.Maybe[ExhibitWhereInput | None], strawberry.argument(description=WHERE)
+        ] = None,
+        sort: Annotated[
+            strawberry.Maybe[list[ExhibitSort] | None], strawberry.argument(description=SORT)
+        ] = None,
+        last: Annotated[strawberry.Maybe[int | None], strawberry.argument(description=LAST)] = None,
+        before: Annotated[
+            strawberry.Maybe[str | None], strawberry.argument(description=BEFORE)
         ] = None,
     ) -> Connection[ExhibitType]:
         service = info.context.services.exhibits
         filters = to_model(given, ExhibitFilter) if (given := unwrap(filter)) else None
         tree = where_of(info, w, ExhibitWhere, ExhibitType) if (w := unwrap(where)) else None
-        request = page_request(first, unwrap(after), unwrap(order_by))
+        request = page_request(
+            info, first, unwrap(after), unwrap(order_by), unwrap(sort), unwrap(last), unwrap(before)
+        )
         # Every column, not only those selected: the rows are shared with nested
         # `exhibit` fields (animal.exhibit), which then need no query of their own.
         page = await service.list(filters, request, where=tree)

@@ -103,6 +103,15 @@ class ExhibitOrder:
     direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
 
 
+@strawberry.input(
+    name="ExhibitSort",
+    description="One key of a sort; later keys order rows equal on earlier ones.",
+)
+class ExhibitSort:
+    field: ExhibitOrderFieldEnum  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
+
+
 @strawberry.experimental.pydantic.input(
     model=ExhibitFilter,
     name="ExhibitFilter",
@@ -143,12 +152,12 @@ class ExhibitEventType:
     description="Conditions on an exhibit's live animals.",
 )
 class ExhibitToManyAnimalFilter:
-    some: strawberry.Maybe[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] = (
-        strawberry.field(description="At least one live animal here matches.")
-    )
-    none: strawberry.Maybe[Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")]] = (
-        strawberry.field(description="No live animal here matches (true for an empty exhibit).")
-    )
+    some: strawberry.Maybe[
+        Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")] | None
+    ] = strawberry.field(description="At least one live animal here matches.")
+    none: strawberry.Maybe[
+        Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")] | None
+    ] = strawberry.field(description="No live animal here matches (true for an empty exhibit).")
 
 
 @strawberry.experimental.pydantic.input(
@@ -157,12 +166,12 @@ class ExhibitToManyAnimalFilter:
     description="Conditions on an exhibit's live staff.",
 )
 class ExhibitToManyStaffMemberFilter:
-    some: strawberry.Maybe[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] = (
-        strawberry.field(description="At least one of its live staff matches.")
-    )
-    none: strawberry.Maybe[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] = (
-        strawberry.field(description="None of its live staff matches (true when it has none).")
-    )
+    some: strawberry.Maybe[
+        Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")] | None
+    ] = strawberry.field(description="At least one of its live staff matches.")
+    none: strawberry.Maybe[
+        Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")] | None
+    ] = strawberry.field(description="None of its live staff matches (true when it has none).")
 
 
 @strawberry.experimental.pydantic.input(
@@ -171,20 +180,20 @@ class ExhibitToManyStaffMemberFilter:
     description=("Which exhibits to list. Every field given applies."),
 )
 class ExhibitWhereInput:
-    id: strawberry.Maybe[IntFilter]
-    name: strawberry.Maybe[StringFilter]
-    description: strawberry.Maybe[StringFilter]
-    location: strawberry.Maybe[StringFilter]
-    created_at: strawberry.Maybe[DateTimeFilter]
-    updated_at: strawberry.Maybe[DateTimeFilter]
-    animals: strawberry.Maybe[ExhibitToManyAnimalFilter]
-    staff: strawberry.Maybe[ExhibitToManyStaffMemberFilter]
+    id: strawberry.Maybe[IntFilter | None]
+    name: strawberry.Maybe[StringFilter | None]
+    description: strawberry.Maybe[StringFilter | None]
+    location: strawberry.Maybe[StringFilter | None]
+    created_at: strawberry.Maybe[DateTimeFilter | None]
+    updated_at: strawberry.Maybe[DateTimeFilter | None]
+    animals: strawberry.Maybe[ExhibitToManyAnimalFilter | None]
+    staff: strawberry.Maybe[ExhibitToManyStaffMemberFilter | None]
     and_: strawberry.Maybe[
-        list[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+        list[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]] | None
     ] = strawberry.field(name="and")
     or_: strawberry.Maybe[
-        list[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+        list[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]] | None
     ] = strawberry.field(name="or")
-    not_: strawberry.Maybe[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]] = (
-        strawberry.field(name="not")
-    )
+    not_: strawberry.Maybe[
+        Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")] | None
+    ] = strawberry.field(name="not")

@@ -10,23 +10,40 @@ import strawberry
 from zoo.core.batch_queries import Wanted
 from zoo.core.entity_service import Relations
 from zoo.core.keyset import Page
-from zoo.graphql.context import Info
+from zoo.graphql.context import Info, deferred
 from zoo.graphql.fastpath.page_reads import page_reads
 from zoo.graphql.fastpath.preloads import preload_nodes
 
 Node = TypeVar("Node")
 
 
+Known = bool | Callable[[], Awaitable[bool]]
+"""Known from the rows read, or found out by a statement only if the query asks."""
+
+
 @strawberry.type(description="Where a page sits in the whole list.")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="More rows follow this page.")
-    has_previous_page: bool = strawberry.field(
-        description="Rows precede this page (true whenever `after` was given)."
-    )
+    next_known: strawberry.Private[Known]
+    previous_known: strawberry.Private[Known]
     start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
     end_cursor: str | None = strawberry.field(
         description="Cursor of the last edge: pass it as `after` for the next page."
     )
+
+    @strawberry.field(description="More rows follow this page (before `before`, if given).")
+    def has_next_page(self) -> bool:
+        return _known(self.next_known)
+
+    @strawberry.field(
+        description="Rows precede this page (after `after`, if given). Exact both ways."
+    )
+    def has_previous_page(self) -> bool:
+        return _known(self.previous_known)
+
+
+def _known(value: Known) -> bool:
+    """The value, or (graphql-core awaits what a resolver returns) the check's awaitable."""
+    return value if isinstance(value, bool) else deferred(value())
 
 
 @strawberry.type
@@ -66,8 +83,8 @@ class Connection(Generic[Node]):
         return cls(
             edges=edges,
             page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=page.has_previous_page,
+                next_known=page.has_next_page,
+                previous_known=page.has_previous_page,
                 start_cursor=page.cursor(items[0]) if items else None,
                 end_cursor=page.cursor(items[-1]) if items else None,
             ),

@@ -9,6 +9,7 @@ with its traceback and reaches the client only as a generic
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -49,8 +50,24 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> Grap
     )
 
 
+_NULL_REFUSED = re.compile(r"Field '(\w+)' of type '[^']*' cannot be explicitly set to null")
+
+
+def _null_refused(message: str) -> str | None:
+    """Strawberry's words for a ``null`` sent where an input field must be a value or be
+    left out (``Maybe`` of a non-null type), without its advice to Python developers."""
+    found = _NULL_REFUSED.search(message)
+    if found is None:
+        return None
+    return f"{found.group(1)} cannot be null: leave it out instead"
+
+
 def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLError:
     original = error.original_error
+    refused = _null_refused(str(original or error.message))
+    if refused is not None:
+        # A literal null is refused by validation, a variable's at execution: alike here.
+        return _with(error, refused, {"code": ErrorCode.BAD_USER_INPUT.value})
     if isinstance(original, DomainError):
         extensions: dict[str, Any] = {"code": original.code.value}
         message = original.message

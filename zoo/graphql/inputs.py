@@ -9,9 +9,11 @@ from pydantic import BaseModel
 from strawberry.types.base import StrawberryMaybe, has_object_definition
 from strawberry.types.maybe import Some
 
+from zoo.core.errors import InvalidInput
 from zoo.core.fields import parse
-from zoo.core.keyset import DEFAULT_PAGE_SIZE, PageRequest
+from zoo.core.keyset import DEFAULT_PAGE_SIZE, PageRequest, SortKey
 from zoo.core.keyset import OrderDirection as DomainOrderDirection
+from zoo.graphql.context import Info
 from zoo.graphql.fastpath.upstream import accepts_any_instance
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,17 +50,43 @@ def unwrap(value: Some[T] | None) -> T | None:
     return None if value is None else value.value
 
 
-def page_request(first: int | None, after: str | None, order: Any | None) -> PageRequest:
+SORT = "Several keys, each with its direction; the id follows the last. Not with `orderBy`."
+LAST = "The last rows (at most 100) before `before`, or of the list. Not with `first`."
+BEFORE = "A cursor: rows before it (pass `pageInfo.startCursor` to page back)."
+
+
+def page_request(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    order: Any | None,
+    sort: list[Any] | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> PageRequest:
     """Arguments of a list field, as the services take them (bounds checked there).
 
-    ``first: null`` means the default page size, as leaving it out does.
+    ``first: null`` means the default page size, as leaving it out does; ``first``
+    has a default in the contract, so whether it was given is read from the document.
     """
+    if last is not None and _given(info, "first"):
+        raise InvalidInput.for_field("first", "cannot be given with last")
+    if order is not None and sort is not None:
+        raise InvalidInput.for_field("sort", "cannot be given with orderBy")
     first = DEFAULT_PAGE_SIZE if first is None else first
-    if order is None:
-        return PageRequest(first=first, after=after)
-    return PageRequest(
-        first=first, after=after, order_by=order.field.value, direction=order.direction
-    )
+    keys: tuple[SortKey, ...] = ()
+    for key in sort or ():
+        if any(k.ordering == key.field.value for k in keys):
+            raise InvalidInput.for_field("sort", f"{key.field.name} is given twice")
+        keys += (SortKey(key.field.value, key.direction is DomainOrderDirection.DESC),)
+    if order is not None:
+        keys = (SortKey(order.field.value, order.direction is DomainOrderDirection.DESC),)
+    return PageRequest(first=first, after=after, sort=keys, last=last, before=before)
+
+
+def _given(info: Info, argument: str) -> bool:
+    """Whether the document (or its variables) gave the field ``argument``."""
+    return argument in getattr(info.selected_fields[0], "arguments", {})
 
 
 def orm_backed(cls: type[T]) -> type[T]:

@@ -2,9 +2,9 @@
 strawberry input tree to the domain's :class:`~zoo.core.where.Where`, and the rule that
 a caller may filter only by the fields they may read.
 
-Every operator is ``Maybe`` of a non-null type: left out, it does not apply; sent as
-``null``, strawberry refuses it (as postgraphile-plugin-connection-filter does by
-default), since a dropped ``null`` would silently widen the list.
+An operator left out does not apply; one sent as ``null`` is refused (as
+postgraphile-plugin-connection-filter does by default), since a dropped ``null``
+would silently widen the list.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from strawberry.types.base import StrawberryContainer, has_object_definition
 from strawberry.types.lazy_type import LazyType
 from strawberry.types.maybe import Some
 
-from zoo.core.errors import Forbidden
+from zoo.core.errors import Forbidden, InvalidInput
 from zoo.core.roles import Role
 from zoo.core.where import (
     DateTimeCondition,
@@ -40,15 +40,15 @@ WHERE = "Which rows to list: operators, and/or/not, relations. With `filter`, bo
     model=IntCondition, name="IntFilter", description="Conditions on an Int; each given applies."
 )
 class IntFilter:
-    is_null: strawberry.Maybe[bool]
-    equal_to: strawberry.Maybe[int]
-    not_equal_to: strawberry.Maybe[int]
-    in_: strawberry.Maybe[list[int]] = strawberry.field(name="in")
-    not_in: strawberry.Maybe[list[int]]
-    less_than: strawberry.Maybe[int]
-    less_than_or_equal_to: strawberry.Maybe[int]
-    greater_than: strawberry.Maybe[int]
-    greater_than_or_equal_to: strawberry.Maybe[int]
+    is_null: strawberry.Maybe[bool | None]
+    equal_to: strawberry.Maybe[int | None]
+    not_equal_to: strawberry.Maybe[int | None]
+    in_: strawberry.Maybe[list[int] | None] = strawberry.field(name="in")
+    not_in: strawberry.Maybe[list[int] | None]
+    less_than: strawberry.Maybe[int | None]
+    less_than_or_equal_to: strawberry.Maybe[int | None]
+    greater_than: strawberry.Maybe[int | None]
+    greater_than_or_equal_to: strawberry.Maybe[int | None]
 
 
 @strawberry.experimental.pydantic.input(
@@ -57,17 +57,17 @@ class IntFilter:
     description="Conditions on a String; each given applies. Values up to 2,000 characters.",
 )
 class StringFilter:
-    is_null: strawberry.Maybe[bool]
-    equal_to: strawberry.Maybe[str]
-    not_equal_to: strawberry.Maybe[str]
-    in_: strawberry.Maybe[list[str]] = strawberry.field(name="in")
-    not_in: strawberry.Maybe[list[str]]
-    less_than: strawberry.Maybe[str]
-    less_than_or_equal_to: strawberry.Maybe[str]
-    greater_than: strawberry.Maybe[str]
-    greater_than_or_equal_to: strawberry.Maybe[str]
-    includes_insensitive: strawberry.Maybe[str]
-    starts_with_insensitive: strawberry.Maybe[str]
+    is_null: strawberry.Maybe[bool | None]
+    equal_to: strawberry.Maybe[str | None]
+    not_equal_to: strawberry.Maybe[str | None]
+    in_: strawberry.Maybe[list[str] | None] = strawberry.field(name="in")
+    not_in: strawberry.Maybe[list[str] | None]
+    less_than: strawberry.Maybe[str | None]
+    less_than_or_equal_to: strawberry.Maybe[str | None]
+    greater_than: strawberry.Maybe[str | None]
+    greater_than_or_equal_to: strawberry.Maybe[str | None]
+    includes_insensitive: strawberry.Maybe[str | None]
+    starts_with_insensitive: strawberry.Maybe[str | None]
 
 
 @strawberry.experimental.pydantic.input(
@@ -76,15 +76,15 @@ class StringFilter:
     description="Conditions on a DateTime (with its UTC offset); each given applies.",
 )
 class DateTimeFilter:
-    is_null: strawberry.Maybe[bool]
-    equal_to: strawberry.Maybe[datetime]
-    not_equal_to: strawberry.Maybe[datetime]
-    in_: strawberry.Maybe[list[datetime]] = strawberry.field(name="in")
-    not_in: strawberry.Maybe[list[datetime]]
-    less_than: strawberry.Maybe[datetime]
-    less_than_or_equal_to: strawberry.Maybe[datetime]
-    greater_than: strawberry.Maybe[datetime]
-    greater_than_or_equal_to: strawberry.Maybe[datetime]
+    is_null: strawberry.Maybe[bool | None]
+    equal_to: strawberry.Maybe[datetime | None]
+    not_equal_to: strawberry.Maybe[datetime | None]
+    in_: strawberry.Maybe[list[datetime] | None] = strawberry.field(name="in")
+    not_in: strawberry.Maybe[list[datetime] | None]
+    less_than: strawberry.Maybe[datetime | None]
+    less_than_or_equal_to: strawberry.Maybe[datetime | None]
+    greater_than: strawberry.Maybe[datetime | None]
+    greater_than_or_equal_to: strawberry.Maybe[datetime | None]
 
 
 def where_of(info: Info, given: object, model: type[Where], of: type) -> Where:
@@ -97,19 +97,23 @@ def where_of(info: Info, given: object, model: type[Where], of: type) -> Where:
     return where
 
 
-def _plain(value: object) -> Any:
-    """A strawberry input tree as the dicts and lists pydantic validates."""
+def _plain(value: object, path: str = "where") -> Any:
+    """A strawberry input tree as the dicts and lists pydantic validates; a ``null``
+    anywhere in it is refused, named by its path, whether the document or a variable
+    sent it."""
     if isinstance(value, Some):
         value = value.value
+        if value is None:
+            raise InvalidInput.for_field(path, "cannot be null: leave it out instead")
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [_plain(item, f"{path}.{index}") for index, item in enumerate(value)]
     if not has_object_definition(value):
         return value
     data = {}
     for field in value.__strawberry_definition__.fields:
         item = getattr(value, field.python_name)
         if item is not None:
-            data[field.python_name] = _plain(item)
+            data[field.python_name] = _plain(item, f"{path}.{field.python_name.rstrip('_')}")
     return data
 
 

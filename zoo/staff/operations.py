@@ -8,7 +8,7 @@ import strawberry
 from zoo.core.keyset import DEFAULT_PAGE_SIZE
 from zoo.graphql.connections import Connection, node_reads
 from zoo.graphql.context import Info
-from zoo.graphql.inputs import page_request, to_model, unwrap
+from zoo.graphql.inputs import BEFORE, LAST, SORT, page_request, to_model, unwrap
 from zoo.graphql.permissions import IsAdmin, IsCurator
 from zoo.graphql.subscriptions import changes
 from zoo.graphql.where_inputs import WHERE, where_of
@@ -23,6 +23,7 @@ from zoo.staff.types import (
     StaffMemberEventType,
     StaffMemberFilterInput,
     StaffMemberOrder,
+    StaffMemberSort,
     StaffMemberType,
     StaffMemberWhereInput,
     UpdateStaffMemberInput,
@@ -44,7 +45,14 @@ class StaffQuery:
         filter: strawberry.Maybe[StaffMemberFilterInput | None] = None,
         order_by: strawberry.Maybe[StaffMemberOrder | None] = None,
         where: Annotated[
-            strawberry.Maybe[StaffMemberWhereInput], strawberry.argument(description=WHERE)
+            strawberry.Maybe[StaffMemberWhereInput | None], strawberry.argument(description=WHERE)
+        ] = None,
+        sort: Annotated[
+            strawberry.Maybe[list[StaffMemberSort] | None], strawberry.argument(description=SORT)
+        ] = None,
+        last: Annotated[strawberry.Maybe[int | None], strawberry.argument(description=LAST)] = None,
+        before: Annotated[
+            strawberry.Maybe[str | None], strawberry.argument(description=BEFORE)
         ] = None,
     ) -> Connection[StaffMemberType]:
         service = info.context.services.staff
@@ -52,7 +60,9 @@ class StaffQuery:
         tree = (
             where_of(info, w, StaffMemberWhere, StaffMemberType) if (w := unwrap(where)) else None
         )
-        request = page_request(first, unwrap(after), unwrap(order_by))
+        request = page_request(
+            info, first, unwrap(after), unwrap(order_by), unwrap(sort), unwrap(last), unwrap(before)
+        )
         page = await service.list(filters, request, *node_reads(info), where=tree)
         return await Connection.of_page(info, page, lambda: service.count(filters, tree))
 

@@ -63,6 +63,15 @@ class StaffMemberOrder:
     direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
 
 
+@strawberry.input(
+    name="StaffMemberSort",
+    description="One key of a sort; later keys order rows equal on earlier ones.",
+)
+class StaffMemberSort:
+    field: StaffMemberOrderFieldEnum  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC  # type: ignore[valid-type]
+
+
 @strawberry.experimental.pydantic.input(
     model=StaffMemberFilter,
     name="StaffMemberFilter",
@@ -113,22 +122,24 @@ class StaffMemberEventType:
     ),
 )
 class StaffMemberWhereInput:
-    id: strawberry.Maybe[IntFilter]
-    name: strawberry.Maybe[StringFilter]
-    job_title: strawberry.Maybe[StringFilter]
-    email: strawberry.Maybe[StringFilter]
-    phone: strawberry.Maybe[StringFilter]
-    notes: strawberry.Maybe[StringFilter]
-    exhibit_id: strawberry.Maybe[IntFilter]
-    created_at: strawberry.Maybe[DateTimeFilter]
-    updated_at: strawberry.Maybe[DateTimeFilter]
-    exhibit: strawberry.Maybe[Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")]]
+    id: strawberry.Maybe[IntFilter | None]
+    name: strawberry.Maybe[StringFilter | None]
+    job_title: strawberry.Maybe[StringFilter | None]
+    email: strawberry.Maybe[StringFilter | None]
+    phone: strawberry.Maybe[StringFilter | None]
+    notes: strawberry.Maybe[StringFilter | None]
+    exhibit_id: strawberry.Maybe[IntFilter | None]
+    created_at: strawberry.Maybe[DateTimeFilter | None]
+    updated_at: strawberry.Maybe[DateTimeFilter | None]
+    exhibit: strawberry.Maybe[
+        Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")] | None
+    ]
     and_: strawberry.Maybe[
-        list[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]]
+        list[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] | None
     ] = strawberry.field(name="and")
     or_: strawberry.Maybe[
-        list[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]]
+        list[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] | None
     ] = strawberry.field(name="or")
-    not_: strawberry.Maybe[Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")]] = (
-        strawberry.field(name="not")
-    )
+    not_: strawberry.Maybe[
+        Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")] | None
+    ] = strawberry.field(name="not")

@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from bench.http import serve
+from tests.support import factories
 from tests.support.subscriptions import lifecycle, server_env, token_for
+from zoo.domains import Services
 
 JS = Path(__file__).resolve().parents[2] / "js"
 NODE = shutil.which("node")
@@ -133,6 +135,23 @@ async def test_javascript_clients_use_automatic_persisted_queries(
     counts = [result["data"]["exhibits"]["totalCount"] for result in run["results"]]
     assert counts[0] == counts[1]
     assert isinstance(counts[0], int)
+
+
+async def test_apollo_relay_style_pagination_pages_backwards(
+    database_url: str, services: Services
+) -> None:
+    """Apollo Client's ``relayStylePagination`` with ``last`` and ``before``, as a "load
+    earlier" button uses it: each page is prepended to what its cache holds, until
+    ``hasPreviousPage`` is false."""
+    names = ["Ant", "Bee", "Cat", "Dog", "Eel", "Fox", "Gnu"]
+    for name in names:
+        await factories.animal(services, name=name)
+    with serve("zoo.main:app", server_env(database_url)) as port:
+        out = await node_output("pages.mjs", f"http://127.0.0.1:{port}/graphql", "3")
+    result = json.loads(out)
+    assert result["error"] is None, result
+    assert result["names"] == sorted(names, reverse=True)
+    assert result["pages"] == 3
 
 
 async def test_the_graphql_over_http_audit_passes_every_check(server: str) -> None:

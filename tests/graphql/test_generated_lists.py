@@ -1,4 +1,5 @@
-"""Generated ``where`` trees, each answer checked against the same rows filtered in Python.
+"""Generated ``where`` trees, sorts and page walks, each answer checked against the same
+rows filtered and sorted in Python.
 
 The Python side is the specification (``zoo.core.where``): a comparison is false on a
 null, ``isNull`` matches one, ``not`` is plain negation, ``and: []`` is true and ``or: []``
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cmp_to_key
 from typing import Any
 
 import pytest
@@ -295,3 +297,134 @@ def test_every_where_lists_what_python_filters(
         assert total == len(expected), where
 
     check()
+
+
+# Sorts and page walks ----------------------------------------------------------------
+
+SORTABLE = {
+    "Animal": {"ID": "id", "NAME": "name", "SPECIES": "species", "CREATED_AT": "createdAt"},
+    "Exhibit": {"ID": "id", "NAME": "name", "CREATED_AT": "createdAt"},
+    "StaffMember": {"ID": "id", "NAME": "name", "CREATED_AT": "createdAt"},
+}
+
+
+def sorted_rows(rows: list[Row], entity: str, sort: list[dict[str, str]]) -> list[Row]:
+    """The specification: each key in its direction, NULL larger than any value; then
+    the id, in the direction given for it, else the last key's."""
+    keys: list[tuple[str, bool]] = []
+    for key in sort:
+        keys.append((SORTABLE[entity][key["field"]], key["direction"] == "DESC"))
+        if key["field"] == "ID":
+            break
+    if not keys or keys[-1][0] != "id":
+        keys.append(("id", keys[-1][1] if keys else False))
+
+    def compare(a: Row, b: Row) -> int:
+        for column, desc in keys:
+            x, y = a[column], b[column]
+            if x == y:
+                continue
+            order = 1 if x is None else -1 if y is None else (x > y) - (x < y)
+            return -order if desc else order
+        return 0
+
+    return sorted(rows, key=cmp_to_key(compare))
+
+
+def sorts(entity: str) -> st.SearchStrategy[list[dict[str, str]]]:
+    key = st.fixed_dictionaries(
+        {
+            "field": st.sampled_from(sorted(SORTABLE[entity])),
+            "direction": st.sampled_from(["ASC", "DESC"]),
+        }
+    )
+    return st.lists(key, min_size=1, max_size=3, unique_by=lambda k: k["field"])
+
+
+def walk(http: Http, entity: str, sort: Any, where: Any, size: int, backward: bool) -> list[int]:
+    """Every page from one end to the other, checking each page's flags on the way."""
+    size_argument, bound, end = (
+        ("last", "before", "startCursor")
+        if backward
+        else (
+            "first",
+            "after",
+            "endCursor",
+        )
+    )
+    query = (
+        f"query($w: {entity}Where, $s: [{entity}Sort!], $c: String) {{ {LISTS[entity]}"
+        f"({size_argument}: {size}, {bound}: $c, where: $w, sort: $s)"
+        " { edges { node { id } }"
+        " pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"
+    )
+    headers = {"Authorization": f"Bearer {http.token}"}
+    seen: list[int] = []
+    cursor = None
+    for _ in range(100):
+        variables = {"w": where, "s": sort, "c": cursor}
+        body = http.post(json={"query": query, "variables": variables}, headers=headers).json()
+        assert "errors" not in body, (sort, body)
+        page = body["data"][LISTS[entity]]
+        ids = [edge["node"]["id"] for edge in page["edges"]]
+        info = page["pageInfo"]
+        ahead, behind = (
+            (info["hasPreviousPage"], info["hasNextPage"])
+            if backward
+            else (info["hasNextPage"], info["hasPreviousPage"])
+        )
+        assert behind == (cursor is not None and bool(seen)), (sort, info)
+        seen = ids + seen if backward else seen + ids
+        if not ahead:
+            return seen
+        assert ids, info
+        cursor = info[end]
+    raise AssertionError("the walk did not end")
+
+
+@pytest.mark.parametrize("entity", sorted(COLUMNS))
+def test_every_page_walk_meets_every_row_once_in_order(
+    zoo: tuple[Http, dict[str, list[Row]]], entity: str
+) -> None:
+    http, rows = zoo
+
+    @settings(
+        max_examples=max(EXAMPLES // 3, 10),
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        sort=sorts(entity),
+        where=st.one_of(st.none(), wheres(rows, entity, depth=1)),
+        size=st.integers(1, 7),
+    )
+    def check(sort: list[dict[str, str]], where: Any, size: int) -> None:
+        live = [
+            r for r in rows[entity] if not r["deleted"] and matches(rows, entity, r, where or {})
+        ]
+        expected = [r["id"] for r in sorted_rows(live, entity, sort)]
+        assert walk(http, entity, sort, where, size, backward=False) == expected, sort
+        assert walk(http, entity, sort, where, size, backward=True) == expected, sort
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        [{"field": "SPECIES", "direction": "DESC"}, {"field": "NAME", "direction": "ASC"}],
+        [{"field": "SPECIES", "direction": "ASC"}, {"field": "CREATED_AT", "direction": "DESC"}],
+        [{"field": "CREATED_AT", "direction": "ASC"}, {"field": "SPECIES", "direction": "DESC"}],
+        [{"field": "SPECIES", "direction": "DESC"}, {"field": "ID", "direction": "ASC"}],
+    ],
+)
+def test_a_walk_one_row_at_a_time_resumes_from_null_keys(
+    zoo: tuple[Http, dict[str, list[Row]]], sort: list[dict[str, str]]
+) -> None:
+    """Each row a cursor in turn, the NULL species among them, both ways."""
+    http, rows = zoo
+    live = [r for r in rows["Animal"] if not r["deleted"]]
+    expected = [r["id"] for r in sorted_rows(live, "Animal", sort)]
+    assert walk(http, "Animal", sort, None, 1, backward=False) == expected
+    assert walk(http, "Animal", sort, None, 1, backward=True) == expected
