@@ -243,28 +243,31 @@ class EntityService(Generic[M, F]):
 
     def _beyond_page(
         self,
-        clauses: list[ColumnElement[bool]],
+        filters: F | None,
+        where: Where | None,
         page: PageRequest,
         bound: str,
-        cursor: Cursor,
     ) -> Callable[[], Awaitable[bool]]:
         """Whether rows lie on the far side of a cursor: at or before ``after``, at or
         after ``before``. Relay leaves this side to the server's means; here it is exact,
-        one ``EXISTS`` run only when a query asks."""
-        keys, id_desc = self.sort_keys(page.keys), page.id_desc
-        if bound == "after":
-            keys, id_desc = reversed_keys(keys, id_desc)
-        nulls = tuple(v is None for v in cursor.values)
-        side = or_(
-            beyond(keys, self.model.id, id_desc, bound, nulls),
-            self.model.id == bindparam(bound_name(bound, None)),
-        )
-        found = exists().where(self.model.deleted_at.is_(None), *clauses, side)
-        statement = select(found)
-        parameters = bound_parameters(bound, cursor)
+        one ``EXISTS``, built and run only when a query asks."""
 
         async def check() -> bool:
-            return bool(await self.database.fetch(lambda c: c.scalar(statement, parameters)))
+            cursor = self.cursor_of(page, bound)
+            assert cursor is not None
+            keys, id_desc = self.sort_keys(page.keys), page.id_desc
+            if bound == "after":
+                keys, id_desc = reversed_keys(keys, id_desc)
+            nulls = tuple(v is None for v in cursor.values)
+            side = or_(
+                beyond(keys, self.model.id, id_desc, bound, nulls),
+                self.model.id == bindparam(bound_name(bound, None)),
+            )
+            clauses = self.where_clauses(filters, where)
+            statement = select(exists().where(self.model.deleted_at.is_(None), *clauses, side))
+            parameters = bound_parameters(bound, cursor)
+            found = await self.database.fetch(lambda c: c.scalar(statement, parameters))
+            return bool(found)
 
         return check
 
@@ -300,10 +303,9 @@ class EntityService(Generic[M, F]):
             items = split(items, shape, self._joins(joins))
         more = len(rows) > page.size
         far_bound = "after" if not page.backward else "before"
-        cursor = self.cursor_of(page, far_bound)
         far: bool | Callable[[], Awaitable[bool]] = False
-        if cursor is not None:
-            far = self._beyond_page(self.where_clauses(filters, where), page, far_bound, cursor)
+        if (page.after if far_bound == "after" else page.before) is not None:
+            far = self._beyond_page(filters, where, page, far_bound)
         return Page(
             items=items,
             has_next_page=far if page.backward else more,

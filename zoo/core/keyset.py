@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -62,7 +63,7 @@ class Cursor:
     id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PageRequest:
     """One page of a list: ``first`` rows after ``after``, or (``last`` given) the
     ``last`` rows before ``before``; either bound may be given with either size.
@@ -84,7 +85,7 @@ class PageRequest:
             if size is not None and not 0 <= size <= MAX_PAGE_SIZE:
                 raise InvalidInput.for_field(name, f"must be between 0 and {MAX_PAGE_SIZE}")
 
-    @property
+    @cached_property
     def sort_given(self) -> Sort:
         """The sort as asked, up to its first key on the id (which is unique: keys after
         it could never order anything)."""
@@ -94,12 +95,12 @@ class PageRequest:
                 return given[: index + 1]
         return given
 
-    @property
+    @cached_property
     def keys(self) -> Sort:
         """The sort's keys before the id."""
         return tuple(key for key in self.sort_given if key.ordering != "id")
 
-    @property
+    @cached_property
     def id_desc(self) -> bool:
         """The id's direction: as given, else the last key's."""
         return self.sort_given[-1].desc
