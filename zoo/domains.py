@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, partial
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
@@ -15,6 +16,7 @@ from zoo.animals.service import AnimalService
 from zoo.auth.account_mail import AccountMail
 from zoo.core.batch_queries import Wanted
 from zoo.core.group_sizes import GroupSizes
+from zoo.core.summaries import SummaryRequest, load_summaries
 from zoo.events.broker import Broker
 from zoo.exhibits.loaders import exhibits_by_id
 from zoo.exhibits.models import Exhibit
@@ -83,6 +85,10 @@ class Loaders:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+
+    @cached_property
+    def summaries(self) -> DataLoader[SummaryRequest, Any]:
+        return DataLoader(load_summaries)
 
     @cached_property
     def exhibit_by_id(self) -> DataLoader[int, Exhibit | None]:

@@ -428,3 +428,89 @@ def test_a_walk_one_row_at_a_time_resumes_from_null_keys(
     expected = [r["id"] for r in sorted_rows(live, "Animal", sort)]
     assert walk(http, "Animal", sort, None, 1, backward=False) == expected
     assert walk(http, "Animal", sort, None, 1, backward=True) == expected
+
+
+# Summaries -----------------------------------------------------------------------------
+
+SUMMARIES = {
+    "Animal": ("animalsSummary", {"bySpecies": "species", "byExhibit": "exhibitId"}),
+    "StaffMember": ("staffSummary", {"byJobTitle": "jobTitle", "byExhibit": "exhibitId"}),
+    "Exhibit": ("exhibitsSummary", {"byLocation": "location"}),
+}
+
+
+def groups_of(rows: list[Row], column: str, first: int) -> list[tuple[Any, int]]:
+    """The specification: by count, largest first, then by key with null after."""
+    counts: dict[Any, int] = {}
+    for row in rows:
+        counts[row[column]] = counts.get(row[column], 0) + 1
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or ""))
+    return ordered[:first]
+
+
+def summary_query(entity: str, first: int) -> str:
+    field, lists = SUMMARIES[entity]
+    parts = ["count"]
+    for name in lists:
+        key = "exhibit { id }" if name == "byExhibit" else name[2].lower() + name[3:]
+        parts.append(f"{name}(first: {first}) {{ {key} count }}")
+    if entity == "Animal":
+        parts.append(f"createdPerMonth(first: {first}) {{ month count }}")
+    return f"query($w: {entity}Where) {{ {field}(where: $w) {{ {' '.join(parts)} }} }}"
+
+
+def answered_groups(entity: str, name: str, groups: list[dict[str, Any]]) -> list[Any]:
+    if name == "byExhibit":
+        return [(g["exhibit"]["id"] if g["exhibit"] else None, g["count"]) for g in groups]
+    key = name[2].lower() + name[3:]
+    return [(g[key], g["count"]) for g in groups]
+
+
+@pytest.mark.parametrize("entity", sorted(SUMMARIES))
+def test_every_summary_counts_what_python_counts(
+    zoo: tuple[Http, dict[str, list[Row]]], entity: str
+) -> None:
+    """Deleted rows never count; a null key is a group of its own."""
+    http, rows = zoo
+
+    @settings(
+        max_examples=max(EXAMPLES // 3, 10),
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(where=st.one_of(st.none(), wheres(rows, entity, depth=1)), first=st.integers(1, 30))
+    def check(where: Any, first: int) -> None:
+        live = [
+            r for r in rows[entity] if not r["deleted"] and matches(rows, entity, r, where or {})
+        ]
+        field, lists = SUMMARIES[entity]
+        headers = {"Authorization": f"Bearer {http.token}"}
+        body = http.post(
+            json={"query": summary_query(entity, first), "variables": {"w": where}},
+            headers=headers,
+        ).json()
+        assert "errors" not in body, body
+        summary = body["data"][field]
+        assert summary["count"] == len(live)
+        for name, column in lists.items():
+            if name == "byExhibit":
+                # Rows naming a deleted exhibit form its group; its exhibit reads as null.
+                live_exhibits = {r["id"] for r in rows["Exhibit"] if not r["deleted"]}
+                expected = [
+                    (key if key in live_exhibits else None, n)
+                    for key, n in groups_of(live, column, first)
+                ]
+            else:
+                expected = groups_of(live, column, first)
+            assert answered_groups(entity, name, summary[name]) == expected, (name, where)
+        if entity == "Animal":
+            months: dict[str, int] = {}
+            for row in live:
+                month = row["createdAt"].astimezone(UTC).strftime("%Y-%m")
+                months[month] = months.get(month, 0) + 1
+            expected_months = sorted(months.items(), reverse=True)[:first]
+            answered = [(m["month"], m["count"]) for m in summary["createdPerMonth"]]
+            assert answered == expected_months
+
+    check()

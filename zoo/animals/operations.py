@@ -11,6 +11,7 @@ from zoo.animals.types import (
     AnimalFilterInput,
     AnimalOrder,
     AnimalSort,
+    AnimalsSummary,
     AnimalType,
     AnimalWhereInput,
     CreateAnimalInput,
@@ -58,6 +59,17 @@ class AnimalQuery:
         )
         page = await service.list(filters, request, *node_reads(info), where=tree)
         return await Connection.of_page(info, page, lambda: service.count(filters, tree))
+
+    @strawberry.field(description="Live animals counted, whole and by group, for dashboards.")
+    def animals_summary(
+        self,
+        info: Info,
+        where: Annotated[
+            strawberry.Maybe[AnimalWhereInput | None], strawberry.argument(description=WHERE)
+        ] = None,
+    ) -> AnimalsSummary:
+        tree = where_of(info, w, AnimalWhere, AnimalType) if (w := unwrap(where)) else None
+        return AnimalsSummary(where=tree)
 
 
 KEEPER_WRITES = (

@@ -13,6 +13,7 @@ from zoo.core.entity_service import EntityService, LiveReference
 from zoo.core.errors import Forbidden
 from zoo.core.filters import name_contains
 from zoo.core.roles import Actor, Role
+from zoo.core.summaries import Grouping, year_month
 from zoo.core.where import ToOne, register
 from zoo.exhibits.models import Exhibit
 from zoo.staff.service import keepers_exhibit
@@ -21,6 +22,11 @@ from zoo.staff.service import keepers_exhibit
 class AnimalService(EntityService[Animal, AnimalFilter]):
     model = Animal
     entity_name = "Animal"
+    groupings: ClassVar[dict[str, Grouping]] = {
+        "species": Grouping(lambda m: m.species),
+        "exhibit": Grouping(lambda m: m.exhibit_id),
+        "created_month": Grouping(lambda m: year_month(m.created_at), newest_first=True),
+    }
     orderings: ClassVar[dict[str, InstrumentedAttribute[Any]]] = {
         AnimalOrderField.ID: Animal.id,
         AnimalOrderField.NAME: Animal.name,

@@ -13,10 +13,12 @@ from zoo.animals.schemas import (
     AnimalWhere,
 )
 from zoo.exhibits.loaders import exhibit_at_once, exhibit_of
+from zoo.exhibits.types import ExhibitCount, exhibit_counts
 from zoo.graphql.context import Info
 from zoo.graphql.field_metadata import at_once, joined, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
+from zoo.graphql.summary_types import GROUPS, MonthCount, counted, grouped
 from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
 
 if TYPE_CHECKING:
@@ -128,3 +130,36 @@ class AnimalWhereInput:
     not_: strawberry.Maybe[
         Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")] | None
     ] = strawberry.field(name="not")
+
+
+@strawberry.type(description="Live animals of one species (null: unknown).")
+class SpeciesCount:
+    species: str | None
+    count: int
+
+
+@strawberry.type(name="AnimalsSummary", description="Live animals, counted.")
+class AnimalsSummary:
+    where: strawberry.Private[AnimalWhere | None]
+
+    @strawberry.field(description="Live animals that match.")
+    async def count(self, info: Info) -> int:
+        return await counted(info, info.context.services.animals, self.where)
+
+    @strawberry.field(description=GROUPS)
+    async def by_species(self, info: Info, first: int = 20) -> list[SpeciesCount]:
+        groups = await grouped(info, info.context.services.animals, "species", self.where, first)
+        return [SpeciesCount(species=key, count=n) for key, n in groups]
+
+    @strawberry.field(description=GROUPS)
+    async def by_exhibit(
+        self, info: Info, first: int = 20
+    ) -> list[Annotated[ExhibitCount, strawberry.lazy("zoo.exhibits.types")]]:
+        groups = await grouped(info, info.context.services.animals, "exhibit", self.where, first)
+        return exhibit_counts(groups)
+
+    @strawberry.field(description="Animals added per month (UTC), newest first; at most 100.")
+    async def created_per_month(self, info: Info, first: int = 24) -> list[MonthCount]:
+        services = info.context.services
+        groups = await grouped(info, services.animals, "created_month", self.where, first)
+        return [MonthCount(month=key, count=n) for key, n in groups]

@@ -57,6 +57,7 @@ from zoo.core.keyset import (
 )
 from zoo.core.records import narrowed, records_of
 from zoo.core.roles import Actor
+from zoo.core.summaries import MAX_GROUPS, Grouping
 from zoo.core.where import Where
 from zoo.core.where import clause as where_clause
 from zoo.events.broker import Broker, Change, ChangeKind
@@ -70,6 +71,9 @@ PAGE_LIMIT = bindparam("page_limit", type_=Integer)
 
 PAGE_STATEMENTS = 512
 """Page statements kept per service: one per ordering, kind of cursor and set of columns."""
+
+Groups = list[tuple[Any, int]]
+"""A summary's groups: each key with its count."""
 
 Relations = tuple[tuple[str, Wanted], ...]
 """To-one relations to read with a page, each with what will be read from its rows."""
@@ -98,6 +102,8 @@ class EntityService(Generic[M, F]):
     """Ordering name (the domain's order enum value) -> column to sort by."""
     references: ClassVar[Mapping[str, LiveReference]] = {}
     """Field -> the live rows it may name; checked by the write itself, share-locked."""
+    groupings: ClassVar[Mapping[str, Grouping]] = {}
+    """What a summary may group the rows by (:mod:`zoo.core.summaries`)."""
 
     def __init__(self, database: Database, events: Broker | None = None) -> None:
         self.database = database
@@ -321,6 +327,28 @@ class EntityService(Generic[M, F]):
         statement = statement.where(*self.where_clauses(filters, where))
         total = await self.database.fetch(lambda connection: connection.scalar(statement))
         return int(total or 0)
+
+    async def group_counts(self, grouping: str, where: Where | None, first: int) -> Groups:
+        """The ``first`` groups of the live rows ``where`` selects, with their counts
+        (see :mod:`zoo.core.summaries` for the order): one ``GROUP BY``."""
+        if not 0 <= first <= MAX_GROUPS:
+            raise InvalidInput.for_field("first", f"must be between 0 and {MAX_GROUPS}")
+        chosen = self.groupings[grouping]
+        key = chosen.key(self.model)
+        count = func.count()
+        order = [key.desc()] if chosen.newest_first else [count.desc(), key.asc().nulls_last()]
+        statement = (
+            select(key, count)
+            .where(self.model.deleted_at.is_(None), *self.where_clauses(None, where))
+            .group_by(key)
+            .order_by(*order)
+            .limit(first)
+        )
+
+        def read(connection: Connection) -> Groups:
+            return [(k, int(n)) for k, n in connection.execute(statement).all()]
+
+        return await self.database.fetch(read)
 
     # Writes -------------------------------------------------------------------------
 

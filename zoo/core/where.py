@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import AfterValidator, Field, ValidationError
 from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, true
@@ -122,6 +122,9 @@ class Where(Schema):
     )
 
 
+W = TypeVar("W", bound=Where)
+
+
 class ToManyWhere(Schema):
     """A to-many relation's condition: ``some`` of its live rows match, ``none`` does
     (each subclass gives them the related rows' where)."""
@@ -130,7 +133,7 @@ class ToManyWhere(Schema):
     none: Where | None = None
 
 
-def parse_where(model: type[Where], data: Mapping[str, Any], argument: str = "where") -> Where:
+def parse_where(model: type[W], data: Mapping[str, Any], argument: str = "where") -> W:
     """Validate ``data`` into ``model``: a bad value is named by its whole path
     (``where.and.0.name.in``), then the tree's bounds are checked."""
     try:

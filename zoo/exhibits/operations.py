@@ -13,6 +13,7 @@ from zoo.exhibits.types import (
     ExhibitFilterInput,
     ExhibitOrder,
     ExhibitSort,
+    ExhibitsSummary,
     ExhibitType,
     ExhibitWhereInput,
     UpdateExhibitInput,
@@ -61,6 +62,17 @@ class ExhibitQuery:
         page = await service.list(filters, request, where=tree)
         info.context.loaders.exhibit_by_id.prime_many({row.id: row for row in page.items})
         return await Connection.of_page(info, page, lambda: service.count(filters, tree))
+
+    @strawberry.field(description="Live exhibits counted, whole and by group.")
+    def exhibits_summary(
+        self,
+        info: Info,
+        where: Annotated[
+            strawberry.Maybe[ExhibitWhereInput | None], strawberry.argument(description=WHERE)
+        ] = None,
+    ) -> ExhibitsSummary:
+        tree = where_of(info, w, ExhibitWhere, ExhibitType) if (w := unwrap(where)) else None
+        return ExhibitsSummary(where=tree)
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ from zoo.animals.models import Animal
 from zoo.core.entity_service import EntityService
 from zoo.core.errors import InvalidInput
 from zoo.core.filters import name_contains
+from zoo.core.summaries import Grouping
 from zoo.core.where import ToMany, register
 from zoo.exhibits.models import Exhibit
 from zoo.exhibits.schemas import ExhibitFilter, ExhibitOrderField, ExhibitWhere
@@ -19,6 +20,9 @@ from zoo.staff.models import StaffMember
 class ExhibitService(EntityService[Exhibit, ExhibitFilter]):
     model = Exhibit
     entity_name = "Exhibit"
+    groupings: ClassVar[dict[str, Grouping]] = {
+        "location": Grouping(lambda m: m.location),
+    }
     orderings: ClassVar[dict[str, InstrumentedAttribute[Any]]] = {
         ExhibitOrderField.ID: Exhibit.id,
         ExhibitOrderField.NAME: Exhibit.name,

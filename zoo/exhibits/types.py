@@ -7,6 +7,8 @@ import strawberry
 
 from zoo.animals.models import Animal
 from zoo.core.batch_queries import Wanted
+from zoo.core.entity_service import Groups
+from zoo.exhibits.loaders import exhibit_of
 from zoo.exhibits.schemas import (
     ExhibitAnimalsWhere,
     ExhibitCreate,
@@ -22,6 +24,7 @@ from zoo.graphql.fastpath.selection import read_attributes
 from zoo.graphql.field_metadata import preloaded_by, requires, sized_by
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
+from zoo.graphql.summary_types import GROUPS, counted, grouped
 from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
 from zoo.staff.models import StaffMember
 
@@ -197,3 +200,37 @@ class ExhibitWhereInput:
     not_: strawberry.Maybe[
         Annotated[ExhibitWhereInput, strawberry.lazy("zoo.exhibits.types")] | None
     ] = strawberry.field(name="not")
+
+
+@strawberry.type(description="Live rows in one exhibit, or in none.")
+class ExhibitCount:
+    exhibit_id: strawberry.Private[int | None]
+    count: int
+
+    @strawberry.field(description="The live exhibit; null for the rows in none.")
+    def exhibit(self, info: Info) -> ExhibitType | None:
+        return exhibit_of(self, info)  # type: ignore[no-any-return]
+
+
+def exhibit_counts(groups: Groups) -> list[ExhibitCount]:
+    return [ExhibitCount(exhibit_id=key, count=n) for key, n in groups]
+
+
+@strawberry.type(description="Exhibits at one location (null: none given).")
+class LocationCount:
+    location: str | None
+    count: int
+
+
+@strawberry.type(name="ExhibitsSummary", description="Live exhibits, counted.")
+class ExhibitsSummary:
+    where: strawberry.Private[ExhibitWhere | None]
+
+    @strawberry.field(description="Live exhibits that match.")
+    async def count(self, info: Info) -> int:
+        return await counted(info, info.context.services.exhibits, self.where)
+
+    @strawberry.field(description=GROUPS)
+    async def by_location(self, info: Info, first: int = 20) -> list[LocationCount]:
+        groups = await grouped(info, info.context.services.exhibits, "location", self.where, first)
+        return [LocationCount(location=key, count=n) for key, n in groups]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from pydantic import BaseModel
@@ -32,6 +32,8 @@ from zoo.core.where import (
 )
 from zoo.graphql.context import Info
 from zoo.graphql.permissions import Reads, role_of
+
+W = TypeVar("W", bound=Where)
 
 WHERE = "Which rows to list: operators, and/or/not, relations. With `filter`, both apply."
 
@@ -87,7 +89,7 @@ class DateTimeFilter:
     greater_than_or_equal_to: strawberry.Maybe[datetime | None]
 
 
-def where_of(info: Info, given: object, model: type[Where], of: type) -> Where:
+def where_of(info: Info, given: object, model: type[W], of: type) -> W:
     """The domain's where for a strawberry input tree: validated with every value's path
     named, bounded, and refused with ``FORBIDDEN`` if it names a field the caller may
     not read on ``of`` (the listed GraphQL type), or on a related type, at any depth: a

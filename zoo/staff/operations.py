@@ -26,6 +26,7 @@ from zoo.staff.types import (
     StaffMemberSort,
     StaffMemberType,
     StaffMemberWhereInput,
+    StaffSummary,
     UpdateStaffMemberInput,
 )
 
@@ -65,6 +66,19 @@ class StaffQuery:
         )
         page = await service.list(filters, request, *node_reads(info), where=tree)
         return await Connection.of_page(info, page, lambda: service.count(filters, tree))
+
+    @strawberry.field(description="Live staff counted, whole and by group.")
+    def staff_summary(
+        self,
+        info: Info,
+        where: Annotated[
+            strawberry.Maybe[StaffMemberWhereInput | None], strawberry.argument(description=WHERE)
+        ] = None,
+    ) -> StaffSummary:
+        tree = (
+            where_of(info, w, StaffMemberWhere, StaffMemberType) if (w := unwrap(where)) else None
+        )
+        return StaffSummary(where=tree)
 
 
 @strawberry.type

@@ -8,6 +8,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.entity_service import EntityService, LiveReference
 from zoo.core.filters import name_contains
+from zoo.core.summaries import Grouping
 from zoo.core.where import ToOne, register
 from zoo.exhibits.models import Exhibit
 from zoo.staff.models import StaffMember
@@ -17,6 +18,10 @@ from zoo.staff.schemas import StaffMemberFilter, StaffMemberOrderField, StaffMem
 class StaffService(EntityService[StaffMember, StaffMemberFilter]):
     model = StaffMember
     entity_name = "StaffMember"
+    groupings: ClassVar[dict[str, Grouping]] = {
+        "job_title": Grouping(lambda m: m.job_title),
+        "exhibit": Grouping(lambda m: m.exhibit_id),
+    }
     orderings: ClassVar[dict[str, InstrumentedAttribute[Any]]] = {
         StaffMemberOrderField.ID: StaffMember.id,
         StaffMemberOrderField.NAME: StaffMember.name,

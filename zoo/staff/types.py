@@ -5,11 +5,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from zoo.exhibits.loaders import exhibit_at_once, exhibit_of
+from zoo.exhibits.types import ExhibitCount, exhibit_counts
 from zoo.graphql.context import Info
 from zoo.graphql.field_metadata import at_once, joined, requires
 from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.permissions import KeepersRead
 from zoo.graphql.subscriptions import ChangeKind
+from zoo.graphql.summary_types import GROUPS, counted, grouped
 from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
 from zoo.staff.schemas import (
     StaffMemberCreate,
@@ -143,3 +145,30 @@ class StaffMemberWhereInput:
     not_: strawberry.Maybe[
         Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")] | None
     ] = strawberry.field(name="not")
+
+
+@strawberry.type(description="Live staff with one job title (null: none given).")
+class JobTitleCount:
+    job_title: str | None
+    count: int
+
+
+@strawberry.type(name="StaffSummary", description="Live staff, counted.")
+class StaffSummary:
+    where: strawberry.Private[StaffMemberWhere | None]
+
+    @strawberry.field(description="Live staff that match.")
+    async def count(self, info: Info) -> int:
+        return await counted(info, info.context.services.staff, self.where)
+
+    @strawberry.field(description=GROUPS)
+    async def by_job_title(self, info: Info, first: int = 20) -> list[JobTitleCount]:
+        groups = await grouped(info, info.context.services.staff, "job_title", self.where, first)
+        return [JobTitleCount(job_title=key, count=n) for key, n in groups]
+
+    @strawberry.field(description=GROUPS)
+    async def by_exhibit(
+        self, info: Info, first: int = 20
+    ) -> list[Annotated[ExhibitCount, strawberry.lazy("zoo.exhibits.types")]]:
+        groups = await grouped(info, info.context.services.staff, "exhibit", self.where, first)
+        return exhibit_counts(groups)
