@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zoo.core.entity import Entity
@@ -16,6 +16,13 @@ class Animal(Entity):
     __tablename__ = "animals"
     __table_args__ = (
         Index(None, "name", "id"),
+        # Name searches ignoring case, on PostgreSQL (migration 7a3e1c9b2d40).
+        Index(
+            "ix_animals_name_trgm",
+            func.lower(text("name")).label("lower_name"),
+            postgresql_using="gin",
+            postgresql_ops={"lower_name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         Index(None, "species", "id"),
         Index(None, "created_at", "id"),
         Index(None, "exhibit_id", "id"),

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zoo.core.entity import Entity
@@ -17,6 +17,13 @@ class Exhibit(Entity):
     __tablename__ = "exhibits"
     __table_args__ = (
         Index(None, "name", "id"),
+        # Name searches ignoring case, on PostgreSQL (migration 7a3e1c9b2d40).
+        Index(
+            "ix_exhibits_name_trgm",
+            func.lower(text("name")).label("lower_name"),
+            postgresql_using="gin",
+            postgresql_ops={"lower_name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         Index(None, "created_at", "id"),
         Index(None, "location"),
     )
