@@ -563,6 +563,103 @@ def writes(url: str, label: str, rounds: int) -> list[Row]:
     ]
 
 
+FILTERED = (
+    '{ animals(first: 20, where: {name: {includesInsensitive: "li"},'
+    ' createdAt: {greaterThan: "2026-01-01T13:53:20Z"}},'
+    " sort: [{field: SPECIES}, {field: NAME, direction: DESC}]) { edges { node { id } } } }"
+)
+SUMMARY = (
+    "{ animalsSummary { count bySpecies { species count } byExhibit { exhibit { id } count }"
+    " createdPerMonth { month count } } }"
+)
+
+
+def query_power(url: str, rounds: int) -> list[Row]:
+    """Goal 9 (issue 36), on PostgreSQL with 100,000 named animals: a filtered page in
+    a two-key sort against the unfiltered first page; a page 2,000 deep in that sort and
+    a page back (`last`, `before`) against the first and a page forward; the dashboard's
+    summary against the same four counts hand-written (``bench/baseline_app.py``)."""
+    exhibit_rows, animal_rows = datasets.rows(100, 1000, named=True)
+    del exhibit_rows
+    # species ascending, name descending, then the id descending (the last key's way).
+    ordered = sorted(animal_rows, key=lambda r: r[0], reverse=True)
+    ordered = sorted(ordered, key=lambda r: r[1], reverse=True)
+    ordered = sorted(ordered, key=lambda r: r[3])
+    deep_row = ordered[1_999]
+    deep_cursor = encode_cursor("species,-name", [deep_row[3], deep_row[1]], deep_row[0])
+    middle = sorted(animal_rows, key=lambda r: (r[1], r[0]))[50_000]
+    name_cursor = encode_cursor("name", [middle[1]], middle[0])
+    sort = "sort: [{field: SPECIES}, {field: NAME, direction: DESC}]"
+    env = {"ZOO_DATABASE_URL": url, "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    out = []
+    with serve("zoo.main:app", env) as port, serve("bench.baseline_app:app", env) as base_port:
+        client, baseline = Client(port), Client(base_port)
+        try:
+            ids = "{ edges { node { id } } } }"
+            by_name = "sort: [{field: NAME}]) " + ids
+            cases = [
+                (
+                    "filtered page in a two-key sort",
+                    FILTERED,
+                    "{ animals(first: 20) " + ids,
+                    "unfiltered first page",
+                    3.0,
+                ),
+                (
+                    "page 2,000 deep in a two-key sort",
+                    f'{{ animals(first: 20, after: "{deep_cursor}", {sort}) ' + ids,
+                    f"{{ animals(first: 20, {sort}) " + ids,
+                    "its first page",
+                    1.3,
+                ),
+                (
+                    "last: 20, before: (NAME, row 50,000)",
+                    f'{{ animals(last: 20, before: "{name_cursor}", ' + by_name,
+                    f'{{ animals(first: 20, after: "{name_cursor}", ' + by_name,
+                    "first: 20, after: the same",
+                    1.3,
+                ),
+            ]
+            for label, ours, theirs, base_label, target in cases:
+                ours_time, base_time = median_interleaved(
+                    lambda q=ours: client.graphql(q), lambda q=theirs: client.graphql(q), rounds
+                )
+                ratio = ours_time / base_time
+                out.append(
+                    Row(
+                        f"9. {label}, PostgreSQL",
+                        fmt_ms(ours_time),
+                        fmt_ms(base_time) + f" ({base_label})",
+                        ratio,
+                        f"<= {target}x",
+                        ratio <= target,
+                    )
+                )
+            status, body = baseline.request("GET", "/summaries/animals")
+            if status != 200:
+                raise RuntimeError(f"the baseline's summary: HTTP {status}: {body[:200]!r}")
+            ours_time, base_time = median_interleaved(
+                lambda: client.graphql(SUMMARY),
+                lambda: baseline.request("GET", "/summaries/animals"),
+                rounds,
+            )
+            ratio = ours_time / base_time
+            out.append(
+                Row(
+                    "9. animalsSummary, 4 lists, 100,000 animals, PostgreSQL",
+                    fmt_ms(ours_time),
+                    fmt_ms(base_time) + " (hand-written GROUP BYs)",
+                    ratio,
+                    "<= 2x",
+                    ratio <= 2.0,
+                )
+            )
+        finally:
+            client.close()
+            baseline.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds per figure")
@@ -571,7 +668,7 @@ def main() -> int:
         "--postgres-url",
         default=os.environ.get("ZOO_BENCH_POSTGRES_URL") or os.environ.get("ZOO_TEST_POSTGRES_URL"),
     )
-    parser.add_argument("--only", default="12345678", help="goals to run, e.g. 25 (default: all)")
+    parser.add_argument("--only", default="123456789", help="goals to run, e.g. 25 (default: all)")
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -619,6 +716,14 @@ def main() -> int:
                 if "8" in args.only:
                     print("8. writes on PostgreSQL ...", file=sys.stderr)
                     rows += writes(url, "PostgreSQL", args.rounds * 20)
+            finally:
+                datasets.drop_postgres_database(args.postgres_url, name)
+        if args.postgres_url and "9" in args.only:
+            print("9. query power on PostgreSQL ...", file=sys.stderr)
+            name = f"zoo_bench_power_{os.getpid()}"
+            url = datasets.postgres_database(args.postgres_url, name, 100, 1000, named=True)
+            try:
+                rows += query_power(url, args.rounds * 2)
             finally:
                 datasets.drop_postgres_database(args.postgres_url, name)
         if "5" in args.only:

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 import zoo.storage.tables  # noqa: F401  (configures every mapper)
@@ -40,6 +40,25 @@ async def animal(animal_id: int) -> dict[str, Any]:
     if row is None:
         raise HTTPException(404)
     return {"data": {"animal": {"id": row.id, "name": row.name, "species": row.species}}}
+
+
+@app.get("/summaries/animals")
+async def animals_summary() -> dict[str, Any]:
+    """Goal 9's baseline: the dashboard's four counts, hand-written with SQLAlchemy."""
+    live = Animal.deleted_at.is_(None)
+    month = func.to_char(func.timezone("UTC", Animal.created_at), "YYYY-MM")
+    n = func.count()
+    async with Session() as session:
+        count = await session.scalar(select(n).select_from(Animal).where(live))
+        groups = {}
+        for name, key, order in (
+            ("bySpecies", Animal.species, [n.desc(), Animal.species]),
+            ("byExhibit", Animal.exhibit_id, [n.desc(), Animal.exhibit_id]),
+            ("createdPerMonth", month, [month.desc()]),
+        ):
+            statement = select(key, n).where(live).group_by(key).order_by(*order).limit(20)
+            groups[name] = [[k, c] for k, c in (await session.execute(statement)).all()]
+    return {"data": {"animalsSummary": {"count": count, **groups}}}
 
 
 class NewAnimal(BaseModel):

@@ -16,7 +16,12 @@ from zoo.config import Settings
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def rows(exhibits: int, animals_each: int) -> tuple[list[tuple], list[tuple]]:
+ANIMAL_NAMES = ("Lion", "Tiger", "Eagle", "Gorilla", "Koala", "Lizard", "Zebra", "Otter")
+"""Names for the query-power data set (goal 9): a search for "li" finds a quarter."""
+
+
+def rows(exhibits: int, animals_each: int, named: bool = False) -> tuple[list[tuple], list[tuple]]:
+    """``named``: animals called by what they are ("Lion 000123"), else "Animal 000123"."""
     exhibit_rows = [
         (i, f"Exhibit {i:04d}", f"About exhibit {i}", f"Zone {i % 7}", EPOCH + timedelta(seconds=i))
         for i in range(1, exhibits + 1)
@@ -28,7 +33,7 @@ def rows(exhibits: int, animals_each: int) -> tuple[list[tuple], list[tuple]]:
             animal_rows.append(
                 (
                     id_,
-                    f"Animal {id_:06d}",
+                    f"{ANIMAL_NAMES[id_ % 8] if named else 'Animal'} {id_:06d}",
                     f"A fine animal number {id_}, loved by visitors",
                     f"Species {id_ % 97}",
                     e,
@@ -64,7 +69,9 @@ def sqlite_database(path: Path, exhibits: int, animals_each: int) -> str:
     return url
 
 
-def postgres_database(admin_url: str, name: str, exhibits: int, animals_each: int) -> str:
+def postgres_database(
+    admin_url: str, name: str, exhibits: int, animals_each: int, named: bool = False
+) -> str:
     """A fresh migrated PostgreSQL database ``name`` on the server of ``admin_url``."""
     dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://")
     url = dsn.rsplit("/", 1)[0] + "/" + name
@@ -78,7 +85,7 @@ def postgres_database(admin_url: str, name: str, exhibits: int, animals_each: in
             await admin.close()
 
     async def fill() -> None:
-        exhibit_rows, animal_rows = rows(exhibits, animals_each)
+        exhibit_rows, animal_rows = rows(exhibits, animals_each, named)
         connection = await asyncpg.connect(url)
         try:
             await connection.copy_records_to_table(
