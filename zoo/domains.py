@@ -10,19 +10,25 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from zoo.animals.loaders import animal_count_by_exhibit_id, animals_by_exhibit_id, animals_by_id
+from zoo.animals.loaders import (
+    animal_count_by_exhibit_id,
+    animals_by_exhibit_id,
+    animals_by_exhibit_id_where,
+    animals_by_id,
+)
 from zoo.animals.models import Animal
 from zoo.animals.service import AnimalService
 from zoo.auth.account_mail import AccountMail
 from zoo.core.batch_queries import Wanted
 from zoo.core.group_sizes import GroupSizes
 from zoo.core.summaries import SummaryRequest, load_summaries
+from zoo.core.where import WhereKey
 from zoo.events.broker import Broker
 from zoo.exhibits.loaders import exhibits_by_id
 from zoo.exhibits.models import Exhibit
 from zoo.exhibits.service import ExhibitService
 from zoo.graphql.context import HandoverLoader
-from zoo.staff.loaders import staff_by_exhibit_id, staff_members_by_id
+from zoo.staff.loaders import staff_by_exhibit_id, staff_by_exhibit_id_where, staff_members_by_id
 from zoo.staff.models import StaffMember
 from zoo.staff.service import StaffService
 from zoo.storage.database import Database
@@ -105,6 +111,18 @@ class Loaders:
     @cached_property
     def animals_by_exhibit_id(self) -> HandoverLoader[tuple[int, Wanted], list[Animal]]:
         return HandoverLoader(partial(animals_by_exhibit_id, self._database))
+
+    @cached_property
+    def animals_by_exhibit_id_where(
+        self,
+    ) -> DataLoader[tuple[int, Wanted, WhereKey], list[Animal]]:
+        return DataLoader(partial(animals_by_exhibit_id_where, self._database), cache=False)
+
+    @cached_property
+    def staff_by_exhibit_id_where(
+        self,
+    ) -> DataLoader[tuple[int, Wanted, WhereKey], list[StaffMember]]:
+        return DataLoader(partial(staff_by_exhibit_id_where, self._database), cache=False)
 
     @cached_property
     def animal_count_by_exhibit_id(self) -> DataLoader[int, int]:

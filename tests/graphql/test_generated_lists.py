@@ -514,3 +514,43 @@ def test_every_summary_counts_what_python_counts(
             assert answered == expected_months
 
     check()
+
+
+# Nested lists ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "entity"), [("animals", "Animal"), ("staff", "StaffMember")])
+def test_a_nested_list_where_keeps_what_python_keeps(
+    zoo: tuple[Http, dict[str, list[Row]]], field: str, entity: str
+) -> None:
+    """``Exhibit.animals(where:)``, two wheres at once under aliases, beside the list
+    without one: each exhibit's live rows that match, by id."""
+    http, rows = zoo
+
+    @settings(
+        max_examples=max(EXAMPLES // 3, 10),
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(one=wheres(rows, entity, depth=1), two=wheres(rows, entity, depth=1))
+    def check(one: Any, two: Any) -> None:
+        query = (
+            f"query($one: {entity}Where, $two: {entity}Where) {{ exhibits(first: 100) {{ edges"
+            f" {{ node {{ id one: {field}(where: $one) {{ id }} two: {field}(where: $two)"
+            f" {{ id }} all: {field} {{ id }} }} }} }} }}"
+        )
+        headers = {"Authorization": f"Bearer {http.token}"}
+        body = http.post(
+            json={"query": query, "variables": {"one": one, "two": two}}, headers=headers
+        ).json()
+        assert "errors" not in body, body
+        live = [r for r in rows[entity] if not r["deleted"]]
+        for edge in body["data"]["exhibits"]["edges"]:
+            node = edge["node"]
+            mine = [r for r in live if r["exhibitId"] == node["id"]]
+            for alias, where in (("one", one), ("two", two), ("all", {})):
+                expected = [r["id"] for r in mine if matches(rows, entity, r, where)]
+                assert [x["id"] for x in node[alias]] == expected, (alias, where)
+
+    check()

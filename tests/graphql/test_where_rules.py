@@ -8,7 +8,7 @@ import pytest
 
 from tests.support import factories
 from tests.support.accounts import Account
-from tests.support.clients import GraphQL
+from tests.support.clients import GraphQL, StatementCounter
 from zoo.core.roles import Role
 from zoo.core.where import MAX_CONDITIONS, MAX_DEPTH, MAX_VALUES
 from zoo.domains import Services
@@ -161,3 +161,31 @@ async def test_list_arguments_sent_as_null_are_left_out(gql: GraphQL, zoo: Any) 
     )
     variables = {"w": None, "s": None, "l": None, "b": None, "a": None}
     assert (await gql.data(query, variables))["animals"]["totalCount"] == 3
+
+
+async def test_a_nested_where_is_one_statement_per_distinct_where(
+    gql: GraphQL, services: Services, zoo: Any, count_statements: StatementCounter
+) -> None:
+    for _ in range(3):
+        await factories.exhibit(services)
+    query = """{ exhibits(first: 100) { edges { node {
+        lions: animals(where: {species: {equalTo: "Lion"}}) { name }
+        again: animals(where: {species: {equalTo: "Lion"}}) { name }
+        unknown: animals(where: {species: {isNull: true}}) { name } } } } }"""
+    count_statements.statements.clear()
+    data = await gql.data(query)
+    savanna = data["exhibits"]["edges"][0]["node"]
+    assert savanna == {
+        "lions": [{"name": "Leo"}],
+        "again": [{"name": "Leo"}],
+        "unknown": [{"name": "Mystery"}],
+    }
+    # The page of exhibits, then one statement for each distinct where.
+    assert count_statements.count == 3, count_statements.statements
+
+
+async def test_a_nested_where_may_not_filter_by_a_hidden_field(gql: GraphQL, zoo: Any) -> None:
+    error = await gql.error(
+        "{ exhibits { edges { node { staff(where: {notes: {isNull: false}}) { name } } } } }"
+    )
+    assert error["extensions"]["code"] == "FORBIDDEN"

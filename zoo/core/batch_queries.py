@@ -18,6 +18,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from zoo.core.entity import Entity
 from zoo.core.records import narrowed, records_of
+from zoo.core.where import WhereKey
+from zoo.core.where import clause as where_clause
 from zoo.storage.database import Database
 
 M = TypeVar("M", bound=Entity)
@@ -104,9 +106,13 @@ async def live_by_id(database: Database, model: type[M], ids: Sequence[int]) -> 
 
 
 async def live_grouped_by(
-    database: Database, column: InstrumentedAttribute[Any], keys: Sequence[tuple[int, Wanted]]
+    database: Database,
+    column: InstrumentedAttribute[Any],
+    keys: Sequence[tuple[int, Wanted]],
+    where: ColumnElement[bool] | None = None,
 ) -> list[list[Any]]:
-    """Live rows (as records) whose ``column`` holds each key's value, ordered by id.
+    """Live rows (as records) whose ``column`` holds each key's value, ordered by id
+    (and, given ``where``, that match it).
 
     One statement serves the whole batch: it selects the columns any caller
     wants (and the grouping column), so each caller's rows carry at least what
@@ -120,9 +126,10 @@ async def live_grouped_by(
 
     def read(connection: Connection) -> dict[int, list[Any]]:
         groups: dict[int, list[Any]] = defaultdict(list)
-        result = connection.execute(
-            _live_grouped(column, only, database.postgres), {"values": values}
-        )
+        statement = _live_grouped(column, only, database.postgres)
+        if where is not None:
+            statement = statement.where(where)
+        result = connection.execute(statement, {"values": values})
         # all(): the rows in one fetch; iterating a result fetches them one call at a time.
         for row in result.tuples().all():
             groups[row[position]].append(make(row))
@@ -130,6 +137,24 @@ async def live_grouped_by(
 
     groups = await database.fetch(read)
     return [groups.get(value, []) for value, _ in keys]
+
+
+async def live_grouped_where(
+    database: Database,
+    column: InstrumentedAttribute[Any],
+    keys: Sequence[tuple[int, Wanted, WhereKey]],
+) -> list[list[Any]]:
+    """As :func:`live_grouped_by`, each key with a where on the rows (a nested list's
+    ``where``): one statement for each distinct where in the batch."""
+    by_where: dict[WhereKey, list[tuple[int, Wanted]]] = defaultdict(list)
+    for value, wanted, where in keys:
+        by_where[where].append((value, wanted))
+    found: dict[tuple[int, WhereKey], list[Any]] = {}
+    for where, batch in by_where.items():
+        groups = await live_grouped_by(database, column, batch, where_clause(where.where))
+        for (value, _), rows in zip(batch, groups, strict=True):
+            found[(value, where)] = rows
+    return [list(found[(value, where)]) for value, _, where in keys]
 
 
 @lru_cache(maxsize=256)

@@ -22,7 +22,7 @@ request cannot make the database plan or scan without end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self, TypeVar
 
@@ -123,6 +123,18 @@ class Where(Schema):
 
 
 W = TypeVar("W", bound=Where)
+
+
+@dataclass(frozen=True)
+class WhereKey:
+    """A where as a key of a dict or a loader: two are equal when their JSON is."""
+
+    json: str
+    where: Where = field(compare=False, hash=False)
+
+    @classmethod
+    def of(cls, where: Where) -> WhereKey:
+        return cls(where.model_dump_json(exclude_unset=True), where)
 
 
 class ToManyWhere(Schema):

@@ -8,6 +8,7 @@ import strawberry
 from zoo.animals.models import Animal
 from zoo.core.batch_queries import Wanted
 from zoo.core.entity_service import Groups
+from zoo.core.where import WhereKey
 from zoo.exhibits.loaders import exhibit_of
 from zoo.exhibits.schemas import (
     ExhibitAnimalsWhere,
@@ -22,10 +23,10 @@ from zoo.exhibits.schemas import (
 from zoo.graphql.context import Info, deferred
 from zoo.graphql.fastpath.selection import read_attributes
 from zoo.graphql.field_metadata import preloaded_by, requires, sized_by
-from zoo.graphql.inputs import OrderDirection, orm_backed
+from zoo.graphql.inputs import OrderDirection, orm_backed, unwrap
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.graphql.summary_types import GROUPS, counted, grouped
-from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
+from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter, where_of
 from zoo.staff.models import StaffMember
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ def _preload_animal_count(
     loaders: Loaders, exhibits: Sequence[Any], _: Wanted
 ) -> Awaitable[object]:
     return loaders.animal_count_by_exhibit_id.load_many([e.id for e in exhibits])
+
+
+NESTED_WHERE = "Only these rows (as a list's `where`); one statement per distinct where."
 
 
 @orm_backed
@@ -70,10 +74,25 @@ class ExhibitType:
         },
     )
     def animals(
-        self, info: Info
+        self,
+        info: Info,
+        where: Annotated[
+            strawberry.Maybe[
+                Annotated[AnimalWhereInput, strawberry.lazy("zoo.animals.types")] | None
+            ],
+            strawberry.argument(description=NESTED_WHERE),
+        ] = None,
     ) -> list[Annotated[AnimalType, strawberry.lazy("zoo.animals.types")]]:
-        loader = info.context.loaders.animals_by_exhibit_id
-        return loader.take((self.id, read_attributes(info)))  # type: ignore[return-value]
+        given = unwrap(where)
+        if given is not None:
+            from zoo.animals.schemas import AnimalWhere
+            from zoo.animals.types import AnimalType
+
+            key = WhereKey.of(where_of(info, given, AnimalWhere, AnimalType))
+            loader = info.context.loaders.animals_by_exhibit_id_where
+            return deferred(loader.load((self.id, read_attributes(info), key)))  # type: ignore[arg-type]
+        taking = info.context.loaders.animals_by_exhibit_id
+        return taking.take((self.id, read_attributes(info)))  # type: ignore[return-value]
 
     @strawberry.field(
         description="Live staff assigned here, ordered by id.",
@@ -84,10 +103,25 @@ class ExhibitType:
         },
     )
     def staff(
-        self, info: Info
+        self,
+        info: Info,
+        where: Annotated[
+            strawberry.Maybe[
+                Annotated[StaffMemberWhereInput, strawberry.lazy("zoo.staff.types")] | None
+            ],
+            strawberry.argument(description=NESTED_WHERE),
+        ] = None,
     ) -> list[Annotated[StaffMemberType, strawberry.lazy("zoo.staff.types")]]:
-        loader = info.context.loaders.staff_by_exhibit_id
-        return loader.take((self.id, read_attributes(info)))  # type: ignore[return-value]
+        given = unwrap(where)
+        if given is not None:
+            from zoo.staff.schemas import StaffMemberWhere
+            from zoo.staff.types import StaffMemberType
+
+            key = WhereKey.of(where_of(info, given, StaffMemberWhere, StaffMemberType))
+            loader = info.context.loaders.staff_by_exhibit_id_where
+            return deferred(loader.load((self.id, read_attributes(info), key)))  # type: ignore[arg-type]
+        taking = info.context.loaders.staff_by_exhibit_id
+        return taking.take((self.id, read_attributes(info)))  # type: ignore[return-value]
 
     @strawberry.field(
         description="How many live animals are housed here.",
