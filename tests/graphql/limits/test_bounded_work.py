@@ -348,3 +348,36 @@ def test_a_document_of_comment_characters_is_answered_at_once(database_url: str)
                 assert "Syntax Error" in ws.recv(timeout=20)
         finally:
             process.kill()
+
+
+async def test_a_relation_filter_costs_what_its_rows_read(bounded: Bounded) -> None:
+    """``exhibits(where: {animals: {some: ...}})`` reads, for each exhibit, up to the
+    largest exhibit's animals: the estimate counts them, and the filters within them
+    (a to-one relation reads one row), for a where in a variable too."""
+    query = "query($w: ExhibitWhere) { exhibits(first: 2, where: $w) { edges { node { id } } } }"
+    wheres = {
+        "none": None,
+        "column": {"name": {"equalTo": "x"}},
+        "some": {"animals": {"some": {"name": {"equalTo": "x"}}}},
+        "nested": {"animals": {"none": {"exhibit": {"name": {"equalTo": "x"}}}}},
+        "connectives": {"or": [{"animals": {"some": {}}}, {"not": {"staff": {"some": {}}}}]},
+    }
+    # A budget of 1 refuses everything, with the estimate.
+    async with bounded(list_sizes_max_age=3600, max_cost=1) as (services, client):
+        exhibit = await factories.exhibit(services)
+        for _ in range(3):
+            await factories.animal(services, exhibit_id=exhibit.id)
+        await factories.staff_member(services, exhibit_id=exhibit.id)
+        costs = {}
+        for label, where in wheres.items():
+            body = await post(client, query, variables={"w": where})
+            assert codes(body) == ["QUERY_TOO_COMPLEX"], body
+            costs[label] = body["errors"][0]["extensions"]["cost"]
+    # 1 + first 2 x (edges 1 + node 1 + id 1 + what the where reads per exhibit)
+    assert costs == {
+        "none": 7,
+        "column": 7,
+        "some": 1 + 2 * (3 + 3),
+        "nested": 1 + 2 * (3 + 3 * (1 + 1)),
+        "connectives": 1 + 2 * (3 + 3 + 1),
+    }

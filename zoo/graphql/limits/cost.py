@@ -21,6 +21,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -30,22 +31,31 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NameNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValueNode,
     VariableNode,
+    get_named_type,
+    value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
 from zoo.core.group_sizes import Column
 from zoo.core.keyset import MAX_PAGE_SIZE
+from zoo.core.where import MAX_DEPTH as MAX_WHERE_DEPTH
 from zoo.graphql.fastpath.selection import strawberry_field
 from zoo.graphql.fastpath.upstream import core_schema
 from zoo.graphql.field_metadata import SIZED_BY
 from zoo.graphql.limits.document_shape import SATURATED
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+WHERE = "where"
 CONNECTION_EDGES = "edges"
+
+
+def node_name(name: str) -> NameNode:
+    return NameNode(value=name)
 
 
 def sized_column(definition: GraphQLField) -> Column | None:
@@ -128,8 +138,53 @@ class CostEstimator:
         if definition is None or node.selection_set is None:
             return 1
         child, is_list = _unwrap(definition.type)
-        inner = self.selection(child, node.selection_set)
+        inner = self.selection(child, node.selection_set) + self.where(node, definition)
         return min(1 + self.multiplier(node, definition, is_list) * inner, SATURATED)
+
+    def where(self, node: FieldNode, definition: GraphQLField) -> int:
+        """What a ``where`` argument reads for each row it is tested on: a relation filter
+        reads the related rows (to-many: the largest such list in the data; to-one: one)
+        and what their own filters read; conditions on columns read nothing more."""
+        argument = definition.args.get(WHERE)
+        given = next((a.value for a in node.arguments or () if a.name.value == WHERE), None)
+        if argument is None or given is None:
+            return 0
+        value = value_from_ast_untyped(given, dict(self.variables))
+        input_type = get_named_type(argument.type)
+        return self._where_reads(input_type, value, 0) if isinstance(value, dict) else 0
+
+    def _where_reads(self, input_type: Any, value: Any, depth: int) -> int:
+        if not isinstance(value, dict) or not isinstance(input_type, GraphQLInputObjectType):
+            return 0
+        if depth > MAX_WHERE_DEPTH:  # refused when the field runs; here, the most it reads
+            return SATURATED
+        target = self.schema.get_type(input_type.name.removesuffix("Where"))
+        total = 0
+        for name, item in value.items():
+            field = input_type.fields.get(name)
+            if field is None:
+                continue
+            field_type = get_named_type(field.type)
+            items = item if isinstance(item, list) else [item]
+            if not isinstance(field_type, GraphQLInputObjectType):
+                continue
+            if field_type.name.endswith("Where"):
+                # and/or/not (the same type: no rows of their own) or a to-one relation.
+                reads = 0 if field_type is input_type else 1
+                total += sum(reads + self._where_reads(field_type, i, depth + 1) for i in items)
+                continue
+            related = target.fields.get(name) if isinstance(target, GraphQLObjectType) else None
+            if related is None:
+                continue
+            rows = self.multiplier(FieldNode(name=node_name(name)), related, True)
+            for side in ("some", "none"):
+                side_type = field_type.fields.get(side)
+                if side_type is not None and isinstance(item, dict) and side in item:
+                    nested = self._where_reads(
+                        get_named_type(side_type.type), item[side], depth + 1
+                    )
+                    total += rows * (1 + nested)
+        return min(total, SATURATED)
 
     def multiplier(self, node: FieldNode, definition: GraphQLField, is_list: bool) -> int:
         if "first" in definition.args:
