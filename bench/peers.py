@@ -1,18 +1,19 @@
 """``make bench-peers``: Zoo beside PostGraphile 5, on the same PostgreSQL rows.
 
-Both servers read one throwaway database (100 exhibits x 50 animals). Zoo runs
-as ``zoo serve`` (one worker, production settings); PostGraphile 5 as one
-Node 22 process (``bench/peers/postgraphile.mjs``: Amber preset, one mutation,
-no GraphiQL). Query w creates animals: Zoo as a superuser with a bearer token
-(checked, as every request's), PostGraphile with ``createAnimal`` enabled for the
-animals table only (a ``@behavior -insert`` smart comment on every other
-table, and the timestamps given defaults in this database only, so that its rows
-are as complete as Zoo's). w writes into exhibit 101, which the read queries do
-not see, and its rows are removed after each run. For each query the two answers
-are first checked to hold the same data; then, in each of ``--runs`` rounds, the servers take turns:
-latency is the median of sequential keep-alive requests, throughput the
-requests per second of 8 concurrent keep-alive clients. The table gives each
-ratio Zoo / PostGraphile as the range over the rounds, and the median.
+Both servers read one throwaway database (100 exhibits x 50 animals named by kind,
+"Lion 000123"). Zoo runs as ``zoo serve`` (one worker, production settings);
+PostGraphile 5 as one Node 22 process (``bench/peers/postgraphile.mjs``: Amber preset
+with postgraphile-plugin-connection-filter for query d, one mutation, no GraphiQL).
+Query w creates animals: Zoo as a superuser with a bearer token (checked, as every
+request's), PostGraphile with ``createAnimal`` enabled for the animals table only (a
+``@behavior -insert`` smart comment on every other table, and the timestamps given
+defaults in this database only, so that its rows are as complete as Zoo's). w writes
+into exhibit 101, which the read queries do not see, and its rows are removed after
+each run. For each query the two answers are first checked to hold the same data;
+then, in each of ``--runs`` rounds, the servers take turns: latency is the median of
+sequential keep-alive requests, throughput the requests per second of 8 concurrent
+keep-alive clients. The table gives each ratio Zoo / PostGraphile as the range over
+the rounds, and the median.
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ def _page(data: dict[str, Any]) -> Any:
     return rows, animals["pageInfo"]["hasNextPage"]
 
 
+def _filtered(data: dict[str, Any]) -> Any:
+    animals = data.get("animals") or data["allAnimals"]
+    return [edge["node"].get("rowId", edge["node"].get("id")) for edge in animals["edges"]]
+
+
 def _written(data: dict[str, Any]) -> Any:
     made = data["createAnimal"]
     animal = made.get("animal", made)
@@ -146,6 +152,18 @@ QUERIES = (
         "{ allAnimals(first: 100, orderBy: [NAME_ASC, PRIMARY_KEY_ASC]) { edges { node { rowId"
         " name species exhibitByExhibitId { name } } } pageInfo { endCursor hasNextPage } } }",
         _page,
+        200,
+    ),
+    Query(
+        "d. filtered, two-key sort",
+        '{ animals(first: 20, where: {name: {includesInsensitive: "li"},'
+        ' createdAt: {greaterThan: "2026-01-01T00:41:40Z"}},'
+        " sort: [{field: SPECIES}, {field: NAME, direction: DESC}])"
+        " { edges { node { id name species } } } }",
+        '{ allAnimals(first: 20, filter: {name: {includesInsensitive: "li"},'
+        ' createdAt: {greaterThan: "2026-01-01T00:41:40Z"}},'
+        " orderBy: [SPECIES_ASC, NAME_DESC]) { edges { node { rowId name species } } } }",
+        _filtered,
         200,
     ),
     Query(
@@ -274,7 +292,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the request counts")
     args = parser.parse_args()
 
-    url = datasets.postgres_database(args.postgres, DATABASE, 100, 50)
+    url = datasets.postgres_database(args.postgres, DATABASE, 100, 50, named=True)
     run_sql(url, *SETUP)
     env = {
         "ZOO_DATABASE_URL": url,
