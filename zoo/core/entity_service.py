@@ -58,7 +58,7 @@ from zoo.core.keyset import (
 from zoo.core.records import narrowed, records_of
 from zoo.core.roles import Actor
 from zoo.core.summaries import MAX_GROUPS, Grouping
-from zoo.core.where import Where
+from zoo.core.where import Where, bound_clause, shape_and_values
 from zoo.core.where import clause as where_clause
 from zoo.events.broker import Broker, Change, ChangeKind
 from zoo.storage.database import Database
@@ -108,7 +108,7 @@ class EntityService(Generic[M, F]):
     def __init__(self, database: Database, events: Broker | None = None) -> None:
         self.database = database
         self.events = events or Broker()
-        self._pages: dict[PageShape, Select[Any]] = {}
+        self._pages: dict[tuple[PageShape, Any], Select[Any]] = {}
         self._inserts: dict[tuple[tuple[str, ...], tuple[str, ...]], Insert] = {}
 
     # Hooks for the domain's rules -------------------------------------------------
@@ -174,7 +174,8 @@ class EntityService(Generic[M, F]):
         :meth:`page_columns` gives; ``joins`` the to-one relations read alongside
         (:mod:`zoo.core.joins`). A page read backwards comes in reverse order.
 
-        Without a filter, the statement is built once per shape and reused: building a
+        Without a v1 ``filter``, the statement is built once per shape (of the page, and
+        of the where, whose values are bound as parameters) and reused: building a
         statement and its cache key cost as much as running it.
         """
         parameters: dict[str, Any] = {PAGE_LIMIT.key: page.size + 1}
@@ -193,14 +194,21 @@ class EntityService(Generic[M, F]):
             nulls["after"],
             nulls["before"],
         )
-        if filters is None and where is None:
-            statement = self._pages.get(shape)
-            if statement is None:
-                if len(self._pages) >= PAGE_STATEMENTS:
-                    self._pages.clear()
-                statement = self._pages[shape] = self._page_statement([], *shape)
-            return statement, parameters
-        return self._page_statement(self.where_clauses(filters, where), *shape), parameters
+        if filters is not None:
+            clauses = self.where_clauses(filters, where)
+            return self._page_statement(clauses, *shape), parameters
+        where_shape = None
+        if where is not None:
+            where_shape, values = shape_and_values(where)
+            parameters.update(values)
+        key = (shape, where_shape)
+        statement = self._pages.get(key)
+        if statement is None:
+            if len(self._pages) >= PAGE_STATEMENTS:
+                self._pages.clear()
+            clauses = [] if where is None else [bound_clause(where)]
+            statement = self._pages[key] = self._page_statement(clauses, *shape)
+        return statement, parameters
 
     def cursor_of(self, page: PageRequest, bound: str) -> Cursor | None:
         """The page's ``after`` or ``before`` cursor, decoded for its sort (or refused)."""

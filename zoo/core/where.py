@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import AfterValidator, Field, ValidationError
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, true
+from sqlalchemy import ColumnElement, String, and_, bindparam, exists, false, func, not_, or_, true
 from sqlalchemy.orm import aliased
 
 from zoo.core.errors import InvalidInput
@@ -223,46 +223,142 @@ def register(where: type[Where], model: type[Any], **relations: ToOne | ToMany) 
 
 
 def clause(where: Where, entity: Any | None = None) -> ColumnElement[bool]:
-    """The SQL condition of ``where`` on ``entity`` (its model, or an alias of it)."""
-    target = _TARGETS[type(where)]
-    entity = target.model if entity is None else entity
-    parts: list[ColumnElement[bool]] = []
-    for name in sorted(where.model_fields_set):
-        value = getattr(where, name)
-        if value is None:
-            continue
-        if name == "and_":
-            parts.append(and_(true(), *(clause(w, entity) for w in value)))
-        elif name == "or_":
-            parts.append(or_(false(), *(clause(w, entity) for w in value)))
-        elif name == "not_":
-            parts.append(not_(clause(value, entity)))
-        elif name in target.relations:
-            parts.append(_relation(target.relations[name], value, entity))
-        else:
-            parts.extend(_condition(getattr(entity, name), value))
-    return and_(true(), *parts)
+    """The SQL condition of ``where`` on ``entity`` (its model, or an alias of it), its
+    values inlined (as bound literals)."""
+    return _Builder(None).clause(where, entity)
 
 
-def _relation(relation: ToOne | ToMany, value: Any, entity: Any) -> ColumnElement[bool]:
-    other = aliased(relation.model)
-    if isinstance(relation, ToOne):
-        return exists().where(
-            other.id == getattr(entity, relation.local),
-            other.deleted_at.is_(None),
-            clause(value, other),
-        )
-    parts = []
-    for wanted, matched in ((value.some, True), (value.none, False)):
-        if wanted is None:
-            continue
-        found = exists().where(
-            getattr(other, relation.remote) == entity.id,
-            other.deleted_at.is_(None),
-            clause(wanted, other),
-        )
-        parts.append(found if matched else not_(found))
-    return and_(true(), *parts)
+def bound_clause(where: Where) -> ColumnElement[bool]:
+    """The condition with each value a named parameter (``where_0``, ``where_1``, ...), in
+    the order :func:`shape_and_values` gives them: one statement for every where of the
+    same shape, built once (``EntityService.page_query``)."""
+    return _Builder(0).clause(where, None)
+
+
+def shape_and_values(where: Where) -> tuple[Any, dict[str, Any]]:
+    """What a statement built by :func:`bound_clause` depends on (the tree without its
+    values; ``isNull`` and the lists' kinds stay, as they change the SQL), and the
+    parameters it takes."""
+    values: list[Any] = []
+
+    def walk(node: Where) -> Any:
+        target = _TARGETS[type(node)]
+        shape = []
+        for name in sorted(node.model_fields_set):
+            value = getattr(node, name)
+            if value is None:
+                continue
+            if name in ("and_", "or_"):
+                shape.append((name, tuple(walk(w) for w in value)))
+            elif name == "not_":
+                shape.append((name, walk(value)))
+            elif isinstance(value, ToManyWhere):
+                sides = tuple(
+                    (side, walk(getattr(value, side)))
+                    for side in ("some", "none")
+                    if getattr(value, side) is not None
+                )
+                shape.append((name, sides))
+            elif name in target.relations:
+                shape.append((name, walk(value)))
+            else:
+                operators: list[tuple[Any, ...]] = []
+                for operator, operand in sorted(value.operators()):
+                    if operator == "is_null":
+                        operators.append((operator, operand))
+                        continue
+                    operators.append((operator,))
+                    values.append(_PARAMETER.get(operator, _same)(operand))
+                shape.append((name, tuple(operators)))
+        return (type(node).__name__, tuple(shape))
+
+    shape = walk(where)
+    return shape, {f"where_{i}": value for i, value in enumerate(values)}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _escaped(text: str) -> str:
+    """LIKE's wildcards taken literally, with ``/`` as the escape character."""
+    return text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+_PARAMETER: dict[str, Callable[[Any], Any]] = {
+    "includes_insensitive": lambda v: f"%{_escaped(v)}%",
+    "starts_with_insensitive": lambda v: f"{_escaped(v)}%",
+}
+
+
+class _Builder:
+    """Builds a where's SQL; ``index`` None inlines the values, else each is the next
+    named parameter."""
+
+    def __init__(self, index: int | None) -> None:
+        self.index = index
+
+    def clause(self, where: Where, entity: Any | None) -> ColumnElement[bool]:
+        target = _TARGETS[type(where)]
+        entity = target.model if entity is None else entity
+        parts: list[ColumnElement[bool]] = []
+        for name in sorted(where.model_fields_set):
+            value = getattr(where, name)
+            if value is None:
+                continue
+            if name == "and_":
+                parts.append(and_(true(), *(self.clause(w, entity) for w in value)))
+            elif name == "or_":
+                parts.append(or_(false(), *(self.clause(w, entity) for w in value)))
+            elif name == "not_":
+                parts.append(not_(self.clause(value, entity)))
+            elif name in target.relations:
+                parts.append(self.relation(target.relations[name], value, entity))
+            else:
+                parts.extend(self.condition(getattr(entity, name), value))
+        return and_(true(), *parts)
+
+    def relation(self, relation: ToOne | ToMany, value: Any, entity: Any) -> ColumnElement[bool]:
+        other = aliased(relation.model)
+        if isinstance(relation, ToOne):
+            return exists().where(
+                other.id == getattr(entity, relation.local),
+                other.deleted_at.is_(None),
+                self.clause(value, other),
+            )
+        parts = []
+        for wanted, matched in ((value.some, True), (value.none, False)):
+            if wanted is None:
+                continue
+            found = exists().where(
+                getattr(other, relation.remote) == entity.id,
+                other.deleted_at.is_(None),
+                self.clause(wanted, other),
+            )
+            parts.append(found if matched else not_(found))
+        return and_(true(), *parts)
+
+    def operand(self, column: Any, operator: str, value: Any) -> Any:
+        if self.index is None:
+            return _PARAMETER.get(operator, _same)(value)
+        name = f"where_{self.index}"
+        self.index += 1
+        if operator in ("in_", "not_in"):
+            return bindparam(name, expanding=True, type_=column.type)
+        if operator in _PARAMETER:
+            return bindparam(name, type_=String())
+        return bindparam(name, type_=column.type)
+
+    def condition(self, column: Any, condition: Condition) -> list[ColumnElement[bool]]:
+        nullable = bool(column.property.columns[0].nullable)
+        parts: list[ColumnElement[bool]] = []
+        for name, value in sorted(condition.operators()):
+            if name == "is_null":
+                parts.append(column.is_(None) if value else column.is_not(None))
+                continue
+            compared = _COMPARISONS[name](column, self.operand(column, name, value))
+            parts.append(and_(column.is_not(None), compared) if nullable else compared)
+        return parts
 
 
 _COMPARISONS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
@@ -274,19 +370,8 @@ _COMPARISONS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "less_than_or_equal_to": lambda c, v: c <= v,
     "greater_than": lambda c, v: c > v,
     "greater_than_or_equal_to": lambda c, v: c >= v,
-    # lower() is Unicode-aware on SQLite too (zoo.storage.database replaces the built-in).
-    "includes_insensitive": lambda c, v: func.lower(c).contains(v.lower(), autoescape=True),
-    "starts_with_insensitive": lambda c, v: func.lower(c).startswith(v.lower(), autoescape=True),
+    # The pattern is made by _PARAMETER. lower() is Unicode-aware on SQLite too
+    # (zoo.storage.database replaces the built-in).
+    "includes_insensitive": lambda c, v: func.lower(c).like(v, escape="/"),
+    "starts_with_insensitive": lambda c, v: func.lower(c).like(v, escape="/"),
 }
-
-
-def _condition(column: Any, condition: Condition) -> list[ColumnElement[bool]]:
-    nullable = bool(column.property.columns[0].nullable)
-    parts: list[ColumnElement[bool]] = []
-    for name, value in condition.operators():
-        if name == "is_null":
-            parts.append(column.is_(None) if value else column.is_not(None))
-            continue
-        compared = _COMPARISONS[name](column, value)
-        parts.append(and_(column.is_not(None), compared) if nullable else compared)
-    return parts
