@@ -9,6 +9,7 @@ long enough that it never decides a test.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -96,3 +97,40 @@ def read_response(connection: socket.socket) -> bytes:
     while len(body) < length:
         body += connection.recv(65536)
     return received
+
+
+@pytest.mark.parametrize("size", [LIMIT + 100, 100_000])
+def test_a_complete_header_block_over_the_limit_gets_431(port: int, size: int) -> None:
+    """Sent whole, blank line and all, in one write: the parser had taken such a block
+    before it was counted, and it was answered 200 however large."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(request(b"a" * size) + b"\r\n")
+        received, _ = read_until_closed(connection)
+    assert received.startswith(b"HTTP/1.1 431"), received[:200]
+
+
+def test_a_large_body_sent_with_its_headers_is_not_counted_as_headers(port: int) -> None:
+    body = b'{"query": "{ __typename }", "variables": {"pad": "' + b"x" * 50_000 + b'"}}'
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: zoo\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(head + body)
+        received, _ = read_until_closed(connection)
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]
+    assert b'"__typename":"Query"' in received
+
+
+def test_a_blank_line_split_between_two_writes_ends_the_headers(port: int) -> None:
+    body = b'{"query": "{ __typename }", "variables": {"pad": "' + b"x" * 50_000 + b'"}}'
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: zoo\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(head)
+        time.sleep(0.2)  # two reads on the server's side
+        connection.sendall(b"\n" + body)
+        received, _ = read_until_closed(connection)
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]

@@ -44,6 +44,8 @@ def _settings() -> Settings:
 class BoundedProtocol(UvicornHttpProtocol):
     _header_deadline: asyncio.TimerHandle | None = None
     _header_bytes = 0
+    _tail = b""
+    """The last bytes counted, to find a blank line split between two reads."""
     _send_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -51,13 +53,20 @@ class BoundedProtocol(UvicornHttpProtocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        # Armed means a request's headers are still arriving. A read holding the end of
-        # one request and the start of the next counts whole: at most one read too many.
+        # Armed means a request's headers are still arriving: they are counted before the
+        # parser sees them, up to the blank line that ends them (a body after it is not
+        # theirs). Counted after parsing, a header block that arrived whole had already
+        # been taken, however large. A read holding the end of one request and the start
+        # of the next does not count for the next: at most one read too many.
         if self._header_deadline is not None:
-            self._header_bytes += len(data)
+            window = self._tail + data
+            end = window.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else end + 4 - len(self._tail)
+            self._tail = window[-3:]
             if self._header_bytes > _settings().max_header_bytes:
                 self._headers_too_large()
+                return
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -75,6 +84,7 @@ class BoundedProtocol(UvicornHttpProtocol):
 
     def _arm(self) -> None:
         self._header_bytes = 0
+        self._tail = b""
         self._header_deadline = self.loop.call_later(
             _settings().header_timeout_seconds, self._headers_too_slow
         )
