@@ -53,7 +53,7 @@ class AnimalQuery:
     ) -> Connection[AnimalType]:
         service = info.context.services.animals
         filters = to_model(given, AnimalFilter) if (given := unwrap(filter)) else None
-        tree = where_of(info, w, AnimalWhere, AnimalType) if (w := unwrap(where)) else None
+        tree = where_of(info, where, AnimalWhere, AnimalType)
         request = page_request(
             info, first, unwrap(after), unwrap(order_by), unwrap(sort), unwrap(last), unwrap(before)
         )
@@ -68,7 +68,7 @@ class AnimalQuery:
             strawberry.Maybe[AnimalWhereInput | None], strawberry.argument(description=WHERE)
         ] = None,
     ) -> AnimalsSummary:
-        tree = where_of(info, w, AnimalWhere, AnimalType) if (w := unwrap(where)) else None
+        tree = where_of(info, where, AnimalWhere, AnimalType)
         return AnimalsSummary(where=tree)
 
 

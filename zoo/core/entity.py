@@ -23,6 +23,11 @@ NAMING_CONVENTION = {
 _fromisoformat = datetime.fromisoformat
 
 
+def nullable(attribute: Any) -> bool:
+    """Whether the column behind an ORM attribute (or an alias's) may hold NULL."""
+    return bool(attribute.property.columns[0].nullable)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -184,7 +184,7 @@ class EntityService(Generic[M, F]):
             cursor = self.cursor_of(page, bound)
             if cursor is not None:
                 parameters.update(bound_parameters(bound, cursor))
-            nulls[bound] = None if cursor is None else tuple(v is None for v in cursor.values)
+            nulls[bound] = None if cursor is None else cursor.nulls
         shape: PageShape = (
             columns,
             joins,
@@ -272,9 +272,8 @@ class EntityService(Generic[M, F]):
             keys, id_desc = self.sort_keys(page.keys), page.id_desc
             if bound == "after":
                 keys, id_desc = reversed_keys(keys, id_desc)
-            nulls = tuple(v is None for v in cursor.values)
             side = or_(
-                beyond(keys, self.model.id, id_desc, bound, nulls),
+                beyond(keys, self.model.id, id_desc, bound, cursor.nulls),
                 self.model.id == bindparam(bound_name(bound, None)),
             )
             clauses = self.where_clauses(filters, where)

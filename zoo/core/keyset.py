@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy import ColumnElement, and_, bindparam, false, or_, tuple_
 
+from zoo.core.entity import nullable
 from zoo.core.errors import InvalidInput
 from zoo.core.fields import TEXT_MAX_LENGTH
 
@@ -61,6 +62,11 @@ class Cursor:
 
     values: tuple[Any, ...]
     id: int
+
+    @property
+    def nulls(self) -> tuple[bool, ...]:
+        """Which values are NULL: a keyset clause's shape depends on it (:func:`beyond`)."""
+        return tuple(value is None for value in self.values)
 
 
 @dataclass(frozen=True)
@@ -252,7 +258,7 @@ def beyond(
     if len(keys) == 1 and keys[0][1] == id_desc:
         return _one_key_after(keys[0], nulls[0], values[0], id_column, after_id, id_desc)
     same_direction = all(desc == id_desc for _, desc in keys)
-    if same_direction and not any(nulls) and not any(_nullable(c) for c, _ in keys):
+    if same_direction and not any(nulls) and not any(nullable(c) for c, _ in keys):
         row = tuple_(*(column for column, _ in keys), id_column)
         key_row = tuple_(*values, after_id)
         return row < key_row if id_desc else row > key_row
@@ -265,16 +271,12 @@ def beyond(
     return or_(*alternatives)
 
 
-def _nullable(column: Any) -> bool:
-    return bool(column.property.columns[0].nullable)
-
-
 def _key_after(column: Any, desc: bool, value: Any, null: bool) -> ColumnElement[bool]:
     """The key alone strictly after the cursor's value (NULL: larger than any value)."""
     if null:
         return column.is_not(None) if desc else false()
     after: ColumnElement[bool] = column < value if desc else column > value
-    return or_(after, column.is_(None)) if _nullable(column) and not desc else after
+    return or_(after, column.is_(None)) if nullable(column) and not desc else after
 
 
 def _one_key_after(
@@ -291,6 +293,6 @@ def _one_key_after(
     # Bound through the column's type, so UTCDateTime stores the value as it stores rows.
     key_row = tuple_(value, after_id)
     after = row < key_row if desc else row > key_row
-    if _nullable(column) and not desc:
+    if nullable(column) and not desc:
         return or_(after, column.is_(None))
     return after

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, String
@@ -19,7 +19,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from zoo.core.where import Where
+from zoo.core.where import Where, WhereKey
 
 MAX_GROUPS = 100
 
@@ -61,24 +61,23 @@ class SummaryRequest:
     service: Any
     grouping: str | None
     """None: the count of the matching rows."""
-    where_key: str
-    first: int
-    where: Where | None = field(compare=False, hash=False)
+    where: WhereKey | None
+    first: int = 0
 
 
 def summary_request(
     service: Any, grouping: str | None, where: Where | None, first: int = 0
 ) -> SummaryRequest:
-    key = "" if where is None else where.model_dump_json(exclude_unset=True)
-    return SummaryRequest(service, grouping, key, first, where)
+    return SummaryRequest(service, grouping, None if where is None else WhereKey.of(where), first)
 
 
 async def load_summaries(requests: Sequence[SummaryRequest]) -> list[Any]:
     """Each distinct request's statement, run side by side."""
 
     async def one(request: SummaryRequest) -> Any:
+        where = None if request.where is None else request.where.where
         if request.grouping is None:
-            return await request.service.count(None, request.where)
-        return await request.service.group_counts(request.grouping, request.where, request.first)
+            return await request.service.count(None, where)
+        return await request.service.group_counts(request.grouping, where, request.first)
 
     return list(await asyncio.gather(*(one(request) for request in requests)))

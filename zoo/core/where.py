@@ -30,6 +30,7 @@ from pydantic import AfterValidator, Field, ValidationError
 from sqlalchemy import ColumnElement, String, and_, bindparam, exists, false, func, not_, or_, true
 from sqlalchemy.orm import aliased
 
+from zoo.core.entity import nullable
 from zoo.core.errors import InvalidInput
 from zoo.core.fields import FilterText, Schema
 
@@ -350,14 +351,14 @@ class _Builder:
         return bindparam(name, type_=column.type)
 
     def condition(self, column: Any, condition: Condition) -> list[ColumnElement[bool]]:
-        nullable = bool(column.property.columns[0].nullable)
+        guarded = nullable(column)
         parts: list[ColumnElement[bool]] = []
         for name, value in sorted(condition.operators()):
             if name == "is_null":
                 parts.append(column.is_(None) if value else column.is_not(None))
                 continue
             compared = _COMPARISONS[name](column, self.operand(column, name, value))
-            parts.append(and_(column.is_not(None), compared) if nullable else compared)
+            parts.append(and_(column.is_not(None), compared) if guarded else compared)
         return parts
 
 

@@ -53,7 +53,7 @@ class ExhibitQuery:
     ) -> Connection[ExhibitType]:
         service = info.context.services.exhibits
         filters = to_model(given, ExhibitFilter) if (given := unwrap(filter)) else None
-        tree = where_of(info, w, ExhibitWhere, ExhibitType) if (w := unwrap(where)) else None
+        tree = where_of(info, where, ExhibitWhere, ExhibitType)
         request = page_request(
             info, first, unwrap(after), unwrap(order_by), unwrap(sort), unwrap(last), unwrap(before)
         )
@@ -71,7 +71,7 @@ class ExhibitQuery:
             strawberry.Maybe[ExhibitWhereInput | None], strawberry.argument(description=WHERE)
         ] = None,
     ) -> ExhibitsSummary:
-        tree = where_of(info, w, ExhibitWhere, ExhibitType) if (w := unwrap(where)) else None
+        tree = where_of(info, where, ExhibitWhere, ExhibitType)
         return ExhibitsSummary(where=tree)
 
 

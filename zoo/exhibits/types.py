@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from zoo.animals.models import Animal
+from zoo.animals.schemas import AnimalWhere
 from zoo.core.batch_queries import Wanted
 from zoo.core.entity_service import Groups
 from zoo.core.where import WhereKey
@@ -23,11 +24,12 @@ from zoo.exhibits.schemas import (
 from zoo.graphql.context import Info, deferred
 from zoo.graphql.fastpath.selection import read_attributes
 from zoo.graphql.field_metadata import preloaded_by, requires, sized_by
-from zoo.graphql.inputs import OrderDirection, orm_backed, unwrap
+from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.graphql.summary_types import GROUPS, counted, grouped
 from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter, where_of
 from zoo.staff.models import StaffMember
+from zoo.staff.schemas import StaffMemberWhere
 
 if TYPE_CHECKING:
     from zoo.animals.types import AnimalType, AnimalWhereInput
@@ -83,14 +85,14 @@ class ExhibitType:
             strawberry.argument(description=NESTED_WHERE),
         ] = None,
     ) -> list[Annotated[AnimalType, strawberry.lazy("zoo.animals.types")]]:
-        given = unwrap(where)
-        if given is not None:
-            from zoo.animals.schemas import AnimalWhere
-            from zoo.animals.types import AnimalType
+        if where is not None:
+            from zoo.animals.types import AnimalType  # here: it imports this module
 
-            key = WhereKey.of(where_of(info, given, AnimalWhere, AnimalType))
-            loader = info.context.loaders.animals_by_exhibit_id_where
-            return deferred(loader.load((self.id, read_attributes(info), key)))  # type: ignore[arg-type]
+            only = where_of(info, where, AnimalWhere, AnimalType)
+            if only is not None:
+                loader = info.context.loaders.animals_by_exhibit_id_where
+                key = (self.id, read_attributes(info), WhereKey.of(only))
+                return deferred(loader.load(key))  # type: ignore[arg-type]
         taking = info.context.loaders.animals_by_exhibit_id
         return taking.take((self.id, read_attributes(info)))  # type: ignore[return-value]
 
@@ -112,14 +114,14 @@ class ExhibitType:
             strawberry.argument(description=NESTED_WHERE),
         ] = None,
     ) -> list[Annotated[StaffMemberType, strawberry.lazy("zoo.staff.types")]]:
-        given = unwrap(where)
-        if given is not None:
-            from zoo.staff.schemas import StaffMemberWhere
-            from zoo.staff.types import StaffMemberType
+        if where is not None:
+            from zoo.staff.types import StaffMemberType  # here: it imports this module
 
-            key = WhereKey.of(where_of(info, given, StaffMemberWhere, StaffMemberType))
-            loader = info.context.loaders.staff_by_exhibit_id_where
-            return deferred(loader.load((self.id, read_attributes(info), key)))  # type: ignore[arg-type]
+            only = where_of(info, where, StaffMemberWhere, StaffMemberType)
+            if only is not None:
+                loader = info.context.loaders.staff_by_exhibit_id_where
+                key = (self.id, read_attributes(info), WhereKey.of(only))
+                return deferred(loader.load(key))  # type: ignore[arg-type]
         taking = info.context.loaders.staff_by_exhibit_id
         return taking.take((self.id, read_attributes(info)))  # type: ignore[return-value]
 

@@ -89,11 +89,14 @@ class DateTimeFilter:
     greater_than_or_equal_to: strawberry.Maybe[datetime | None]
 
 
-def where_of(info: Info, given: object, model: type[W], of: type) -> W:
-    """The domain's where for a strawberry input tree: validated with every value's path
-    named, bounded, and refused with ``FORBIDDEN`` if it names a field the caller may
-    not read on ``of`` (the listed GraphQL type), or on a related type, at any depth: a
-    filter must not become an oracle for hidden values."""
+def where_of(info: Info, argument: Some[Any] | None, model: type[W], of: type) -> W | None:
+    """The domain's where for a ``where`` argument (None when left out or null): validated
+    with every value's path named, bounded, and refused with ``FORBIDDEN`` if it names a
+    field the caller may not read on ``of`` (the listed GraphQL type), or on a related
+    type, at any depth: a filter must not become an oracle for hidden values."""
+    given = None if argument is None else argument.value
+    if given is None:
+        return None
     where = parse_where(model, _plain(given))
     _check_readable(role_of(info.context.user), where, of)
     return where

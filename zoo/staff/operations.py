@@ -58,9 +58,7 @@ class StaffQuery:
     ) -> Connection[StaffMemberType]:
         service = info.context.services.staff
         filters = to_model(given, StaffMemberFilter) if (given := unwrap(filter)) else None
-        tree = (
-            where_of(info, w, StaffMemberWhere, StaffMemberType) if (w := unwrap(where)) else None
-        )
+        tree = where_of(info, where, StaffMemberWhere, StaffMemberType)
         request = page_request(
             info, first, unwrap(after), unwrap(order_by), unwrap(sort), unwrap(last), unwrap(before)
         )
@@ -75,9 +73,7 @@ class StaffQuery:
             strawberry.Maybe[StaffMemberWhereInput | None], strawberry.argument(description=WHERE)
         ] = None,
     ) -> StaffSummary:
-        tree = (
-            where_of(info, w, StaffMemberWhere, StaffMemberType) if (w := unwrap(where)) else None
-        )
+        tree = where_of(info, where, StaffMemberWhere, StaffMemberType)
         return StaffSummary(where=tree)
 
 
