@@ -563,6 +563,54 @@ def writes(url: str, label: str, rounds: int) -> list[Row]:
     ]
 
 
+def change_log_cost(urls: tuple[str, str], label: str, rounds: int) -> list[Row]:
+    """Goal 10: a create, and an update, through GraphQL with the change log beside the
+    same without it (``bench.unlogged_app``), interleaved; each server on its own copy
+    of the data (``urls``: SQLite admits one server per file)."""
+    rows = []
+    env = {"ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning", "ZOO_LOGIN_ATTEMPTS_PER_MINUTE": "1000"}
+    with (
+        serve("zoo.main:app", {**env, "ZOO_DATABASE_URL": urls[0]}) as logged_port,
+        serve("bench.unlogged_app:app", {**env, "ZOO_DATABASE_URL": urls[1]}) as plain_port,
+    ):
+        token = datasets.superuser_token(urls[0], logged_port)
+        shared = urls[1] == urls[0]  # else its own data, its own user
+        token_plain = token if shared else datasets.superuser_token(urls[1], plain_port)
+        clients = [
+            (Client(logged_port), {"Authorization": f"Bearer {token}"}),
+            (Client(plain_port), {"Authorization": f"Bearer {token_plain}"}),
+        ]
+
+        def sender(index: int, query: str) -> Callable[[], None]:
+            client, headers = clients[index]
+            body = json.dumps({"query": query}).encode()
+
+            def send() -> None:
+                status, answer = client.request("POST", "/graphql", body, headers)
+                assert status == 200, answer
+                assert b'"errors"' not in answer, answer
+
+            return send
+
+        rename = 'mutation { updateAnimal(id: 1, input: {species: "Renamed"}) { id } }'
+        for operation, query in (("create", CREATE), ("update", rename)):
+            logged, plain = median_interleaved(sender(0, query), sender(1, query), rounds)
+            ratio = logged / plain
+            rows.append(
+                Row(
+                    f"10. {operation} with the change log, {label}",
+                    fmt_ms(logged),
+                    f"{fmt_ms(plain)} (without)",
+                    ratio,
+                    "<= 1.25x",
+                    ratio <= 1.25,
+                )
+            )
+        for client, _ in clients:
+            client.close()
+    return rows
+
+
 FILTERED = (
     '{ animals(first: 20, where: {name: {includesInsensitive: "li"},'
     ' createdAt: {greaterThan: "2026-01-01T13:53:20Z"}},'
@@ -668,7 +716,9 @@ def main() -> int:
         "--postgres-url",
         default=os.environ.get("ZOO_BENCH_POSTGRES_URL") or os.environ.get("ZOO_TEST_POSTGRES_URL"),
     )
-    parser.add_argument("--only", default="123456789", help="goals to run, e.g. 25 (default: all)")
+    parser.add_argument(
+        "--only", default="1234567890", help="goals to run, e.g. 25; 0 is goal 10 (default: all)"
+    )
     args = parser.parse_args()
 
     rows: list[Row] = []
@@ -705,7 +755,12 @@ def main() -> int:
             print("8. writes ...", file=sys.stderr)
             written = datasets.sqlite_database(tmp / "writes.db", 100, 10)
             rows += writes(written, "SQLite", args.rounds * 20)
-        if args.postgres_url and ("2" in args.only or "4" in args.only or "8" in args.only):
+        if "0" in args.only:
+            print("10. the change log's cost ...", file=sys.stderr)
+            copies = (tmp / "logged.db", tmp / "unlogged.db")
+            urls = tuple(datasets.sqlite_database(path, 100, 10) for path in copies)
+            rows += change_log_cost((urls[0], urls[1]), "SQLite", args.rounds * 20)
+        if args.postgres_url and any(goal in args.only for goal in "2480"):
             name = f"zoo_bench_{os.getpid()}"
             url = datasets.postgres_database(args.postgres_url, name, 100, 600)
             try:
@@ -716,6 +771,9 @@ def main() -> int:
                 if "8" in args.only:
                     print("8. writes on PostgreSQL ...", file=sys.stderr)
                     rows += writes(url, "PostgreSQL", args.rounds * 20)
+                if "0" in args.only:
+                    print("10. the change log's cost on PostgreSQL ...", file=sys.stderr)
+                    rows += change_log_cost((url, url), "PostgreSQL", args.rounds * 20)
             finally:
                 datasets.drop_postgres_database(args.postgres_url, name)
         if args.postgres_url and "9" in args.only:

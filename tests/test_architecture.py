@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 ZOO = Path(__file__).resolve().parent.parent / "zoo"
-DOMAINS = ("animals", "exhibits", "staff", "auth")
-ZOO_DOMAINS = ("animals", "exhibits", "staff")
+DOMAINS = ("animals", "exhibits", "staff", "history", "auth")
+ZOO_DOMAINS = ("animals", "exhibits", "staff", "history")
 """The zoo's own data. ``auth`` is a domain too, but also what every layer above the
 database asks "who is this?" of (users, sessions, login limits), as core is."""
 DOMAIN_FILES = {"models", "schemas", "service", "loaders", "types", "operations"}

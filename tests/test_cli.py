@@ -251,3 +251,35 @@ def test_the_readmes_permission_table_is_the_schemas() -> None:
     start = readme.index("<!-- zoo permissions -->\n") + len("<!-- zoo permissions -->\n")
     end = readme.index("<!-- /zoo permissions -->")
     assert readme[start:end] == printed
+
+
+def test_history_prune(sqlite_env: dict[str, str]) -> None:
+    """The seed's changes are logged without an author; pruning keeps what is recent,
+    and removes what is older than the days given."""
+    import sqlite3
+
+    assert zoo("migrate", env=sqlite_env).returncode == 0
+    assert zoo("seed", env=sqlite_env).returncode == 0
+    path = sqlite_env["ZOO_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        logged, authors = connection.execute(
+            "SELECT count(*), count(actor_id) FROM changes"
+        ).fetchone()
+        assert (logged, authors) == (46, 0)
+        # The first ten changes were made 100 days ago.
+        connection.execute("UPDATE changes SET at = datetime(at, '-100 days') WHERE position <= 10")
+    kept = zoo("history", "prune", env=sqlite_env)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.strip() == "pruned 10 changes older than 90 days"
+    everything = zoo("history", "prune", "--days", "1", env={**sqlite_env})
+    assert everything.stdout.strip() == "pruned 0 changes older than 1 day"
+    refused = zoo("history", "prune", "--days", "0", env=sqlite_env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "zoo: --days must be at least 1"
+    forever = zoo("history", "prune", env={**sqlite_env, "ZOO_HISTORY_DAYS": "0"})
+    assert "every change is kept" in forever.stdout
+    with sqlite3.connect(path) as connection:
+        remaining = connection.execute("SELECT min(position), count(*) FROM changes").fetchone()
+        pruned = connection.execute("SELECT pruned_through FROM change_log_state").fetchone()
+    assert remaining == (11, 36)
+    assert pruned == (10,)

@@ -29,6 +29,7 @@ from zoo.config import Settings
 from zoo.domains import Services
 from zoo.events.broker import Broker
 from zoo.events.postgres import PostgresBroker
+from zoo.events.retention import LogPolicy, Pruner
 from zoo.graphql.context import Context
 from zoo.graphql.schema import build_schema
 from zoo.graphql.transport.graphiql import STATIC_PATH
@@ -63,7 +64,11 @@ def create_app(
     events = build_events(settings)
     sender = build_mail(settings, database)
     account_mail = AccountMail(settings, sender)
-    services = Services.build(database, events, settings.list_sizes_max_age, account_mail)
+    policy = LogPolicy(settings.history_days, settings.resume_max_events)
+    services = Services.build(
+        database, events, settings.list_sizes_max_age, account_mail, log_policy=policy
+    )
+    pruner = Pruner(database, settings.history_days, settings.history_prune_seconds)
     auth = Auth(settings, database, events, account_mail)
     sessions = build_sessions(auth, events)
     redis = build_redis(settings)
@@ -83,7 +88,7 @@ def create_app(
         title="Zoo",
         version=zoo.__version__,
         description="GraphQL at /graphql; REST routes for login and users.",
-        lifespan=lifespan(settings, events, sender, close),
+        lifespan=lifespan(settings, events, sender, pruner, close),
         docs_url="/docs" if settings.api_docs_enabled else None,
         redoc_url="/redoc" if settings.api_docs_enabled else None,
         openapi_url="/openapi.json" if settings.api_docs_enabled else None,
@@ -169,11 +174,11 @@ def build_redis(settings: Settings) -> Redis | None:
 
 
 def lifespan(
-    settings: Settings, events: Broker, sender: Sender, close: Closer
+    settings: Settings, events: Broker, sender: Sender, pruner: Pruner, close: Closer
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """While the app serves: its claim on an SQLite file, the event broker, the mail
-    sender, and a stop signal that lets subscriptions end properly before uvicorn closes
-    their sockets."""
+    sender, the change log's pruning, and a stop signal that lets subscriptions end
+    properly before uvicorn closes their sockets."""
 
     @asynccontextmanager
     async def serving(_: FastAPI) -> AsyncIterator[None]:
@@ -184,8 +189,10 @@ def lifespan(
             gc.freeze()
             await events.start()
             sender.start()
+            pruner.start()
             with shutdown.on_stop_signal(events.drain):
                 yield
+            await pruner.stop()
             await sender.stop()
             await close()
             metrics.process_ending()

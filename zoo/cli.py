@@ -1,4 +1,4 @@
-"""The ``zoo`` command: serve, migrate, seed, users, backup, restore, schema.
+"""The ``zoo`` command: serve, migrate, seed, users, backup, restore, history, schema.
 
 Every failure a user can cause (bad settings, bad input, an unreachable
 database) ends with one clear line on stderr and a non-zero exit, never a
@@ -267,6 +267,21 @@ def cmd_restore(args: argparse.Namespace) -> None:
     print("database at head")
 
 
+def cmd_history_prune(args: argparse.Namespace) -> None:
+    from zoo.events.retention import prune
+
+    days = args.days
+    if days is not None and days < 1:
+        raise CommandError("--days must be at least 1")
+    if days is None:
+        days = load_settings().history_days
+    if days == 0:
+        print("ZOO_HISTORY_DAYS is 0: every change is kept; nothing pruned")
+        return
+    deleted = on_database(lambda _, database: prune(database, days))
+    print(f"pruned {deleted} changes older than {days} day{'' if days == 1 else 's'}")
+
+
 def cmd_permissions(args: argparse.Namespace) -> None:
     from zoo.graphql.permission_table import permission_table
     from zoo.graphql.schema import schema
@@ -351,6 +366,17 @@ def build_parser() -> argparse.ArgumentParser:
     export = schema_commands.add_parser("export", help="write the SDL (default: schema.graphql)")
     export.add_argument("path", nargs="?", default="schema.graphql", help="file, or - for stdout")
     export.set_defaults(handler=cmd_schema_export)
+    history = commands.add_parser("history", help="the change log")
+    history_commands = history.add_subparsers(
+        dest="history_command", required=True, metavar="COMMAND"
+    )
+    prune = history_commands.add_parser(
+        "prune", help="delete the changes older than ZOO_HISTORY_DAYS (the server also does)"
+    )
+    prune.add_argument(
+        "--days", type=int, metavar="N", help="older than N days instead (at least 1)"
+    )
+    prune.set_defaults(handler=cmd_history_prune)
     permissions = commands.add_parser(
         "permissions", help="print who may do what, as the schema declares it (Markdown)"
     )

@@ -312,6 +312,21 @@ class Settings(BaseSettings):
     event_queue_size: int = Field(
         1000, ge=1, description="Events a slow subscriber may have waiting before it is cut off"
     )
+    history_days: int = Field(
+        90,
+        ge=0,
+        description="Days the change log keeps each change (history, resumable "
+        "subscriptions); 0 keeps every change",
+    )
+    history_prune_seconds: float = Field(
+        3600, gt=0, description="How often the server prunes the change log"
+    )
+    resume_max_events: int = Field(
+        10_000,
+        ge=1,
+        description="Most changes a subscription resuming with `after` is replayed; "
+        "further behind is EVENTS_MISSED",
+    )
     redis_url: str | None = Field(
         None,
         description="Redis for login rate limits shared by every process "

@@ -4,7 +4,8 @@ DataLoaders each request gets afresh. Where every domain is wired in, as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Any
 
@@ -19,15 +20,21 @@ from zoo.animals.loaders import (
 from zoo.animals.models import Animal
 from zoo.animals.service import AnimalService
 from zoo.auth.account_mail import AccountMail
+from zoo.auth.loaders import users_by_id
+from zoo.auth.models import User
 from zoo.core.batch_queries import Wanted
 from zoo.core.group_sizes import GroupSizes
 from zoo.core.summaries import SummaryRequest, load_summaries
 from zoo.core.where import WhereKey
 from zoo.events.broker import Broker
+from zoo.events.change_log import LoggedChange
+from zoo.events.retention import LogPolicy
 from zoo.exhibits.loaders import exhibits_by_id
 from zoo.exhibits.models import Exhibit
 from zoo.exhibits.service import ExhibitService
 from zoo.graphql.context import HandoverLoader
+from zoo.history.loaders import history_pages
+from zoo.history.service import HistoryKey
 from zoo.staff.loaders import staff_by_exhibit_id, staff_by_exhibit_id_where, staff_members_by_id
 from zoo.staff.models import StaffMember
 from zoo.staff.service import StaffService
@@ -44,6 +51,8 @@ class Services:
     group_sizes: GroupSizes
     account_mail: AccountMail | None = None
     """Where invitations made over GraphQL are mailed from; None: no mail (the CLI)."""
+    log_policy: LogPolicy = field(default_factory=LogPolicy)
+    """How long the change log keeps changes, and how far back a subscription resumes."""
 
     @classmethod
     def build(
@@ -52,6 +61,7 @@ class Services:
         events: Broker | None = None,
         group_sizes_max_age: float = 60.0,
         account_mail: AccountMail | None = None,
+        log_policy: LogPolicy | None = None,
     ) -> Services:
         events = events or Broker()
         # The lists a query can nest without `first` (exhibit.animals, exhibit.staff).
@@ -73,6 +83,7 @@ class Services:
             animals=AnimalService(database, events),
             staff=StaffService(database, events),
             account_mail=account_mail,
+            log_policy=log_policy or LogPolicy(),
         )
 
     def new_loaders(self) -> Loaders:
@@ -91,6 +102,14 @@ class Loaders:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+
+    @cached_property
+    def history(self) -> DataLoader[HistoryKey, list[LoggedChange]]:
+        return DataLoader(partial(history_pages, self._database))
+
+    @cached_property
+    def user_by_id(self) -> DataLoader[uuid.UUID, User | None]:
+        return DataLoader(partial(users_by_id, self._database))
 
     @cached_property
     def summaries(self) -> DataLoader[SummaryRequest, Any]:

@@ -67,10 +67,10 @@ async def test_a_change_is_loaded_once_for_all_subscribers() -> None:
     broker = Broker()
     loads: list[int] = []
 
-    async def load(id_: int) -> str:
-        loads.append(id_)
+    async def load(announced: Change) -> str:
+        loads.append(announced.id)
         await asyncio.sleep(0)
-        return f"row {id_}"
+        return f"row {announced.id}"
 
     async with broker.subscribe() as first, broker.subscribe() as second:
         broker.committed(change(7))

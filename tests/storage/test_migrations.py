@@ -31,7 +31,17 @@ pytestmark = pytest.mark.slow
 """Real server processes, or long waits for deadlines."""
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"exhibits", "animals", "staff", "users", "access_tokens", "invitations", "mail_outbox"}
+TABLES = {
+    "exhibits",
+    "animals",
+    "staff",
+    "users",
+    "access_tokens",
+    "invitations",
+    "mail_outbox",
+    "changes",
+    "change_log_state",
+}
 
 
 def alembic_config(url: str) -> Config:

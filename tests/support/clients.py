@@ -67,6 +67,7 @@ class StatementCounter:
             "INSERT",
             "UPDATE",
             "DELETE",
+            "WITH",
         }:
             return
         if context is not None and context.execution_options.get(PURPOSE):

@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 POSTGRES_URL = os.environ.get("ZOO_TEST_POSTGRES_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
-TABLES = "mail_outbox, invitations, access_tokens, users, animals, staff, exhibits"
+TABLES = (
+    "changes, change_log_state, mail_outbox, invitations, access_tokens, users, animals, "
+    "staff, exhibits"
+)
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -22,7 +22,7 @@ from zoo.graphql.connections import Connection, node_reads
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import BEFORE, LAST, SORT, page_request, to_model, unwrap
 from zoo.graphql.permissions import IsAdmin, IsKeeper, actor_of
-from zoo.graphql.subscriptions import changes
+from zoo.graphql.subscriptions import AFTER, changes
 from zoo.graphql.where_inputs import WHERE, where_of
 
 
@@ -98,7 +98,18 @@ class AnimalMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Needs ADMIN.")
     async def delete_animal(self, info: Info, id: int) -> AnimalType:
-        return await info.context.services.animals.delete(id)  # type: ignore[return-value]
+        return await info.context.services.animals.delete(id, actor_of(info))  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "Needs ADMIN. Brings back a deleted animal: live again everywhere, "
+            "logged and announced as RESTORED. BAD_USER_INPUT if it is not deleted, or if "
+            "its exhibit is deleted (restore that first)."
+        ),
+    )
+    async def restore_animal(self, info: Info, id: int) -> AnimalType:
+        return await info.context.services.animals.restore(id, actor_of(info))  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -110,9 +121,14 @@ class AnimalSubscription:
         )
     )
     async def animal_events(
-        self, info: Info, exhibit_id: strawberry.Maybe[int | None] = None
+        self,
+        info: Info,
+        exhibit_id: strawberry.Maybe[int | None] = None,
+        after: Annotated[
+            strawberry.Maybe[str | None], strawberry.argument(description=AFTER)
+        ] = None,
     ) -> AsyncGenerator[AnimalEventType, None]:
         service = info.context.services.animals
-        only = unwrap(exhibit_id)
-        async for kind, row in changes(info, service.entity_name, service.get_any, only):
-            yield AnimalEventType(kind=kind, animal=row)
+        events = changes(info, service, unwrap(exhibit_id), unwrap(after))
+        async for kind, row, cursor in events:
+            yield AnimalEventType(kind=kind, cursor=cursor, animal=row)

@@ -20,6 +20,7 @@ from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.graphql.summary_types import GROUPS, MonthCount, counted, grouped
 from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
+from zoo.history.types import ChangeConnection, history_field
 
 if TYPE_CHECKING:
     from zoo.exhibits.types import ExhibitType, ExhibitWhereInput
@@ -38,6 +39,8 @@ class AnimalType:
     created_at: strawberry.auto
     updated_at: strawberry.auto
     deleted_at: strawberry.auto
+
+    history: ChangeConnection = history_field("Animal", lambda: AnimalType)
 
     @strawberry.field(
         description="The live exhibit housing the animal, or null.",
@@ -102,6 +105,9 @@ class UpdateAnimalInput:
 @strawberry.type(name="AnimalEvent", description="A committed change to one animal.")
 class AnimalEventType:
     kind: ChangeKind  # type: ignore[valid-type]
+    cursor: str = strawberry.field(
+        description="This change's place in the change log: pass it as `after` to resume."
+    )
     animal: AnimalType
 
 

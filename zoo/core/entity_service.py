@@ -61,6 +61,7 @@ from zoo.core.summaries import MAX_GROUPS, Grouping
 from zoo.core.where import Where, bound_clause, shape_and_values
 from zoo.core.where import clause as where_clause
 from zoo.events.broker import Broker, Change, ChangeKind
+from zoo.events.change_log import Entry, FieldChanges
 from zoo.storage.database import Database
 
 M = TypeVar("M", bound=Entity)
@@ -370,7 +371,8 @@ class EntityService(Generic[M, F]):
                 await self.check_references(session, values)
                 raise RuntimeError("an insert returned nothing, yet its references exist")
             row = records_of(self.model).make(found)
-            self._announce(session, ChangeKind.CREATED, row)
+            given = [(f, None, v) for f, v in values.items() if v is not None]
+            self._log(session, ChangeKind.CREATED, row._asdict(), actor, given)
         return row
 
     def _insert(self, fields: tuple[str, ...], named: tuple[str, ...]) -> Insert:
@@ -409,23 +411,64 @@ class EntityService(Generic[M, F]):
         changes = data.changes()
         async with self.database.transaction() as session:
             row = await self._get_or_raise(session, id_, for_update=True)
-            before = getattr(row, "exhibit_id", None)
+            before = {field: getattr(row, field) for field in changes}
+            exhibit_before = getattr(row, "exhibit_id", None)
             await self.check_actor(session, actor, row, changes)
             await self.check_references(session, changes)
             for field, value in changes.items():
                 setattr(row, field, value)
             await session.flush()
-            self._announce(session, ChangeKind.UPDATED, row, before)
+            changed = [
+                (field, before[field], after)
+                for field in changes
+                if (after := getattr(row, field)) != before[field]
+            ]
+            self._log(session, ChangeKind.UPDATED, _columns(row), actor, changed, exhibit_before)
         return row
 
-    async def delete(self, id_: int) -> M:
+    async def delete(self, id_: int, actor: Actor | None = None) -> M:
         async with self.database.transaction() as session:
             row = await self._get_or_raise(session, id_, for_update=True)
             await self.check_delete(session, row)
             row.deleted_at = utcnow()
             await session.flush()
-            self._announce(session, ChangeKind.DELETED, row)
+            deleted = [("deleted_at", None, row.deleted_at)]
+            self._log(session, ChangeKind.DELETED, _columns(row), actor, deleted)
         return row
+
+    async def restore(self, id_: int, actor: Actor | None = None) -> M:
+        """Undo a soft delete: the row is live again, once every row it names is."""
+        async with self.database.transaction() as session:
+            statement = select(self.model).where(self.model.id == id_).with_for_update()
+            row: M | None = await session.scalar(statement)
+            if row is None:
+                raise NotFound(self.entity_name, id_)
+            if row.deleted_at is None:
+                raise InvalidInput.for_field("id", f"{self.entity_name} {id_} is not deleted")
+            await self.check_restore(session, row)
+            deleted_at, row.deleted_at = row.deleted_at, None
+            await session.flush()
+            restored = [("deleted_at", deleted_at, None)]
+            self._log(session, ChangeKind.RESTORED, _columns(row), actor, restored)
+        return row
+
+    async def check_restore(self, session: AsyncSession, row: M) -> None:
+        """Refuse to bring back a row that names a deleted one (restore that first); the
+        rows it names are share-locked until the commit, as a write's references are."""
+        for field, reference in self.references.items():
+            value = getattr(row, field)
+            if value is None:
+                continue
+            target = reference.model
+            statement = (
+                select(target.id)
+                .where(target.id == value, target.deleted_at.is_(None))
+                .with_for_update(read=True)
+            )
+            if await session.scalar(statement) is None:
+                raise InvalidInput.for_field(
+                    field, f"{reference.noun} {value} is deleted; restore it first"
+                )
 
     async def get_any(self, id_: int) -> Any | None:
         """The row, as a record, even if soft-deleted (what a DELETED event shows)."""
@@ -440,13 +483,34 @@ class EntityService(Generic[M, F]):
         row = await self.database.fetch(read)
         return None if row is None else shape.make(row)
 
-    def _announce(
-        self, session: AsyncSession, kind: ChangeKind, row: Any, exhibit_before: int | None = None
+    def _log(
+        self,
+        session: AsyncSession,
+        kind: ChangeKind,
+        row: dict[str, Any],
+        actor: Actor | None,
+        fields: FieldChanges,
+        exhibit_before: int | None = None,
     ) -> None:
-        """Announce the change with the session's commit (not at all if it rolls back)."""
-        touched = {exhibit_before, getattr(row, "exhibit_id", None)} - {None}
-        change = Change(self.entity_name, kind, row.id, tuple(sorted(touched)))  # type: ignore[arg-type]
-        self.events.announce_on_commit(session, change)
+        """Append the change to the change log with the session's commit, and announce it
+        then (neither if the transaction rolls back)."""
+        exhibit_after = row.get("exhibit_id")
+        if exhibit_before == exhibit_after:
+            exhibit_before = None
+        touched = {exhibit_before, exhibit_after} - {None}
+        change = Change(self.entity_name, kind, row["id"], tuple(sorted(touched)))  # type: ignore[arg-type]
+        entry = Entry(
+            entity=self.entity_name,
+            kind=kind.value,
+            entity_id=row["id"],
+            at=utcnow(),
+            actor_id=None if actor is None else actor.user_id,
+            exhibit_id=exhibit_after,
+            previous_exhibit_id=exhibit_before,
+            row=row,
+            fields=fields,
+        )
+        self.events.log_on_commit(session, change, entry)
 
     # Helpers ------------------------------------------------------------------------
 
@@ -462,6 +526,11 @@ class EntityService(Generic[M, F]):
         if row is None:
             raise NotFound(self.entity_name, id_)
         return row
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """An ORM row's columns, as the change log keeps them."""
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
 def _python_type(column: InstrumentedAttribute[Any]) -> type:

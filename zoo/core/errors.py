@@ -24,6 +24,10 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
 
+    def details(self) -> dict[str, object]:
+        """What the error adds to GraphQL's ``extensions`` beside its code."""
+        return {}
+
 
 class NotFound(DomainError):
     code = ErrorCode.NOT_FOUND
@@ -69,3 +73,11 @@ class EventsMissed(DomainError):
     subscribes again and reads afresh what it shows."""
 
     code = ErrorCode.EVENTS_MISSED
+
+    def __init__(self, message: str, last_cursor: str | None = None) -> None:
+        super().__init__(message)
+        self.last_cursor = last_cursor
+        """The cursor of the last event delivered (or of the ``after`` given): resume there."""
+
+    def details(self) -> dict[str, object]:
+        return {"lastCursor": self.last_cursor}

@@ -6,6 +6,7 @@ the roles below it. ``ADMIN`` is fastapi-users' ``is_superuser``, kept in step.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -37,3 +38,5 @@ class Actor:
 
     role: Role
     staff_member_id: int | None = None
+    user_id: uuid.UUID | None = None
+    """Who the change log names as the change's author."""

@@ -13,6 +13,7 @@ after it, so that a committed change is always announced and a failed one never 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from zoo.core.errors import EventsMissed, TooManySubscriptions, Unauthenticated
+from zoo.events.change_log import Entry, append
 from zoo.observability import metrics
 from zoo.storage.database import at_commit
 
@@ -36,6 +38,7 @@ class ChangeKind(StrEnum):
     CREATED = "CREATED"
     UPDATED = "UPDATED"
     DELETED = "DELETED"
+    RESTORED = "RESTORED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +48,31 @@ class Change:
     id: int
     exhibit_ids: tuple[int, ...] = ()
     """Exhibits the row belonged to before or after the change (a move touches both)."""
+    position: int | None = None
+    """Its place in the change log (:mod:`zoo.events.change_log`); None for what the log
+    does not keep (users' own account changes)."""
 
     def to_json(self) -> str:
-        return json.dumps([self.entity, self.kind.value, self.id, list(self.exhibit_ids)])
+        head = [self.entity, self.kind.value, self.id, list(self.exhibit_ids)]
+        return json.dumps(head if self.position is None else [*head, self.position])
+
+    def payload_head(self) -> str:
+        """The announcement up to its position, which the database appends (with "]")."""
+        return (
+            json.dumps([self.entity, self.kind.value, self.id, list(self.exhibit_ids)])[:-1] + ","
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Change:
-        entity, kind, id_, exhibit_ids = json.loads(text)
-        return cls(str(entity), ChangeKind(kind), int(id_), tuple(int(e) for e in exhibit_ids))
+        entity, kind, id_, exhibit_ids, *rest = json.loads(text)
+        position = int(rest[0]) if rest and rest[0] is not None else None
+        return cls(
+            str(entity),
+            ChangeKind(kind),
+            int(id_),
+            tuple(int(e) for e in exhibit_ids),
+            position,
+        )
 
 
 class Delivery:
@@ -64,9 +84,9 @@ class Delivery:
         self.change = change
         self._row: asyncio.Future[Any] | None = None
 
-    async def row(self, load: Callable[[int], Awaitable[Any]]) -> Any:
+    async def row(self, load: Callable[[Change], Awaitable[Any]]) -> Any:
         if self._row is None:
-            self._row = asyncio.ensure_future(load(self.change.id))
+            self._row = asyncio.ensure_future(load(self.change))
         return await asyncio.shield(self._row)
 
 
@@ -197,6 +217,22 @@ class Broker:
     def announce_on_commit(self, session: AsyncSession, change: Change) -> None:
         """Announce ``change`` if, and once, the session's transaction commits."""
         at_commit(session, self.announcing(change), lambda: self.committed(change))
+
+    channel: str | None = None
+    """Where the database announces logged changes to every instance; None: this
+    process announces them itself, after the commit."""
+
+    def log_on_commit(self, session: AsyncSession, change: Change, entry: Entry) -> None:
+        """Append ``entry`` to the change log as the transaction's last statement, and
+        announce ``change`` with the position it got, if, and once, it commits."""
+
+        def write(sync_session: Session) -> None:
+            append(sync_session, entry, change.payload_head(), self.channel)
+
+        def announce() -> None:
+            self.committed(dataclasses.replace(change, position=entry.position))
+
+        at_commit(session, write, announce)
 
     def announcing(self, change: Change) -> Callable[[Session], object] | None:
         """What announces ``change`` inside its transaction; the in-process broker has

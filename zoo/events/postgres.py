@@ -90,6 +90,8 @@ class PostgresBroker(Broker):
                 await self.listener.close(timeout=2)
         await super().stop()
 
+    channel = CHANNEL
+
     def announcing(self, change: Change) -> Callable[[Session], object]:
         statement = select(func.pg_notify(CHANNEL, change.to_json()))
         return lambda session: session.execute(statement)

@@ -21,8 +21,8 @@ from zoo.exhibits.types import (
 from zoo.graphql.connections import Connection
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import BEFORE, LAST, SORT, page_request, to_model, unwrap
-from zoo.graphql.permissions import IsAdmin, IsCurator
-from zoo.graphql.subscriptions import changes
+from zoo.graphql.permissions import IsAdmin, IsCurator, actor_of
+from zoo.graphql.subscriptions import AFTER, changes
 from zoo.graphql.where_inputs import WHERE, where_of
 
 
@@ -80,12 +80,12 @@ class ExhibitMutation:
     @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def create_exhibit(self, info: Info, input: CreateExhibitInput) -> ExhibitType:
         data = to_model(input, ExhibitCreate)
-        return await info.context.services.exhibits.create(data)  # type: ignore[no-any-return]
+        return await info.context.services.exhibits.create(data, actor_of(info))  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def update_exhibit(self, info: Info, id: int, input: UpdateExhibitInput) -> ExhibitType:
         data = to_model(input, ExhibitUpdate)
-        return await info.context.services.exhibits.update(id, data)  # type: ignore[return-value]
+        return await info.context.services.exhibits.update(id, data, actor_of(info))  # type: ignore[return-value]
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -95,13 +95,29 @@ class ExhibitMutation:
         ),
     )
     async def delete_exhibit(self, info: Info, id: int) -> ExhibitType:
-        return await info.context.services.exhibits.delete(id)  # type: ignore[return-value]
+        return await info.context.services.exhibits.delete(id, actor_of(info))  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "Needs ADMIN. Brings back a deleted exhibit: live again everywhere, "
+            "logged and announced as RESTORED. BAD_USER_INPUT if it is not deleted."
+        ),
+    )
+    async def restore_exhibit(self, info: Info, id: int) -> ExhibitType:
+        return await info.context.services.exhibits.restore(id, actor_of(info))  # type: ignore[return-value]
 
 
 @strawberry.type
 class ExhibitSubscription:
     @strawberry.subscription(description=("Every change to exhibits."))
-    async def exhibit_events(self, info: Info) -> AsyncGenerator[ExhibitEventType, None]:
+    async def exhibit_events(
+        self,
+        info: Info,
+        after: Annotated[
+            strawberry.Maybe[str | None], strawberry.argument(description=AFTER)
+        ] = None,
+    ) -> AsyncGenerator[ExhibitEventType, None]:
         service = info.context.services.exhibits
-        async for kind, row in changes(info, service.entity_name, service.get_any):
-            yield ExhibitEventType(kind=kind, exhibit=row)
+        async for kind, row, cursor in changes(info, service, None, unwrap(after)):
+            yield ExhibitEventType(kind=kind, cursor=cursor, exhibit=row)

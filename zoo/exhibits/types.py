@@ -28,6 +28,7 @@ from zoo.graphql.inputs import OrderDirection, orm_backed
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.graphql.summary_types import GROUPS, counted, grouped
 from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter, where_of
+from zoo.history.types import ChangeConnection, history_field
 from zoo.staff.models import StaffMember
 from zoo.staff.schemas import StaffMemberWhere
 
@@ -66,6 +67,8 @@ class ExhibitType:
     created_at: strawberry.auto
     updated_at: strawberry.auto
     deleted_at: strawberry.auto
+
+    history: ChangeConnection = history_field("Exhibit", lambda: ExhibitType)
 
     @strawberry.field(
         description="Live animals housed here, ordered by id.",
@@ -182,6 +185,9 @@ class UpdateExhibitInput:
 @strawberry.type(name="ExhibitEvent", description="A committed change to one exhibit.")
 class ExhibitEventType:
     kind: ChangeKind  # type: ignore[valid-type]
+    cursor: str = strawberry.field(
+        description="This change's place in the change log: pass it as `after` to resume."
+    )
     exhibit: ExhibitType
 
 

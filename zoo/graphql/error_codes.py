@@ -69,7 +69,7 @@ def format_error(error: GraphQLError, *, show_details: bool = False) -> GraphQLE
         # A literal null is refused by validation, a variable's at execution: alike here.
         return _with(error, refused, {"code": ErrorCode.BAD_USER_INPUT.value})
     if isinstance(original, DomainError):
-        extensions: dict[str, Any] = {"code": original.code.value}
+        extensions: dict[str, Any] = {"code": original.code.value, **original.details()}
         message = original.message
         if isinstance(original, InvalidInput) and original.fields:
             extensions["fields"] = {to_camel_case(k): v for k, v in original.fields.items()}

@@ -9,6 +9,7 @@ services, which get the caller as an ``Actor``.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from strawberry.permission import BasePermission
@@ -37,7 +38,7 @@ def role_of(user: Any) -> Role:
 def actor_of(info: Info) -> Actor:
     """The caller as the services' row rules see them (a permission class ran first)."""
     user = info.context.user
-    return Actor(role_of(user), getattr(user, "staff_member_id", None))
+    return Actor(role_of(user), getattr(user, "staff_member_id", None), getattr(user, "id", None))
 
 
 class RoleAtLeast(BasePermission):
@@ -85,3 +86,19 @@ class Reads(BasePermission):
 
 class KeepersRead(Reads):
     minimum = Role.KEEPER
+
+
+class AdminsRead(Reads):
+    minimum = Role.ADMIN
+
+
+@lru_cache(maxsize=32)
+def read_gates(of: type) -> dict[str, Role]:
+    """The fields of a GraphQL object type gated by a :class:`Reads` permission (by
+    Python name), with the role each needs."""
+    return {
+        field.python_name: permission.minimum
+        for field in of.__strawberry_definition__.fields  # type: ignore[attr-defined]
+        for permission in field.permission_classes
+        if issubclass(permission, Reads)
+    }

@@ -24,6 +24,7 @@ from zoo.graphql.fastpath.upstream import SchemaWithContextHook
 from zoo.graphql.limits.cost import QueryCost
 from zoo.graphql.limits.response_size import ItemLimitedExecutor
 from zoo.graphql.limits.validation import CheckedDocuments, DocumentCache, DocumentLimits
+from zoo.history.operations import HistoryQuery
 from zoo.observability.operations import observed_stream, operation_of
 from zoo.observability.tracing import traced_operations
 from zoo.staff.operations import StaffMutation, StaffQuery, StaffSubscription
@@ -34,7 +35,7 @@ send few distinct ones, of a few kilobytes each)."""
 
 
 @strawberry.type
-class Query(ExhibitQuery, AnimalQuery, StaffQuery, UserQuery):
+class Query(ExhibitQuery, AnimalQuery, StaffQuery, UserQuery, HistoryQuery):
     pass
 
 

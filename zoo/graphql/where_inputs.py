@@ -31,7 +31,7 @@ from zoo.core.where import (
     parse_where,
 )
 from zoo.graphql.context import Info
-from zoo.graphql.permissions import Reads, role_of
+from zoo.graphql.permissions import read_gates, role_of
 
 W = TypeVar("W", bound=Where)
 
@@ -153,12 +153,8 @@ def strawberry_name(of: type, python_name: str) -> str:
 def _fields_of(of: type) -> tuple[dict[str, Role], dict[str, type]]:
     """For a GraphQL object type: the fields gated by a :class:`Reads` permission (with
     the role each needs), and the object type each relation field leads to."""
-    gates: dict[str, Role] = {}
     related: dict[str, type] = {}
     for field in of.__strawberry_definition__.fields:  # type: ignore[attr-defined]
-        for permission in field.permission_classes:
-            if issubclass(permission, Reads):
-                gates[field.python_name] = permission.minimum
         target = field.type
         while isinstance(target, StrawberryContainer):
             target = target.of_type
@@ -167,4 +163,4 @@ def _fields_of(of: type) -> tuple[dict[str, Role], dict[str, type]]:
                 option = option.resolve_type()
             if has_object_definition(option):
                 related[field.python_name] = option
-    return gates, related
+    return read_gates(of), related

@@ -9,8 +9,8 @@ from zoo.core.keyset import DEFAULT_PAGE_SIZE
 from zoo.graphql.connections import Connection, node_reads
 from zoo.graphql.context import Info
 from zoo.graphql.inputs import BEFORE, LAST, SORT, page_request, to_model, unwrap
-from zoo.graphql.permissions import IsAdmin, IsCurator
-from zoo.graphql.subscriptions import changes
+from zoo.graphql.permissions import IsAdmin, IsCurator, actor_of
+from zoo.graphql.subscriptions import AFTER, changes
 from zoo.graphql.where_inputs import WHERE, where_of
 from zoo.staff.schemas import (
     StaffMemberCreate,
@@ -84,18 +84,29 @@ class StaffMutation:
         self, info: Info, input: CreateStaffMemberInput
     ) -> StaffMemberType:
         data = to_model(input, StaffMemberCreate)
-        return await info.context.services.staff.create(data)  # type: ignore[no-any-return]
+        return await info.context.services.staff.create(data, actor_of(info))  # type: ignore[no-any-return]
 
     @strawberry.mutation(permission_classes=[IsCurator], description="Needs CURATOR or ADMIN.")
     async def update_staff_member(
         self, info: Info, id: int, input: UpdateStaffMemberInput
     ) -> StaffMemberType:
         data = to_model(input, StaffMemberUpdate)
-        return await info.context.services.staff.update(id, data)  # type: ignore[return-value]
+        return await info.context.services.staff.update(id, data, actor_of(info))  # type: ignore[return-value]
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Needs ADMIN.")
     async def delete_staff_member(self, info: Info, id: int) -> StaffMemberType:
-        return await info.context.services.staff.delete(id)  # type: ignore[return-value]
+        return await info.context.services.staff.delete(id, actor_of(info))  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "Needs ADMIN. Brings back a deleted staff member: live again everywhere, "
+            "logged and announced as RESTORED. BAD_USER_INPUT if it is not deleted, or if "
+            "its exhibit is deleted (restore that first)."
+        ),
+    )
+    async def restore_staff_member(self, info: Info, id: int) -> StaffMemberType:
+        return await info.context.services.staff.restore(id, actor_of(info))  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -106,9 +117,14 @@ class StaffSubscription:
         )
     )
     async def staff_member_events(
-        self, info: Info, exhibit_id: strawberry.Maybe[int | None] = None
+        self,
+        info: Info,
+        exhibit_id: strawberry.Maybe[int | None] = None,
+        after: Annotated[
+            strawberry.Maybe[str | None], strawberry.argument(description=AFTER)
+        ] = None,
     ) -> AsyncGenerator[StaffMemberEventType, None]:
         service = info.context.services.staff
-        only = unwrap(exhibit_id)
-        async for kind, row in changes(info, service.entity_name, service.get_any, only):
-            yield StaffMemberEventType(kind=kind, staff_member=row)
+        events = changes(info, service, unwrap(exhibit_id), unwrap(after))
+        async for kind, row, cursor in events:
+            yield StaffMemberEventType(kind=kind, cursor=cursor, staff_member=row)

@@ -13,6 +13,7 @@ from zoo.graphql.permissions import KeepersRead
 from zoo.graphql.subscriptions import ChangeKind
 from zoo.graphql.summary_types import GROUPS, counted, grouped
 from zoo.graphql.where_inputs import DateTimeFilter, IntFilter, StringFilter
+from zoo.history.types import ChangeConnection, history_field
 from zoo.staff.schemas import (
     StaffMemberCreate,
     StaffMemberFilter,
@@ -41,6 +42,8 @@ class StaffMemberType:
     created_at: strawberry.auto
     updated_at: strawberry.auto
     deleted_at: strawberry.auto
+
+    history: ChangeConnection = history_field("StaffMember", lambda: StaffMemberType)
 
     @strawberry.field(
         description="The live exhibit they are assigned to, or null.",
@@ -112,6 +115,9 @@ class UpdateStaffMemberInput:
 @strawberry.type(name="StaffMemberEvent", description="A committed change to one staffmember.")
 class StaffMemberEventType:
     kind: ChangeKind  # type: ignore[valid-type]
+    cursor: str = strawberry.field(
+        description="This change's place in the change log: pass it as `after` to resume."
+    )
     staff_member: StaffMemberType
 
 

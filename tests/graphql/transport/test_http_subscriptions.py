@@ -12,7 +12,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,33 +20,15 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.support.accounts import PASSWORD
+from tests.support.event_streams import MULTIPART, multipart_parts
 from tests.support.servers import Live
 from tests.support.subscriptions import SSE, lifecycle, mutate_ok, sse_events
 from zoo.auth.service import create_user
 from zoo.core.roles import Role
 from zoo.events.broker import Change, ChangeKind
 
-MULTIPART = {"Accept": 'multipart/mixed;subscriptionSpec="1.0", application/json'}
 WS = "graphql-transport-ws"
 EVENTS = "subscription { animalEvents { kind animal { id name species } } }"
-
-
-async def multipart_parts(chunks: AsyncIterator[str]) -> AsyncIterator[dict[str, Any]]:
-    """The JSON body of each part of a ``multipart/mixed; boundary=graphql`` stream."""
-    buffer = ""
-    async for chunk in chunks:
-        buffer += chunk
-        while True:
-            start = buffer.find("\r\n\r\n")
-            if start < 0:
-                break
-            end = buffer.find("\r\n--graphql", start)
-            if end < 0:
-                break
-            body = buffer[start + 4 : end]
-            buffer = buffer[end + len("\r\n--graphql") :]
-            if body.strip():
-                yield json.loads(body)
 
 
 async def until(condition: Callable[[], bool], seconds: float = 5) -> None:
@@ -334,7 +316,8 @@ async def test_a_subscriber_that_falls_behind_ends_with_events_missed(
         made = await mutate_ok(
             base, token, 'mutation { createAnimal(input: {name: "Ada"}) { id } }'
         )
-        change = Change("Animal", ChangeKind.UPDATED, made["createAnimal"]["id"])
+        # The create is the log's first change: its row is what each event shows.
+        change = Change("Animal", ChangeKind.UPDATED, made["createAnimal"]["id"], position=1)
         async with http.stream("POST", "/graphql", json={"query": EVENTS}, headers=SSE) as stream:
             await until(lambda: len(broker.subscribers) == 1)
             for _ in range(5):  # all at once, before the stream can send one
@@ -440,7 +423,7 @@ async def test_a_subscriber_that_stops_reading_is_cut_off(live: Live) -> None:
         )
         try:
             await until(lambda: len(broker.subscribers) == 1)
-            change = Change("Exhibit", ChangeKind.UPDATED, exhibit_id)
+            change = Change("Exhibit", ChangeKind.UPDATED, exhibit_id, position=1)
             for _ in range(8000):  # up to 16 MB of events, never read
                 broker.deliver(change)  # straight to this process's subscribers
                 await asyncio.sleep(0.001)  # as fast as the stream takes them

@@ -85,3 +85,58 @@ async def test_gql_queries_over_http_and_websocket(server: str) -> None:
     )
     async with Client(transport=transport) as socket:
         assert await socket.execute(query) == {"animals": {"totalCount": 0}}
+
+
+RESUMING = gql(
+    "subscription($after: String) { animalEvents(after: $after) { kind cursor animal { name } } }"
+)
+
+
+async def test_gql_resumes_a_subscription_from_its_last_cursor(
+    server: str, database_url: str
+) -> None:
+    """A client that dropped subscribes again with the last cursor it handled: it gets
+    what it missed, then live events, as gql hands them to the application."""
+    token = await token_for(database_url, server)
+    transport = WebsocketsTransport(
+        url=f"ws://{server}/graphql", subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+    )
+    async with Client(transport=transport) as session:
+        first: dict[str, Any] = {}
+
+        async def one() -> None:
+            async for result in session.subscribe(RESUMING):
+                first.update(result["animalEvents"])
+                return
+
+        listening = asyncio.create_task(one())
+        await asyncio.sleep(0.5)
+        await mutations(server, token)  # created, updated, deleted
+        await asyncio.wait_for(listening, 10)
+    assert first["kind"] == "CREATED"
+
+    transport = WebsocketsTransport(
+        url=f"ws://{server}/graphql", subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+    )
+    async with Client(transport=transport) as session:
+        resumed: list[dict[str, Any]] = []
+
+        async def rest() -> None:
+            request = GraphQLRequest(RESUMING, variable_values={"after": first["cursor"]})
+            async for result in session.subscribe(request):
+                resumed.append(result["animalEvents"])
+                if len(resumed) == 2:
+                    await mutations(server, token)  # live ones follow the replay
+                if len(resumed) == 5:
+                    return
+
+        await asyncio.wait_for(rest(), 10)
+    assert [event["kind"] for event in resumed] == [
+        "UPDATED",
+        "DELETED",
+        "CREATED",
+        "UPDATED",
+        "DELETED",
+    ]
+    cursors = [first["cursor"], *(event["cursor"] for event in resumed)]
+    assert len(set(cursors)) == 6

@@ -23,6 +23,7 @@ from bench.http import serve
 from tests.support import factories
 from tests.support.subscriptions import lifecycle, server_env, token_for
 from zoo.domains import Services
+from zoo.events.change_log import decode_position, encode_position
 
 JS = Path(__file__).resolve().parents[2] / "js"
 NODE = shutil.which("node")
@@ -163,3 +164,36 @@ async def test_the_graphql_over_http_audit_passes_every_check(server: str) -> No
     assert len(checks) > 50, checks
     failed = [check for check in checks if check["status"] != "ok"]
     assert failed == [], failed
+
+
+async def test_graphql_ws_resumes_from_its_last_cursor(server: str, database_url: str) -> None:
+    """graphql-ws in Node drops its connection every two events and resumes with the last
+    cursor it handled, while changes are made: it sees each change once, in order."""
+    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    token = await token_for(database_url, server.removeprefix("http://"))
+    before = await lifecycle(server, token)  # made while it was away
+    process = await asyncio.create_subprocess_exec(
+        NODE,
+        str(JS / "resume.mjs"),
+        f"{server}/graphql",
+        encode_position(0),
+        "6",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=JS,
+    )
+    assert process.stdout is not None
+    try:
+        ready = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert ready.strip() == b"READY", ready + await process.stderr.read()  # type: ignore[union-attr]
+        after = await lifecycle(server, token)
+        out, err = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    events = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+    assert process.returncode == 0, (events, err.decode())
+    assert [event["kind"] for event in events] == before + after
+    assert [decode_position(event["cursor"]) for event in events] == [1, 2, 3, 4, 5, 6]
