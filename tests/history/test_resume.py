@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
 
+from tests.support.change_log import age_changes
 from tests.support.event_streams import TRANSPORTS, results
 from tests.support.servers import Live
 from tests.support.subscriptions import mutate_ok
 from zoo.events.broker import Change, ChangeKind
-from zoo.events.change_log import CHANGES, decode_position, encode_position
+from zoo.events.change_log import decode_position, encode_position
 from zoo.events.retention import prune
 
 EVENTS = """subscription($after: String, $e: Int) {
@@ -129,7 +128,7 @@ async def test_a_cursor_too_far_behind_or_too_old_is_events_missed_at_once(live:
             assert [event(await anext(stream))["cursor"] for _ in range(2)] == cursors[2:]
 
         database = app.state.database
-        await database_age(database, days=100)
+        await age_changes(database, days=100)
         assert await prune(database, 90) == 3  # the newest change is always kept
         old = await errors_of(base, {"after": cursors[1]})
         assert [e["extensions"]["code"] for e in old] == ["EVENTS_MISSED"]
@@ -138,18 +137,6 @@ async def test_a_cursor_too_far_behind_or_too_old_is_events_missed_at_once(live:
         async with results(base, "sse", EVENTS, {"after": cursors[3]}) as stream:
             await created(base, token, "E")
             assert event(await asyncio.wait_for(anext(stream), 10))["animal"]["name"] == "E"
-
-
-async def database_age(database: Any, days: int) -> None:
-    """Make every change logged so far ``days`` older."""
-    async with database.transaction() as session:
-        rows = (await session.execute(select(CHANGES.c.position, CHANGES.c.at))).all()
-        for position, at in rows:
-            await session.execute(
-                update(CHANGES)
-                .where(CHANGES.c.position == position)
-                .values(at=at - timedelta(days=days))
-            )
 
 
 async def test_a_cursor_that_names_no_change_is_bad_user_input(live: Live) -> None:

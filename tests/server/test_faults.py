@@ -377,7 +377,8 @@ async def test_postgresql_errors_that_time_can_cure_are_outages_and_others_are_n
 async def test_a_subscription_whose_read_loses_its_connection_still_delivers(
     postgres_database: str,
 ) -> None:
-    """The event's row is read again on a fresh connection: the subscriber gets it."""
+    """The event's row (the change log's copy) is read again on a fresh connection: the
+    subscriber gets it."""
     app = create_app(Settings(database_url=postgres_database, env="test"))
     await create_user(app.state.database, "events@example.com", PASSWORD, role=Role.CURATOR)
     async with running(app) as base:
@@ -387,7 +388,7 @@ async def test_a_subscription_whose_read_loses_its_connection_still_delivers(
         host = base.removeprefix("http://")
         query = "subscription { animalEvents { kind animal { name } } }"
         async with subscription(host, query) as ws:
-            async with killing_the_backend(app, "SELECT animals") as killed:
+            async with killing_the_backend(app, "SELECT changes") as killed:
                 created = await mutate(host, token, CREATE, {"name": "Pangolin"})
                 assert created["data"]["createAnimal"]["name"] == "Pangolin"
                 event = await next_data(ws)
