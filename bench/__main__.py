@@ -131,6 +131,47 @@ def nested_over_socket(path: Path, label: str, rounds: int, target: float | None
     )
 
 
+def compression(path: Path, rounds: int) -> list[Row]:
+    """Reported with goal 1: the 5,000-animal nested answer's bytes and time as each
+    ``Accept-Encoding`` gets it (``zoo.server.compression``), beside no compression."""
+    env = {"ZOO_DATABASE_URL": f"sqlite:///{path}", "ZOO_ENV": "test", "ZOO_LOG_LEVEL": "warning"}
+    body = json.dumps({"query": NESTED}).encode()
+    rows = []
+    with serve("zoo.main:app", env) as port:
+        client = Client(port)
+        try:
+
+            def asking(encoding: str) -> Callable[[], int]:
+                def send() -> int:
+                    status, answer = client.request(
+                        "POST", "/graphql", body, {"Accept-Encoding": encoding}
+                    )
+                    assert status == 200
+                    return len(answer)
+
+                return send
+
+            plain = asking("identity")
+            plain_bytes = plain()
+            for encoding in ("gzip", "br", "zstd"):
+                encoded = asking(encoding)
+                size = encoded()
+                ours, base = median_interleaved(encoded, plain, rounds)
+                rows.append(
+                    Row(
+                        f"1. 5,000 animals as {encoding}",
+                        f"{fmt_ms(ours)}, {size / 1024:.0f} KB",
+                        f"{fmt_ms(base)}, {plain_bytes / 1024:.0f} KB (identity)",
+                        ours / base,
+                        "report",
+                        None,
+                    )
+                )
+        finally:
+            client.close()
+    return rows
+
+
 def nested_in_process(path: Path, rounds: int) -> Row:
     app = create_app(Settings(database_url=f"sqlite:///{path}", env="test"))
     loop = asyncio.new_event_loop()
@@ -737,6 +778,7 @@ def main() -> int:
             print("1. nested lists ...", file=sys.stderr)
             rows.append(nested_over_socket(paths[5_000], "5,000 animals", args.rounds, 2.5))
             rows.append(nested_in_process(paths[5_000], args.rounds))
+            rows += compression(paths[5_000], args.rounds)
             rows.append(nested_over_socket(paths[1_000], "1,000 animals", args.rounds, None))
             slow_rounds = max(5, args.rounds // 3)
             rows.append(nested_over_socket(paths[20_000], "20,000 animals", slow_rounds, None))

@@ -112,9 +112,10 @@ def test_installed_zoo_migrates_a_new_postgresql_database(installed: Path, elsew
         with serving(installed, elsewhere, env) as base:
             assert httpx.get(f"{base}/health").json()["status"] == "ok"
             query = {"query": "{ animals { totalCount } }"}
-            assert httpx.post(f"{base}/graphql", json=query).json() == {
-                "data": {"animals": {"totalCount": 0}}
-            }
+            body = httpx.post(f"{base}/graphql", json=query).json()
+            assert body["data"] == {"animals": {"totalCount": 0}}
+            # Development (the default) shows each answer's cost beside the limit.
+            assert body["extensions"]["cost"]["limit"] == 150_000
     finally:
         asyncio.run(admin_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -13,9 +13,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
+from starlette_compress import CompressMiddleware
 from strawberry import Schema
 
 import zoo
@@ -39,9 +42,11 @@ from zoo.mail.delivery import Delivery, FileDelivery, SmtpDelivery
 from zoo.mail.sender import Sender
 from zoo.observability import logs, metrics, tracing
 from zoo.server import shutdown
+from zoo.server.compression import WeakETagsWhenEncoded, compressed
 from zoo.server.edge import Edge, Faults, ZooApp
 from zoo.server.error_handlers import database_error_handlers, invalid_request
 from zoo.server.health import add_health_routes
+from zoo.server.rest_errors import http_error
 from zoo.server.sqlite_lock import sole_server
 from zoo.storage.database import Database
 
@@ -101,7 +106,7 @@ def create_app(
     app.state.shutdown = close
 
     context_getter = build_context_getter(settings, services, auth, sessions)
-    graphql = mount_graphql(app, schema, settings, auth, context_getter)
+    graphql = mount_graphql(app, schema, settings, auth, context_getter, redis)
     add_auth_routes(app, auth, login_guard)
     add_account_pages(app)
     add_health_routes(app, database, events, settings.health_timeout_seconds)
@@ -112,8 +117,14 @@ def create_app(
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    graphql_app: ASGIApp = Faults(graphql, handlers)
+    if settings.compression:
+        app.add_middleware(CompressMiddleware, minimum_size=settings.compress_min_bytes)
+        app.add_middleware(WeakETagsWhenEncoded)  # outside: it sees the encoding chosen
+        graphql_app = compressed(graphql_app, settings.compress_min_bytes)
     app.add_middleware(Edge, settings=settings, router=app.router, tracer_provider=provider)
-    app.graphql_http = Edge(Faults(graphql, handlers), settings, app.router, provider)
+    app.graphql_http = Edge(graphql_app, settings, app.router, provider)
     return app
 
 
@@ -229,9 +240,16 @@ def mount_graphql(
     settings: Settings,
     auth: Auth,
     context_getter: Callable[[Request | WebSocket], Awaitable[Context]],
+    redis: Redis | None = None,
 ) -> ZooGraphQL:
     """``/graphql`` over HTTP and WebSocket, and GraphiQL's own assets when it is on."""
-    graphql = ZooGraphQL(schema, settings, auth=auth, context_getter=context_getter)  # type: ignore[arg-type]
+    graphql = ZooGraphQL(
+        schema,  # type: ignore[arg-type]
+        settings,
+        auth=auth,
+        context_getter=context_getter,
+        redis=redis,
+    )
     app.router.routes += [Route("/graphql", graphql), WebSocketRoute("/graphql", graphql)]
     if settings.graphiql_enabled:
         app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="graphiql-static")

@@ -45,8 +45,9 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"ZOO_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: "
-            f"{e['msg'].removeprefix('Value error, ')}"
+            # A rule across settings (loc empty) names its variables in its message.
+            (f"ZOO_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
+            + e["msg"].removeprefix("Value error, ")
             for e in exc.errors()
         )
         raise CommandError(f"invalid settings: {problems}") from None
@@ -282,6 +283,32 @@ def cmd_history_prune(args: argparse.Namespace) -> None:
     print(f"pruned {deleted} changes older than {days} day{'' if days == 1 else 's'}")
 
 
+def cmd_documents_check(args: argparse.Namespace) -> None:
+    from zoo.core.document_manifests import ManifestError, read_manifest
+    from zoo.graphql.limits.documents_check import check_document
+    from zoo.graphql.schema import build_schema
+
+    settings = load_settings()
+    schema = build_schema(settings)
+    failed = 0
+    for path in args.manifests:
+        try:
+            documents = read_manifest(Path(path))
+        except ManifestError as exc:
+            raise CommandError(str(exc)) from None
+        for digest, text in documents.items():
+            checked = check_document(schema, settings, text)
+            costs = ", ".join(f"{name} cost {cost}" for name, cost in checked.costs.items())
+            if checked.problems:
+                failed += 1
+                for problem in checked.problems:
+                    print(f"FAIL {path} sha256:{digest}: {problem}")
+            else:
+                print(f"ok   {path} sha256:{digest}: {costs} (limit {settings.max_cost})")
+    if failed:
+        raise CommandError(f"{failed} document{'s' if failed > 1 else ''} would be refused")
+
+
 def cmd_permissions(args: argparse.Namespace) -> None:
     from zoo.graphql.permission_table import permission_table
     from zoo.graphql.schema import schema
@@ -366,6 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = schema_commands.add_parser("export", help="write the SDL (default: schema.graphql)")
     export.add_argument("path", nargs="?", default="schema.graphql", help="file, or - for stdout")
     export.set_defaults(handler=cmd_schema_export)
+    documents = commands.add_parser("documents", help="trusted documents (front ends' manifests)")
+    documents_commands = documents.add_subparsers(
+        dest="documents_command", required=True, metavar="COMMAND"
+    )
+    check = documents_commands.add_parser(
+        "check", help="check each document against the schema and the limits; print its cost"
+    )
+    check.add_argument("manifests", nargs="+", metavar="MANIFEST", help="{hash: document} JSON")
+    check.set_defaults(handler=cmd_documents_check)
     history = commands.add_parser("history", help="the change log")
     history_commands = history.add_subparsers(
         dest="history_command", required=True, metavar="COMMAND"

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from zoo.core.document_manifests import ManifestError, read_manifest
+
 DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production"  # noqa: S105
 MIN_PRODUCTION_SECRET_LENGTH = 32
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/zoo.db"
@@ -177,6 +179,26 @@ class Settings(BaseSettings):
     max_response_bytes: int = Field(
         50_000_000, ge=1024, description="Largest response body over HTTP"
     )
+    trusted_documents: str = Field(
+        "",
+        description="Manifests ({hash: document}, comma-separated paths) of the only "
+        "operations the API runs; unset: any",
+    )
+    trusted_documents_allow_admin_text: bool = Field(
+        False, description="With trusted documents, still run an ADMIN's own query text"
+    )
+    compression: bool = Field(
+        True,
+        description="Compress answers (zstd, br, gzip) as Accept-Encoding asks; never streams",
+    )
+    compress_min_bytes: int = Field(
+        1024, ge=0, description="Smallest answer body compressed, in bytes"
+    )
+    cost_in_extensions: bool | None = Field(
+        None,
+        description="Answer each operation's estimated cost and the limit in "
+        "`extensions.cost` (default: on in development only)",
+    )
     list_size_estimate: int = Field(
         20,
         ge=1,
@@ -240,9 +262,9 @@ class Settings(BaseSettings):
     persisted_queries_characters: int = Field(
         2_000_000,
         ge=0,
-        description="Characters of query text each server process remembers for automatic "
-        "persisted queries, least recently used first out (0: none, and clients are told "
-        "PERSISTED_QUERY_NOT_SUPPORTED)",
+        description="Characters of query text remembered for automatic persisted queries, "
+        "least recently used first out, by each process or, with ZOO_REDIS_URL, shared "
+        "(0: none, and clients are told PERSISTED_QUERY_NOT_SUPPORTED)",
     )
     db_connect_timeout: float = Field(
         5, gt=0, description="Seconds to open a PostgreSQL connection before giving up (503)"
@@ -472,6 +494,26 @@ class Settings(BaseSettings):
     @property
     def metrics_enabled(self) -> bool:
         return not self.is_production if self.metrics is None else self.metrics
+
+    @property
+    def trusted_document_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.trusted_documents.split(",") if p.strip()]
+
+    @model_validator(mode="after")
+    def _trusted_documents_can_be_trusted(self) -> Settings:
+        """A manifest that cannot be read or trusted stops the server at start."""
+        for path in self.trusted_document_paths:
+            try:
+                read_manifest(path)
+            except ManifestError as exc:
+                raise ValueError(f"ZOO_TRUSTED_DOCUMENTS: {exc}") from None
+        return self
+
+    @property
+    def cost_in_extensions_enabled(self) -> bool:
+        if self.cost_in_extensions is None:
+            return self.env is Environment.DEVELOPMENT
+        return self.cost_in_extensions
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -95,7 +95,10 @@ async def test_an_invitation_opens_an_account_with_its_role_and_staff_member(
         again = await http.post(
             "/auth/accept-invitation", json={"token": token_in(mail), "password": NEW_PASSWORD}
         )
-        assert (again.status_code, again.json()) == (400, {"detail": "INVITATION_BAD_TOKEN"})
+        assert (again.status_code, again.json()) == (
+            400,
+            {"code": "INVITATION_BAD_TOKEN", "detail": "INVITATION_BAD_TOKEN"},
+        )
         assert (await http.get("/users/invitations", headers=bearer(admin))).json() == []
 
 
@@ -129,7 +132,7 @@ async def test_a_revoked_expired_or_replaced_invitation_opens_nothing(
             )
             assert (refused.status_code, refused.json()) == (
                 400,
-                {"detail": "INVITATION_BAD_TOKEN"},
+                {"code": "INVITATION_BAD_TOKEN", "detail": "INVITATION_BAD_TOKEN"},
             ), email
         assert await count(app, User) == 1  # the admin alone
 
@@ -162,7 +165,7 @@ async def test_bad_invitations_are_refused_with_a_code_and_write_nothing(
             response = await http.post("/users/invitations", json=body, headers=bearer(token))
             assert response.status_code == status, (body, response.text)
             if code is not None:
-                assert response.json() == {"detail": code}
+                assert response.json() == {"code": code, "detail": code}
         curator_token = await login(str(http.base_url), "curator@example.com")
         forbidden = await http.post(
             "/users/invitations", json={"email": "y@example.com"}, headers=bearer(curator_token)
@@ -178,7 +181,7 @@ async def test_bad_invitations_are_refused_with_a_code_and_write_nothing(
         foreign = await http.post(
             "/auth/accept-invitation", json={"token": "not-a-token", "password": NEW_PASSWORD}
         )
-        assert foreign.json() == {"detail": "INVITATION_BAD_TOKEN"}
+        assert foreign.json() == {"code": "INVITATION_BAD_TOKEN", "detail": "INVITATION_BAD_TOKEN"}
         assert await count(app, Invitation) == 0
         assert await count(app, OutboxMail) == 0
         assert curator.email == "curator@example.com"
@@ -238,7 +241,10 @@ async def test_a_reset_ends_every_session_and_the_new_password_works(
         again = await http.post(
             "/auth/reset-password", json={"token": token_in(mail), "password": "yet another one!"}
         )
-        assert (again.status_code, again.json()) == (400, {"detail": "RESET_PASSWORD_BAD_TOKEN"})
+        assert (again.status_code, again.json()) == (
+            400,
+            {"code": "RESET_PASSWORD_BAD_TOKEN", "detail": "RESET_PASSWORD_BAD_TOKEN"},
+        )
 
 
 async def test_a_reset_token_dies_with_time_with_another_password_change_and_as_garbage(
@@ -253,7 +259,10 @@ async def test_a_reset_token_dies_with_time_with_another_password_change_and_as_
         expired = await http.post(
             "/auth/reset-password", json={"token": token_in(first), "password": NEW_PASSWORD}
         )
-        assert expired.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+        assert expired.json() == {
+            "code": "RESET_PASSWORD_BAD_TOKEN",
+            "detail": "RESET_PASSWORD_BAD_TOKEN",
+        }
 
     async with served(live, mailbox) as (app, http, admin):
         await http.post("/auth/forgot-password", json={"email": email})
@@ -265,12 +274,18 @@ async def test_a_reset_token_dies_with_time_with_another_password_change_and_as_
         stale = await http.post(
             "/auth/reset-password", json={"token": token_in(second), "password": NEW_PASSWORD}
         )
-        assert stale.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+        assert stale.json() == {
+            "code": "RESET_PASSWORD_BAD_TOKEN",
+            "detail": "RESET_PASSWORD_BAD_TOKEN",
+        }
         for garbage in ("garbage", token_in(second)[:-3] + "abc"):
             refused = await http.post(
                 "/auth/reset-password", json={"token": garbage, "password": NEW_PASSWORD}
             )
-            assert refused.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+            assert refused.json() == {
+                "code": "RESET_PASSWORD_BAD_TOKEN",
+                "detail": "RESET_PASSWORD_BAD_TOKEN",
+            }
         await login(str(http.base_url), email, "set by an admin")
 
 
@@ -293,9 +308,12 @@ async def test_register_then_verify(live: Live, mailbox: Mailbox) -> None:
         assert verified.json()["is_verified"] is True
         assert (await me(http, token))["isVerified"] is True  # type: ignore[index]
         again = await http.post("/auth/verify", json={"token": token_in(mail)})
-        assert again.json() == {"detail": "VERIFY_USER_ALREADY_VERIFIED"}
+        assert again.json() == {
+            "code": "VERIFY_USER_ALREADY_VERIFIED",
+            "detail": "VERIFY_USER_ALREADY_VERIFIED",
+        }
         bad = await http.post("/auth/verify", json={"token": "garbage"})
-        assert bad.json() == {"detail": "VERIFY_USER_BAD_TOKEN"}
+        assert bad.json() == {"code": "VERIFY_USER_BAD_TOKEN", "detail": "VERIFY_USER_BAD_TOKEN"}
 
         # Registering a known address again: the same answer; its owner is told.
         known = await http.post("/auth/register", json={"email": email, "password": "other pw 123"})
@@ -318,7 +336,10 @@ async def test_an_expired_verification_link_is_refused_and_a_new_one_works(
         (first,) = await mailbox.wait_for(1)
         await asyncio.sleep(seconds + 0.1)
         expired = await http.post("/auth/verify", json={"token": token_in(first)})
-        assert expired.json() == {"detail": "VERIFY_USER_BAD_TOKEN"}
+        assert expired.json() == {
+            "code": "VERIFY_USER_BAD_TOKEN",
+            "detail": "VERIFY_USER_BAD_TOKEN",
+        }
         asked = await http.post("/auth/request-verify-token", json={"email": email})
         assert (asked.status_code, asked.json()) == (202, {"detail": "CHECK_YOUR_EMAIL"})
         second = (await mailbox.wait_for(2))[1]
@@ -332,7 +353,10 @@ async def test_require_verified_refuses_unverified_logins(live: Live, mailbox: M
         email = "strict@example.com"
         await http.post("/auth/register", json={"email": email, "password": PASSWORD})
         refused = await http.post("/auth/jwt/login", data={"username": email, "password": PASSWORD})
-        assert (refused.status_code, refused.json()) == (400, {"detail": "LOGIN_USER_NOT_VERIFIED"})
+        assert (refused.status_code, refused.json()) == (
+            400,
+            {"code": "LOGIN_USER_NOT_VERIFIED", "detail": "LOGIN_USER_NOT_VERIFIED"},
+        )
         (mail,) = await mailbox.wait_for(1)
         await http.post("/auth/verify", json={"token": token_in(mail)})
         await login(str(http.base_url), email)
@@ -344,7 +368,10 @@ async def test_registration_modes(live: Live, mailbox: Mailbox, mode: str) -> No
         refused = await http.post(
             "/auth/register", json={"email": "n@example.com", "password": PASSWORD}
         )
-        assert (refused.status_code, refused.json()) == (403, {"detail": "REGISTRATION_CLOSED"})
+        assert (refused.status_code, refused.json()) == (
+            403,
+            {"code": "REGISTRATION_CLOSED", "detail": "REGISTRATION_CLOSED"},
+        )
         invited = await http.post(
             "/users/invitations", json={"email": "n@example.com"}, headers=bearer(admin)
         )
@@ -463,11 +490,17 @@ async def test_malformed_foreign_and_oversized_input_is_a_coded_4xx_and_writes_n
         (reset_mail,) = await mailbox.wait_for(1)
         reset_token = token_in(reset_mail)
         as_verify = await http.post("/auth/verify", json={"token": reset_token})
-        assert as_verify.json() == {"detail": "VERIFY_USER_BAD_TOKEN"}
+        assert as_verify.json() == {
+            "code": "VERIFY_USER_BAD_TOKEN",
+            "detail": "VERIFY_USER_BAD_TOKEN",
+        }
         as_invitation = await http.post(
             "/auth/accept-invitation", json={"token": reset_token, "password": NEW_PASSWORD}
         )
-        assert as_invitation.json() == {"detail": "INVITATION_BAD_TOKEN"}
+        assert as_invitation.json() == {
+            "code": "INVITATION_BAD_TOKEN",
+            "detail": "INVITATION_BAD_TOKEN",
+        }
         weak_reset = await http.post(
             "/auth/reset-password", json={"token": reset_token, "password": "short"}
         )
@@ -478,4 +511,7 @@ async def test_malformed_foreign_and_oversized_input_is_a_coded_4xx_and_writes_n
         as_reset = await http.post(
             "/auth/reset-password", json={"token": token_in(verify_mail), "password": NEW_PASSWORD}
         )
-        assert as_reset.json() == {"detail": "RESET_PASSWORD_BAD_TOKEN"}
+        assert as_reset.json() == {
+            "code": "RESET_PASSWORD_BAD_TOKEN",
+            "detail": "RESET_PASSWORD_BAD_TOKEN",
+        }

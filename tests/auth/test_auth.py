@@ -246,7 +246,7 @@ async def test_cookie_login_from_another_origin_is_refused(
         "/auth/cookie/login", data=form, headers={"Origin": "https://evil.example"}
     )
     assert foreign.status_code == 403
-    assert foreign.json() == {"detail": "CROSS_ORIGIN_REQUEST"}
+    assert foreign.json() == {"code": "CROSS_ORIGIN_REQUEST", "detail": "CROSS_ORIGIN_REQUEST"}
     assert "set-cookie" not in foreign.headers
     own = await client.post(
         "/auth/cookie/login", data=form, headers={"Origin": str(client.base_url).rstrip("/")}

@@ -43,7 +43,7 @@ async def test_every_cookie_route_refuses_another_origin(
             method, path.replace("{id}", user.id), json={}, headers=EVIL
         )
         assert response.status_code == 403, (method, path, response.text)
-        assert response.json() == {"detail": "CROSS_ORIGIN_REQUEST"}
+        assert response.json() == {"code": "CROSS_ORIGIN_REQUEST", "detail": "CROSS_ORIGIN_REQUEST"}
     # Nothing was done: the session is still there.
     assert (await client.get("/users/me")).status_code == 200
 

@@ -395,7 +395,7 @@ async def test_sign_ups_are_visitors_and_closed_in_production(
         finally:
             await dispose(app)
         assert closed.status_code == 403, (env, closed.text)
-        assert closed.json() == {"detail": "REGISTRATION_CLOSED"}
+        assert closed.json() == {"code": "REGISTRATION_CLOSED", "detail": "REGISTRATION_CLOSED"}
 
 
 async def test_nobody_raises_their_own_role(
@@ -441,7 +441,7 @@ async def test_an_admin_sets_roles_and_links(
         ({"staff_member_id": gone.id}, "STAFF_MEMBER_NOT_FOUND"),
     ):
         refused = await patch(other.id, **change)
-        assert (refused.status_code, refused.json()) == (400, {"detail": code})
+        assert (refused.status_code, refused.json()) == (400, {"code": code, "detail": code})
     assert (await client.get(f"/users/{other.id}", headers=as_admin)).json()[
         "staff_member_id"
     ] is None

@@ -326,3 +326,35 @@ async def test_a_write_that_waits_for_its_turn_is_counted(tmp_path: Path) -> Non
     await asyncio.gather(first_task, second_task)
     await database.dispose()
     assert metrics.WRITE_TURN_WAITS._value.get() == waits + 1
+
+
+async def test_every_route_is_counted_under_its_template(
+    client: httpx.AsyncClient, app: object, make_account: object
+) -> None:
+    """Route by route, from the app's own OpenAPI document: the auth and users routes
+    (FastAPI's included routers) once all fell under ``(unmatched)``."""
+    account = await make_account()  # type: ignore[operator]
+    bearer = {"Authorization": f"Bearer {account.token}"}
+    paths = app.openapi()["paths"]  # type: ignore[attr-defined]
+    assert {"/users/me", "/users/{id}", "/auth/jwt/login", "/auth/register"} <= set(paths)
+    for template, operations in paths.items():
+        path = template.replace("{id}", "00000000-0000-0000-0000-000000000000")
+        path = path.replace("{", "").replace("}", "")
+        for method in operations:
+            before = samples((await client.get("/metrics")).text)
+            response = await client.request(method.upper(), path, headers=bearer)
+            after = samples((await client.get("/metrics")).text)
+            counted = {
+                dict(labels)["route"]
+                for (name, labels), count in after.items()
+                if name == "zoo_http_requests_total"
+                and count > before.get((name, labels), 0.0)
+                and dict(labels)["route"] != "/metrics"
+            }
+            assert counted == {template}, (method, template, response.status_code, counted)
+    before = samples((await client.get("/metrics")).text)
+    await client.get("/no/such/route")
+    after = samples((await client.get("/metrics")).text)
+    assert value(after, "zoo_http_requests_total", route="(unmatched)", status="404") == (
+        value(before, "zoo_http_requests_total", route="(unmatched)", status="404") + 1
+    )

@@ -76,6 +76,11 @@ async def test_one_request_is_one_span_tree_in_the_callers_trace(traced: Any) ->
     assert operation.attributes["graphql.operation.type"] == "query"
     steps = {s.name: s for s in spans if parent_of(s) == operation.context.span_id}
     assert {"graphql.parse", "graphql.validate", "graphql.execute"} <= set(steps)
+    # The cost estimate, as extensions.cost would give it (zoo.graphql.limits.cost).
+    validate = steps["graphql.validate"].attributes
+    assert validate is not None
+    assert isinstance(validate["zoo.graphql.cost"], int)
+    assert validate["zoo.graphql.cost"] > 2
 
     # The cost estimate's reads of list sizes (a fresh server knows none) inside validation;
     # the page of exhibits, then their animals, inside execution.

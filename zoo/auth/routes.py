@@ -65,9 +65,10 @@ def sessions_router(auth: Auth) -> APIRouter:
 
 
 async def staff_link_refused(request: Request, exc: Exception) -> JSONResponse:
-    """An ADMIN's link to an unknown, deleted or already linked staff member: a 400."""
+    """An ADMIN's link to an unknown, deleted or already linked staff member: a 400, in
+    the shape of every REST error (``zoo.server.rest_errors``)."""
     code = exc.code if isinstance(exc, StaffLinkRefused) else "BAD_REQUEST"
-    return JSONResponse({"detail": code}, status_code=status.HTTP_400_BAD_REQUEST)
+    return JSONResponse({"code": code, "detail": code}, status_code=status.HTTP_400_BAD_REQUEST)
 
 
 def add_auth_routes(app: FastAPI, auth: Auth, login_guard: LoginGuard) -> None:

@@ -156,17 +156,13 @@ def build_schema(
     rules: tuple[type[ASTValidationRule], ...] = ()
     if not settings.introspection_enabled:
         rules += tuple(DisableIntrospection().validation_rules)
-    limits = DocumentLimits(
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_selections=settings.max_selections,
-        max_fragments=settings.max_fragments,
-        max_field_pairs=settings.max_field_pairs,
-    )
+    limits = DocumentLimits.of(settings)
     documents = DocumentCache(DOCUMENT_CACHE_CHARS)
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: CheckedDocuments(documents, limits),
-        lambda: QueryCost(settings.max_cost, settings.list_size_estimate),
+        lambda: QueryCost(
+            settings.max_cost, settings.list_size_estimate, settings.cost_in_extensions_enabled
+        ),
     ]
     if tracer_provider is not None:
         # First, so that its operation span holds the other extensions' work too.

@@ -40,6 +40,7 @@ from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zoo.observability import logs
+from zoo.observability.route_templates import RouteTemplate, route_templates, template_of
 from zoo.server import middleware
 
 MAX_OPERATION_NAMES = 200
@@ -58,6 +59,11 @@ OPERATIONS = Counter(
 )
 OPERATION_SECONDS = Histogram(
     "zoo_graphql_operation_seconds", "Time to answer a GraphQL operation over HTTP", ["type"]
+)
+OPERATION_COST = Histogram(
+    "zoo_graphql_operation_cost",
+    "Estimated cost of each GraphQL operation (the figure ZOO_MAX_COST limits)",
+    buckets=(10, 100, 1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 150_000, 500_000),
 )
 REFUSALS = Counter("zoo_refusals", "Requests refused by a limit, by code", ["code"])
 STATEMENTS = Counter("zoo_db_statements", "SQL statements sent to the database")
@@ -195,6 +201,9 @@ async def metrics_endpoint(_: Request) -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
+UNMATCHED = "(unmatched)"
+
+
 class HttpMetrics:
     """Counts every HTTP response by its route template (``/graphql``, ``/users/{id}``).
 
@@ -204,6 +213,7 @@ class HttpMetrics:
     """
 
     def __init__(self, app: ASGIApp, router: Router) -> None:
+        self.templates: list[RouteTemplate] | None = None
         self.app = app
         self.router = router
         self.labels: dict[tuple[str, str], str] = {}
@@ -212,16 +222,25 @@ class HttpMetrics:
         key = (scope.get("method", ""), scope["path"])
         label = self.labels.get(key)
         if label is None:
-            label = "(unmatched)"
+            label = UNMATCHED
             for route in self.router.routes:
                 match, _ = route.matches(scope)
                 if match is Match.FULL:
-                    label = getattr(route, "path", label)
+                    # FastAPI's included routers (the auth and users routes) have no
+                    # path of their own: their routes' templates come from the OpenAPI
+                    # document the router describes.
+                    label = getattr(route, "path", None) or self.template_of(scope["path"])
                     break
             if len(self.labels) > 10_000:
                 self.labels.clear()
             self.labels[key] = label
         return label
+
+    def template_of(self, path: str) -> str:
+        if self.templates is None:
+            self.templates = route_templates(self.router)
+        found = template_of(self.templates, path)
+        return UNMATCHED if found is None else found.template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -14,6 +14,9 @@ from zoo.storage.database import Database, is_unavailable
 
 logger = logging.getLogger("zoo")
 
+RETRY_AFTER_SECONDS = "5"
+"""When a probe that found the database out may ask again (as other outage answers say)."""
+
 
 def add_health_routes(app: FastAPI, database: Database, events: Broker, timeout: float) -> None:
     """Both methods answer alike; HEAD without a body, as load balancers probe with it."""
@@ -34,7 +37,9 @@ def add_health_routes(app: FastAPI, database: Database, events: Broker, timeout:
                 raise
             logger.warning("health check failed: %s", exc)
             return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"}, status_code=503
+                {"status": "unavailable", "database": "unreachable"},
+                status_code=503,
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
             )
         state = events.state
         status = "degraded" if state == "reconnecting" else "ok"

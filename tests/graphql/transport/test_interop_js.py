@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 
 from bench.http import serve
 from tests.support import factories
+from tests.support.servers import zoo
 from tests.support.subscriptions import lifecycle, server_env, token_for
 from zoo.domains import Services
 from zoo.events.change_log import decode_position, encode_position
@@ -197,3 +199,55 @@ async def test_graphql_ws_resumes_from_its_last_cursor(server: str, database_url
     assert process.returncode == 0, (events, err.decode())
     assert [event["kind"] for event in events] == before + after
     assert [decode_position(event["cursor"]) for event in events] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.fixture(scope="module")
+def codegen_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """GraphQL Code Generator's client preset, run on tests/js/documents/ against the
+    schema, with persisted documents on (sha256): the manifest a front end ships."""
+    assert NODE is not None, "Node is required here (ZOO_TEST_REQUIRE_CLIENTS=1)"
+    out = tmp_path_factory.mktemp("codegen")
+    schema = Path(__file__).resolve().parents[3] / "schema.graphql"
+    completed = subprocess.run(
+        [NODE, "codegen.mjs", str(schema), str(out)],
+        cwd=JS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return out / "persisted-documents.json"
+
+
+@pytest.fixture
+def trusted_server(database_url: str, codegen_manifest: Path) -> Iterator[str]:
+    env = server_env(database_url, ZOO_TRUSTED_DOCUMENTS=str(codegen_manifest))
+    with serve("zoo.main:app", env) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("client", ["apollo", "urql"])
+async def test_clients_run_a_codegen_manifests_documents_by_hash_only(
+    trusted_server: str, codegen_manifest: Path, client: str
+) -> None:
+    """Apollo Client and urql with their persisted-documents settings run every document
+    of the manifest by hash alone; an ad-hoc query is PERSISTED_QUERY_ONLY."""
+    run = json.loads(
+        await node_output("trusted.mjs", client, f"{trusted_server}/graphql", str(codegen_manifest))
+    )
+    *documents, adhoc = run["results"]
+    assert documents == [
+        {"data": {"animals": {"totalCount": 0}}, "error": None},
+        {"data": {"exhibits": {"edges": []}}, "error": None},
+    ]
+    assert run["texts"] == 0  # no document's text was ever sent
+    assert adhoc == {"status": 400, "code": "PERSISTED_QUERY_ONLY"}
+
+
+def test_documents_check_passes_on_the_codegen_manifest(codegen_manifest: Path) -> None:
+    checked = zoo("documents", "check", str(codegen_manifest))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert [line.split()[0] for line in checked.stdout.splitlines()] == ["ok", "ok"]
+    assert "AnimalCount cost" in checked.stdout
+    assert "ExhibitNames cost" in checked.stdout

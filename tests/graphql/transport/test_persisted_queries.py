@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import uuid
 from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from strawberry.http import GraphQLRequestData
 
 from tests.support.accounts import Account
 from tests.support.databases import dispose
 from zoo.app import create_app
 from zoo.config import Settings
-from zoo.graphql.transport.persisted_queries import PersistedQueries
+from zoo.graphql.transport.persisted_queries import PersistedQueries, SharedQueries
 
 QUERY = "{ exhibits(first: 1) { totalCount } }"
 
@@ -117,30 +120,95 @@ async def test_a_server_that_keeps_none_says_so(database_url: str) -> None:
         await dispose(app)
 
 
-def test_the_queries_remembered_are_bounded_by_their_characters() -> None:
+async def test_the_queries_remembered_are_bounded_by_their_characters() -> None:
     """The least recently used are forgotten first, so that registering queries without
     end grows nothing."""
     queries = PersistedQueries(max_characters=100)
     texts = [f"{{ animal(id: {n}) {{ name }} }}" for n in range(10)]  # 28 or 29 characters
 
-    def register(text: str) -> None:
-        queries.resolve(GraphQLRequestData(text, None, None, persisted(text)))
+    async def register(text: str) -> None:
+        await queries.resolve(GraphQLRequestData(text, None, None, persisted(text)))
 
-    def known(text: str) -> bool:
+    async def known(text: str) -> bool:
         request = GraphQLRequestData(None, None, None, persisted(text))
         try:
-            queries.resolve(request)
+            await queries.resolve(request)
         except Exception:
             return False
         return request.query == text
 
     for text in texts[:3]:
-        register(text)
-    assert known(texts[0])  # used: now the most recent
-    register(texts[3])  # over 100 characters: the least recently used (texts[1]) goes
-    assert [known(text) for text in texts[:4]] == [True, False, True, True]
+        await register(text)
+    assert await known(texts[0])  # used: now the most recent
+    await register(texts[3])  # over 100 characters: the least recently used (texts[1]) goes
+    assert [await known(text) for text in texts[:4]] == [True, False, True, True]
     for text in texts:
-        register(text)
+        await register(text)
     assert len(queries) == 3
-    register("{ " + "a " * 60 + "}")  # longer than the whole store: not kept
+    await register("{ " + "a " * 60 + "}")  # longer than the whole store: not kept
     assert len(queries) == 3
+
+
+REDIS_URL = os.environ.get("ZOO_TEST_REDIS_URL", "").strip()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="ZOO_TEST_REDIS_URL is not set")
+async def test_two_workers_share_their_persisted_queries_through_redis(
+    settings: Settings,
+) -> None:
+    """A query registered through one worker is served by hash by another: a client
+    behind a load balancer sends its text once, not once per worker."""
+    shared = settings.model_copy(update={"redis_url": REDIS_URL})
+    first, second = create_app(shared), create_app(shared)
+    query = f"{{ animals(first: 1) {{ totalCount }} }} # {uuid.uuid4().hex}"  # unseen
+    try:
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://zoo")
+            for app in (first, second)
+        ]
+        async with clients[0] as one, clients[1] as two:
+            assert error_of(await by_hash(two, query))[1] == "PERSISTED_QUERY_NOT_FOUND"
+            body = {"query": query, "extensions": persisted(query)}
+            assert "errors" not in (await one.post("/graphql", json=body)).json()
+            served = await by_hash(two, query)
+            assert served.json() == {"data": {"animals": {"totalCount": 0}}}
+            assert len(second.state.graphql.persisted_queries) == 0  # not its own memory
+    finally:
+        await dispose(first)
+        await dispose(second)
+
+
+async def test_persisted_queries_are_kept_in_process_while_redis_is_down(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/0"}))
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://zoo") as client:
+            body = {"query": QUERY, "extensions": persisted(QUERY)}
+            assert "errors" not in (await client.post("/graphql", json=body)).json()
+            assert (await by_hash(client, QUERY)).json() == {
+                "data": {"exhibits": {"totalCount": 0}}
+            }
+    finally:
+        await dispose(app)
+    assert "Redis unreachable" in caplog.text
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="ZOO_TEST_REDIS_URL is not set")
+async def test_the_shared_store_is_bounded_least_recently_used_first() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    store = SharedQueries(redis, max_characters=70, prefix=f"zoo:test:{uuid.uuid4().hex}:")
+    texts = [f"{{ animal(id: {n}) {{ name }} }}" for n in range(3)]  # 28 characters each
+    try:
+        for text in texts[:2]:
+            assert await store.remember(text[:20], text)
+        assert await store.recall(texts[0][:20]) == texts[0]  # used: now the most recent
+        assert await store.remember(texts[2][:20], texts[2])  # over 70: texts[1] goes
+        found = [await store.recall(text[:20]) for text in texts]
+        assert found == [texts[0], None, texts[2]]
+    finally:
+        keys = await redis.keys(store.prefix + "*")
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

@@ -39,6 +39,7 @@ from graphql import (
     get_named_type,
     value_from_ast_untyped,
 )
+from opentelemetry import trace
 from strawberry.extensions import SchemaExtension
 
 from zoo.core.group_sizes import Column
@@ -48,6 +49,7 @@ from zoo.graphql.fastpath.selection import strawberry_field
 from zoo.graphql.fastpath.upstream import core_schema
 from zoo.graphql.field_metadata import SIZED_BY
 from zoo.graphql.limits.document_shape import SATURATED
+from zoo.observability import metrics
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 WHERE = "where"
@@ -227,11 +229,24 @@ class CostEstimator:
 
 
 class QueryCost(SchemaExtension):
-    """Refuses (``QUERY_TOO_COMPLEX``, with the cost) an operation over the budget."""
+    """Refuses (``QUERY_TOO_COMPLEX``, with the cost) an operation over the budget.
 
-    def __init__(self, max_cost: int, list_size: int) -> None:
+    Every estimate is also a histogram sample and an attribute of the validation span;
+    with ``show``, an operation that runs answers ``extensions.cost {requested, limit}``,
+    so that a front end's developers see how near the limit a query is before
+    production refuses it.
+    """
+
+    def __init__(self, max_cost: int, list_size: int, show: bool = False) -> None:
         self.max_cost = max_cost
         self.list_size = list_size
+        self.show = show
+        self.cost: int | None = None
+
+    def get_results(self) -> dict[str, Any]:
+        if not self.show or self.cost is None or self.cost > self.max_cost:
+            return {}
+        return {"cost": {"requested": self.cost, "limit": self.max_cost}}
 
     async def on_validate(self) -> AsyncIterator[None]:
         """Checked in the validation step, after validation itself.
@@ -275,6 +290,10 @@ class QueryCost(SchemaExtension):
             or (op.name is not None and op.name.value == context.operation_name)
         ]
         cost = max((estimator.operation(op) for op in chosen), default=0)
+        if final or not estimator.sized:
+            self.cost = cost
+            metrics.OPERATION_COST.observe(cost)
+            trace.get_current_span().set_attribute("zoo.graphql.cost", cost)
         if cost > self.max_cost and (final or not estimator.sized):
             message = f"Query cost {cost} exceeds the limit of {self.max_cost}"
             context.pre_execution_errors = [

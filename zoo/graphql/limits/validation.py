@@ -18,6 +18,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
+from zoo.config import Settings
 from zoo.graphql.error_codes import BAD_REQUEST
 from zoo.graphql.fastpath.upstream import core_schema, provided_operation_name
 from zoo.graphql.limits.document_shape import field_pairs, measure
@@ -36,6 +37,16 @@ class DocumentLimits:
     max_fragments: int
     max_field_pairs: int
     """Pairs of fields merged under one response path, which the overlap rule compares."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> DocumentLimits:
+        return cls(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_selections=settings.max_selections,
+            max_fragments=settings.max_fragments,
+            max_field_pairs=settings.max_field_pairs,
+        )
 
     def refusal(self, document: DocumentNode) -> GraphQLError | None:
         shape = measure(document)

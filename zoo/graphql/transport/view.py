@@ -20,9 +20,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import lru_cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import orjson
 from cross_web import HTTPException
+from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -51,6 +53,7 @@ from zoo.graphql.fastpath.upstream import StreamChoosingView
 from zoo.graphql.limits.refusals import OVER_LIMIT_CODES, TARPIT_SECONDS, RefusalsPerAddress
 from zoo.graphql.limits.response_size import RESPONSE_TOO_LARGE
 from zoo.graphql.transport import graphiql
+from zoo.graphql.transport.etags import cacheable, etag_of, matches, not_modified
 from zoo.graphql.transport.media_types import (
     GRAPHQL_RESPONSE,
     JSON,
@@ -59,6 +62,11 @@ from zoo.graphql.transport.media_types import (
 )
 from zoo.graphql.transport.persisted_queries import PersistedQueries, PersistedQueryRefused
 from zoo.graphql.transport.sse import LineFeedSSE
+from zoo.graphql.transport.trusted_documents import (
+    OWN_TEXT,
+    TrustedDocuments,
+    carry_document_id,
+)
 from zoo.graphql.transport.websocket import (
     TRY_AGAIN_LATER,
     LegacyWSHandler,
@@ -212,8 +220,10 @@ class ZooGraphQL(StreamChoosingView):
         *,
         auth: Auth,
         context_getter: Callable[[Request | WebSocket], Awaitable[Context]],
+        redis: Redis | None = None,
     ) -> None:
-        """Every limit and option comes from ``settings``, read once here."""
+        """Every limit and option comes from ``settings``, read once here; ``redis``:
+        where persisted queries are shared by every instance (``ZOO_REDIS_URL``)."""
         super().__init__(
             schema,
             keep_alive=True,
@@ -229,8 +239,18 @@ class ZooGraphQL(StreamChoosingView):
             f"public, max-age={cache_seconds}" if cache_seconds else "no-store"
         )
         self.context_getter = context_getter
+        self.conditions: WeakKeyDictionary[Response, str] = WeakKeyDictionary()
+        """Each cacheable answer's ``If-None-Match``, until the answer is made."""
         self.max_query_length = settings.max_query_length
-        self.persisted_queries = PersistedQueries(settings.persisted_queries_characters)
+        self.persisted_queries = PersistedQueries(settings.persisted_queries_characters, redis)
+        self.trusted = (
+            TrustedDocuments.load(
+                settings.trusted_document_paths, settings.trusted_documents_allow_admin_text
+            )
+            if settings.trusted_document_paths
+            else None
+        )
+        """With ``ZOO_TRUSTED_DOCUMENTS``: the only operations run, but an ADMIN's text."""
         self.max_response_bytes = settings.max_response_bytes
         self.max_message_bytes = settings.max_body_bytes
         self.stream_send_timeout = settings.stream_send_timeout_seconds
@@ -333,6 +353,10 @@ class ZooGraphQL(StreamChoosingView):
         """A subscription over SSE or multipart logs in as a WebSocket does: when
         subscriptions require a login, an anonymous one is a 401 (a query streamed
         as its client asked is not a subscription)."""
+        if self.trusted is not None:
+            for operation in request_data if isinstance(request_data, list) else [request_data]:
+                if (operation.extensions or {}).get(OWN_TEXT):
+                    self.trusted.admit_text(context.user)
         streaming = getattr(request_data, "protocol", "http") != "http"
         if (
             streaming
@@ -424,7 +448,14 @@ class ZooGraphQL(StreamChoosingView):
         for operation in data if isinstance(data, list) else [data]:
             if operation.query is not None and len(operation.query) > self.max_query_length:
                 raise HTTPException(413, f"Query is longer than {self.max_query_length} characters")
-            self.persisted_queries.resolve(operation)
+            if self.trusted is None:
+                await self.persisted_queries.resolve(operation)
+                continue
+            document = self.trusted.resolve(operation.query, operation.extensions)
+            if document is not None:
+                operation.query = document
+            elif operation.query is not None:
+                operation.extensions = {**(operation.extensions or {}), OWN_TEXT: True}
         if isinstance(data, GraphQLRequestData) and data.protocol != "http":
             accept = request.headers.get("accept", "")
             if self._prefers_single_result(accept) and (
@@ -457,6 +488,9 @@ class ZooGraphQL(StreamChoosingView):
             response.headers["Cache-Control"] = "private, no-store"
         elif request.scope.get("method") == "GET":
             response.headers["Cache-Control"] = self.anonymous_get_cache_control
+            condition = request.headers.get("if-none-match")
+            if condition is not None:
+                self.conditions[response] = condition
         request.state.graphql_response = response
         return response
 
@@ -493,6 +527,13 @@ class ZooGraphQL(StreamChoosingView):
         parsed = super().parse_json(data)
         if not isinstance(parsed, (dict, list)):
             raise HTTPException(400, "The request body must be a JSON object")
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            carry_document_id(item)
+        return parsed
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        parsed = super().parse_query_params(params)
+        carry_document_id(parsed)
         return parsed
 
     def decode_json(self, data: str | bytes) -> object:
@@ -555,4 +596,9 @@ class ZooGraphQL(StreamChoosingView):
         response.headers.raw.extend(
             (k, v) for k, v in sub_response.headers.raw if k.lower() != b"content-type"
         )
+        if response.status_code == 200 and cacheable(response):
+            etag = etag_of(body)
+            if matches(self.conditions.get(sub_response), etag):
+                return not_modified(response, etag)
+            response.headers["ETag"] = etag
         return response

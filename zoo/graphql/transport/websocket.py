@@ -35,6 +35,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from zoo.graphql.error_codes import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+from zoo.graphql.transport.persisted_queries import PersistedQueryRefused
+from zoo.graphql.transport.trusted_documents import carry_document_id
 from zoo.server.middleware import PAYLOAD_TOO_LARGE
 from zoo.storage.database import is_unavailable
 
@@ -81,6 +83,17 @@ def too_long(query: object, max_length: int) -> GraphQLError | None:
             extensions={"code": PAYLOAD_TOO_LARGE},
         )
     return None
+
+
+def coded(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def names_document(payload: Mapping[str, Any]) -> bool:
+    extensions = payload.get("extensions")
+    return "documentId" in payload or (
+        isinstance(extensions, dict) and isinstance(extensions.get("persistedQuery"), dict)
+    )
 
 
 def unavailable() -> GraphQLError:
@@ -149,9 +162,32 @@ class SocketRules:
             return False
         refused = too_long(_payload(message).get("query"), self.view.max_query_length)
         if refused is None:
+            refused = self.trusted_only(message)
+        if refused is None:
             return True
         await self.send_refusal(message["id"], refused)
         return False
+
+    def trusted_only(self, message: Any) -> GraphQLError | None:
+        """The document an operation names, put in its payload; or why it is refused: with
+        trusted documents, text of its own (but an ADMIN's, where allowed), and without
+        them, a payload that names a document instead of sending a query."""
+        payload = message["payload"]
+        carry_document_id(payload)
+        trusted = self.view.trusted
+        try:
+            if trusted is None:
+                if not isinstance(payload.get("query"), str):
+                    return coded("This server keeps no documents: send the query", "BAD_REQUEST")
+                return None
+            document = trusted.resolve(payload.get("query"), payload.get("extensions"))
+            if document is not None:
+                payload["query"] = document
+            else:
+                trusted.admit_text(self.context.user)
+        except PersistedQueryRefused as exc:
+            return coded(exc.reason, exc.code)
+        return None
 
     async def send_refusal(self, id_: str, error: GraphQLError) -> None:
         raise NotImplementedError
@@ -209,8 +245,10 @@ def malformed(message: object) -> str | None:
         return f"A {kind} message needs a string id"
     payload = message.get("payload")
     if kind in _OPERATION_MESSAGES:
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-            return f"A {kind} message needs a payload with a query string"
+        if not isinstance(payload, dict) or not (
+            isinstance(payload.get("query"), str) or names_document(payload)
+        ):
+            return f"A {kind} message needs a payload with a query string (or a documentId)"
         for key, kinds in (("variables", dict), ("operationName", str), ("extensions", dict)):
             if payload.get(key) is not None and not isinstance(payload[key], kinds):
                 return f"The payload's {key} has the wrong type"
