@@ -7,7 +7,7 @@ ZOO_HOST ?= 127.0.0.1
 ZOO_PORT ?= 8000
 export ZOO_HOST ZOO_PORT
 
-.PHONY: install install-dev run migrate seed test test-quick test-fast-lists-off lint format schema bench fuzz load attack graphiql-assets bench-peers clean
+.PHONY: install install-dev run migrate seed test test-quick test-fast-lists-off lint format schema bench fuzz load attack graphiql-assets bench-peers schemathesis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ test-fast-lists-off: install-dev
 # A longer fuzz run than the one in `make test`.
 fuzz: install-dev
 	ZOO_FUZZ_EXAMPLES=$${ZOO_FUZZ_EXAMPLES:-2000} $(BIN)/pytest -m fuzz -q
+
+# schemathesis over /openapi.json (anonymous and as an ADMIN) and /graphql, every check.
+# Not in CI at this length.
+schemathesis: install-dev
+	$(BIN)/python -m tests.support.schemathesis_runs --examples $${ZOO_SCHEMATHESIS_EXAMPLES:-100}
 
 # Not in CI: a bounded load test against a server on 127.0.0.1.
 load: install-dev

@@ -27,3 +27,26 @@ async def test_the_readme_names_every_host_the_docs_pages_load_from(settings: Se
     readme = (ROOT / "README.md").read_text()
     for host in hosts & set(named):
         assert named[host] in readme, host
+
+
+async def test_the_openapi_document_lists_the_refusals_zoo_adds(settings: Settings) -> None:
+    """A 429 with Retry-After on every rate-limited route, a 403 on those the cookie
+    reaches, each in the REST error shape (schemathesis found them undocumented)."""
+    app = create_app(settings.model_copy(update={"api_docs": True}))
+    try:
+        document = app.openapi()
+    finally:
+        await dispose(app)
+    paths = document["paths"]
+    for path in (
+        "/auth/jwt/login",
+        "/auth/cookie/login",
+        "/auth/register",
+        "/auth/forgot-password",
+    ):
+        limited = paths[path]["post"]["responses"]["429"]
+        assert "Retry-After" in limited["headers"], path
+        assert limited["content"]["application/json"]["schema"]["$ref"].endswith("/RestError")
+    assert "403" in paths["/users/me"]["patch"]["responses"]
+    error = document["components"]["schemas"]["RestError"]
+    assert set(error["properties"]) == {"code", "detail"}

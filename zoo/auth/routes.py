@@ -16,6 +16,7 @@ from zoo.auth.account_routes import account_router
 from zoo.auth.invitation_routes import invitations_router
 from zoo.auth.manager import StaffLinkRefused, UserManager
 from zoo.auth.models import User
+from zoo.auth.openapi_responses import CROSS_ORIGIN, TOO_MANY_REQUESTS
 from zoo.auth.rate_limit import LoginGuard, LoginRateLimit
 from zoo.auth.schemas import UserRead, UserUpdate
 from zoo.auth.sessions import COOKIE_NAME, announce_login_change, revoke_sessions
@@ -80,28 +81,38 @@ def add_auth_routes(app: FastAPI, auth: Auth, login_guard: LoginGuard) -> None:
     limited = [Depends(LoginRateLimit(login_guard))]
     same_origin_cookie = Depends(refuse_cross_origin_cookie)
     verified = auth.settings.require_verified
+    refusals = {**TOO_MANY_REQUESTS, **CROSS_ORIGIN}
     app.include_router(
         users.get_auth_router(auth.bearer, requires_verification=verified),
         prefix="/auth/jwt",
         tags=["auth"],
         dependencies=[same_origin_cookie, *limited],
+        responses=refusals,
     )
     app.include_router(
         users.get_auth_router(auth.cookie, requires_verification=verified),
         prefix="/auth/cookie",
         tags=["auth"],
         dependencies=[Depends(refuse_cross_origin), same_origin_cookie, *limited],
+        responses=refusals,
     )
     app.include_router(
-        account_router(auth, login_guard), dependencies=[same_origin_cookie, *limited]
+        account_router(auth, login_guard),
+        dependencies=[same_origin_cookie, *limited],
+        responses=refusals,
     )
-    app.include_router(sessions_router(auth), dependencies=[same_origin_cookie])
+    app.include_router(
+        sessions_router(auth), dependencies=[same_origin_cookie], responses=CROSS_ORIGIN
+    )
     # Before the users router, whose /users/{id} would take "invitations" for an id.
-    app.include_router(invitations_router(auth), dependencies=[same_origin_cookie])
+    app.include_router(
+        invitations_router(auth), dependencies=[same_origin_cookie], responses=CROSS_ORIGIN
+    )
     app.include_router(
         users.get_users_router(UserRead, UserUpdate),
         prefix="/users",
         tags=["users"],
         dependencies=[same_origin_cookie],
+        responses=CROSS_ORIGIN,
     )
     app.add_exception_handler(StaffLinkRefused, staff_link_refused)
