@@ -138,6 +138,7 @@ def superuser_token(url: str, port: int) -> str:
     """A superuser made in the database at ``url``, and its bearer token from the real
     login route of the Zoo serving it on ``port`` (the write benchmarks' caller)."""
     from zoo.auth.service import create_user
+    from zoo.core.errors import Conflict
     from zoo.storage.database import Database
 
     email, password = "bench-writer@example.com", "bench-writer-password"
@@ -146,6 +147,8 @@ def superuser_token(url: str, port: int) -> str:
         database = Database(Settings(database_url=url))
         try:
             await create_user(database, email, password, superuser=True)
+        except Conflict:
+            pass  # made by an earlier goal on the same database
         finally:
             await database.dispose()
 
