@@ -126,10 +126,12 @@ class EntityService(Generic[M, F]):
             clauses.append(where_clause(where))
         return clauses
 
-    async def check_references(self, session: AsyncSession, values: Mapping[str, Any]) -> None:
-        """Refuse values that point at rows which do not exist (or no longer do), and
-        share-lock those they name (PostgreSQL) until the commit, so that none is deleted
-        meanwhile."""
+    async def check_references(
+        self, session: AsyncSession, values: Mapping[str, Any], refusal: str = "does not exist"
+    ) -> None:
+        """Refuse values that point at rows which do not exist (or no longer do), saying
+        ``refusal`` of each, and share-lock those they name (PostgreSQL) until the commit,
+        so that none is deleted meanwhile."""
         for field, reference in self.references.items():
             value = values.get(field)
             if value is None:
@@ -141,7 +143,7 @@ class EntityService(Generic[M, F]):
                 .with_for_update(read=True)
             )
             if await session.scalar(statement) is None:
-                raise InvalidInput.for_field(field, f"{reference.noun} {value} does not exist")
+                raise InvalidInput.for_field(field, f"{reference.noun} {value} {refusal}")
 
     async def check_delete(self, session: AsyncSession, row: M) -> None:
         """Refuse to delete a row that others still depend on."""
@@ -455,20 +457,7 @@ class EntityService(Generic[M, F]):
     async def check_restore(self, session: AsyncSession, row: M) -> None:
         """Refuse to bring back a row that names a deleted one (restore that first); the
         rows it names are share-locked until the commit, as a write's references are."""
-        for field, reference in self.references.items():
-            value = getattr(row, field)
-            if value is None:
-                continue
-            target = reference.model
-            statement = (
-                select(target.id)
-                .where(target.id == value, target.deleted_at.is_(None))
-                .with_for_update(read=True)
-            )
-            if await session.scalar(statement) is None:
-                raise InvalidInput.for_field(
-                    field, f"{reference.noun} {value} is deleted; restore it first"
-                )
+        await self.check_references(session, _columns(row), "is deleted; restore it first")
 
     async def get_any(self, id_: int) -> Any | None:
         """The row, as a record, even if soft-deleted (what a DELETED event shows)."""

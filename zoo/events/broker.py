@@ -58,9 +58,7 @@ class Change:
 
     def payload_head(self) -> str:
         """The announcement up to its position, which the database appends (with "]")."""
-        return (
-            json.dumps([self.entity, self.kind.value, self.id, list(self.exhibit_ids)])[:-1] + ","
-        )
+        return dataclasses.replace(self, position=None).to_json()[:-1] + ","
 
     @classmethod
     def from_json(cls, text: str) -> Change:
